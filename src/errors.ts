@@ -1,0 +1,34 @@
+// One catalog of error responses: stable codes clients can match on, each with its HTTP status.
+export const ERRORS = {
+  BAD_TOPIC: { status: 400, message: 'topic must be 1 to 128 characters of A-Za-z0-9_.:/-' },
+  MISSING_TOPIC: { status: 400, message: 'at least one topic is required: ?topic=T, repeatable, or ?topics=a,b' },
+  TOO_MANY_TOPICS: { status: 400, message: 'at most 64 topics per stream' },
+  BAD_EVENT_NAME: { status: 400, message: 'event name must be 1 to 128 characters without CR, LF or NUL' },
+  BAD_JSON: { status: 400, message: 'body is not valid JSON' },
+  BAD_PUBLISH_ITEM: { status: 400, message: 'each item must be {"topic": string, "data": string, "event"?: string}' },
+  EMPTY_BATCH: { status: 400, message: 'a JSON batch needs at least one item' },
+  BAD_ENCODING: { status: 400, message: 'body must be UTF-8 text' },
+  UNAUTHORIZED: { status: 401, message: 'missing or invalid token' },
+  FORBIDDEN: { status: 403, message: 'token does not allow this topic' },
+  NOT_FOUND: { status: 404, message: 'no such endpoint' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this endpoint' },
+  BODY_TOO_LARGE: { status: 413, message: 'body exceeds MAX_PUBLISH_BYTES' },
+  TOO_MANY_CONNECTIONS: { status: 503, message: 'connection limit reached, retry later' },
+  DRAINING: { status: 503, message: 'server is shutting down' },
+  UNAVAILABLE: { status: 503, message: 'event log unavailable, retry later' },
+  INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error that travels to the client as `{"error", "code"}` with its catalog status. */
+export class HttpError extends Error {
+  readonly status: number;
+  constructor(readonly code: ErrorCode, detail?: string) {
+    super(detail ?? ERRORS[code].message);
+    this.status = ERRORS[code].status;
+  }
+  body(): string {
+    return JSON.stringify({ error: this.message, code: this.code });
+  }
+}

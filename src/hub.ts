@@ -1,0 +1,204 @@
+// Topics to subscribers, and fan-out of batches to them. Transport- and thread-agnostic: a shard
+// (or the single-process server) owns one Hub; subscribers are whatever implements `Subscriber`.
+//
+// Subscribers with the same topic set form a group; a batch's bytes for a group are gathered once
+// (a zero-copy view when the group's events are contiguous) and the same bytes go to every member.
+import type { EventBatch } from './event-batch.js';
+import { lastSeqOf } from './event-batch.js';
+
+export interface Subscriber {
+  readonly topics: ReadonlySet<string>;
+  /** the last sequence number this subscriber has been given (replayed or live) */
+  lastSeq: number;
+  /** one corked write of `bytes`, carrying `events` events */
+  send(bytes: Uint8Array, events: number): void;
+}
+
+export interface FanoutStats {
+  onPass(events: number): void;
+  onSegment(seconds: number): void;
+}
+
+interface Group {
+  readonly topics: ReadonlySet<string>;
+  readonly members: Set<Subscriber>;
+}
+
+/** One pass delivers every batch that arrived while the previous pass ran: a catching-up shard writes each connection once. */
+class Pass {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  private readonly byTopic = new Map<string, number[]>(); // topic -> pass-wide event indexes
+  private readonly batchOf: EventBatch[] = [];
+  private readonly indexInBatch: number[] = [];
+
+  constructor(readonly batches: EventBatch[]) {
+    this.firstSeq = batches[0]!.firstSeq;
+    this.lastSeq = lastSeqOf(batches[batches.length - 1]!);
+    let k = 0;
+    for (const b of batches) {
+      for (let i = 0; i < b.count; i++, k++) {
+        const topic = b.topics[b.topicIndex[i]!]!;
+        let list = this.byTopic.get(topic);
+        if (list === undefined) this.byTopic.set(topic, (list = []));
+        list.push(k);
+        this.batchOf.push(b);
+        this.indexInBatch.push(i);
+      }
+    }
+  }
+
+  topicsPresent(): IterableIterator<string> {
+    return this.byTopic.keys();
+  }
+
+  /** The bytes of this pass's events on `topics` with seq > afterSeq, and how many events they are. */
+  gather(topics: ReadonlySet<string>, afterSeq: number): [Uint8Array, number] {
+    let indexes: number[] = [];
+    for (const t of topics) {
+      const list = this.byTopic.get(t);
+      if (list !== undefined) indexes = indexes.length === 0 ? list : mergeSorted(indexes, list);
+    }
+    const pieces: Uint8Array[] = [];
+    let count = 0;
+    let runBatch: EventBatch | undefined;
+    let runStart = 0;
+    let runEnd = 0;
+    for (const k of indexes) {
+      const b = this.batchOf[k]!;
+      const i = this.indexInBatch[k]!;
+      if (b.firstSeq + i <= afterSeq) continue;
+      count++;
+      const start = i === 0 ? 0 : b.ends[i - 1]!;
+      if (b === runBatch && start === runEnd) {
+        runEnd = b.ends[i]!;
+        continue;
+      }
+      if (runBatch !== undefined) pieces.push(runBatch.bytes.subarray(runStart, runEnd));
+      runBatch = b;
+      runStart = start;
+      runEnd = b.ends[i]!;
+    }
+    if (runBatch !== undefined) pieces.push(runBatch.bytes.subarray(runStart, runEnd));
+    const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+    return [bytes, count];
+  }
+}
+
+function mergeSorted(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(a[i]! < b[j]! ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}
+
+export class Hub {
+  private readonly groups = new Map<string, Group>(); // canonical topic-set key -> group
+  private readonly groupsByTopic = new Map<string, Set<Group>>();
+  private readonly groupOf = new Map<Subscriber, Group>();
+  private pending: EventBatch[] = [];
+  private passing = false;
+
+  constructor(
+    private readonly segmentSize: number,
+    private readonly stats: FanoutStats,
+  ) {}
+
+  get subscriberCount(): number {
+    return this.groupOf.size;
+  }
+
+  subscribers(): IterableIterator<Subscriber> {
+    return this.groupOf.keys();
+  }
+
+  add(sub: Subscriber): void {
+    const key = [...sub.topics].sort().join(','); // ',' cannot occur in a topic name
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = { topics: sub.topics, members: new Set() };
+      this.groups.set(key, group);
+      for (const t of sub.topics) {
+        let set = this.groupsByTopic.get(t);
+        if (set === undefined) this.groupsByTopic.set(t, (set = new Set()));
+        set.add(group);
+      }
+    }
+    group.members.add(sub);
+    this.groupOf.set(sub, group);
+  }
+
+  remove(sub: Subscriber): void {
+    const group = this.groupOf.get(sub);
+    if (group === undefined) return;
+    this.groupOf.delete(sub);
+    group.members.delete(sub);
+    if (group.members.size > 0) return;
+    this.groups.delete([...group.topics].sort().join(','));
+    for (const t of group.topics) {
+      const set = this.groupsByTopic.get(t)!;
+      set.delete(group);
+      if (set.size === 0) this.groupsByTopic.delete(t);
+    }
+  }
+
+  /** Queues a batch for fan-out; the caller has already appended it to the history. */
+  deliver(batch: EventBatch): void {
+    this.pending.push(batch);
+    if (!this.passing) this.runPass();
+  }
+
+  private runPass(): void {
+    const batches = this.pending;
+    this.pending = [];
+    if (batches.length === 0) {
+      this.passing = false;
+      return;
+    }
+    this.passing = true;
+    const pass = new Pass(batches);
+    this.stats.onPass(pass.lastSeq - pass.firstSeq + 1);
+    const touched = new Set<Group>();
+    for (const topic of pass.topicsPresent()) for (const g of this.groupsByTopic.get(topic) ?? []) touched.add(g);
+    const work: Array<[Group, Uint8Array, number]> = [];
+    for (const g of touched) work.push([g, ...pass.gather(g.topics, pass.firstSeq - 1)]);
+    this.runSegments(pass, work, 0, undefined);
+  }
+
+  /**
+   * Writes to at most `segmentSize` subscribers, then yields (setImmediate) so accepts, reads, aborts
+   * and heartbeats run between segments. Members that joined after this pass's batches reached the
+   * history have lastSeq >= pass.lastSeq and are skipped: they got these events by replay.
+   */
+  private runSegments(pass: Pass, work: Array<[Group, Uint8Array, number]>, groupIndex: number, members: Iterator<Subscriber> | undefined): void {
+    const started = performance.now();
+    let written = 0;
+    while (groupIndex < work.length) {
+      const [group, bytes, count] = work[groupIndex]!;
+      members ??= group.members.values();
+      for (let step = members.next(); !step.done; step = members.next()) {
+        const sub = step.value;
+        if (sub.lastSeq >= pass.lastSeq) continue;
+        if (sub.lastSeq < pass.firstSeq) sub.send(bytes, count);
+        else {
+          const [own, ownCount] = pass.gather(group.topics, sub.lastSeq);
+          if (ownCount > 0) sub.send(own, ownCount);
+        }
+        sub.lastSeq = pass.lastSeq;
+        if (++written === this.segmentSize) {
+          this.stats.onSegment((performance.now() - started) / 1000);
+          setImmediate(() => this.runSegments(pass, work, groupIndex, members));
+          return;
+        }
+      }
+      groupIndex++;
+      members = undefined;
+    }
+    this.stats.onSegment((performance.now() - started) / 1000);
+    if (this.pending.length > 0) setImmediate(() => this.runPass());
+    else this.passing = false;
+  }
+}

@@ -1,0 +1,52 @@
+// The one place where events get their ids: assigns the next sequence number, encodes the event to
+// SSE bytes once, and collects events into shared batches of at most BATCH_SIZE events or BATCH_MS.
+// Its cost per event does not depend on how many subscribers there are.
+import { BatchBuilder, type SharedBatch } from './event-batch.js';
+import { formatId } from './event-ids.js';
+import type { PublishItem } from './publish-request.js';
+import { encodeEvent } from './sse-encoding.js';
+
+export class Sequencer {
+  private seq = 0;
+  private readonly builder = new BatchBuilder();
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+
+  constructor(
+    public epoch: string,
+    private readonly batchSize: number,
+    private readonly batchMs: number,
+    private readonly emit: (batch: SharedBatch) => void,
+  ) {}
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Sequences events published on this server; answers with their ids, before fan-out. */
+  publish(items: readonly PublishItem[]): string[] {
+    return items.map((item) => this.append(++this.seq, item));
+  }
+
+  /** Adds an event whose sequence number was assigned elsewhere (cluster mode: by Redis). */
+  append(seq: number, item: PublishItem): string {
+    this.seq = seq;
+    const id = formatId(this.epoch, seq);
+    const bytes = item.event === undefined ? encodeEvent({ id, data: item.data }) : encodeEvent({ id, event: item.event, data: item.data });
+    this.builder.add(seq, item.topic, bytes);
+    if (this.builder.size >= this.batchSize) this.flush();
+    else if (this.timer === undefined) {
+      this.timer = this.batchMs === 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), this.batchMs);
+    }
+    return id;
+  }
+
+  /** Seals the current batch now (also used before shutdown so nothing accepted stays unsent). */
+  flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = undefined;
+    }
+    if (this.builder.size > 0) this.emit(this.builder.seal(this.epoch));
+  }
+}

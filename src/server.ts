@@ -1,0 +1,103 @@
+// Entry point: reads the config, then runs either everything in this thread (SHARDS=0) or an
+// acceptor plus SHARDS worker shards, and shuts down gracefully on SIGTERM/SIGINT.
+import * as uWS from 'uWebSockets.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { HttpError } from './errors.js';
+import { newEpoch } from './event-ids.js';
+import { Metrics } from './metrics.js';
+import type { PublishItem } from './publish-request.js';
+import { Sequencer } from './sequencer.js';
+import { Shard } from './shard.js';
+import { ShardPool } from './shard-pool.js';
+import { createSharedCounters, GLOBAL_SLOT } from './shared-counters.js';
+import { HttpApp, serveWhileNoShard } from './transport/http-app.js';
+
+function describe(config: Config): string {
+  const { shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes } = config;
+  return JSON.stringify({ shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes, cors: config.corsOrigins, publishAuth: config.publishToken !== undefined, subscriberAuth: config.jwtSecret !== undefined, tls: config.tlsCertFile !== undefined, redis: config.redisUrl !== undefined });
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const epoch = newEpoch();
+  const shared = createSharedCounters(Math.max(config.shards, 1));
+  const tls = config.tlsCertFile !== undefined;
+
+  let listener: uWS.TemplatedApp;
+  let sequencer: Sequencer;
+  let drain: (ms: number) => Promise<void>;
+  let historySize: () => number;
+
+  if (config.shards === 0) {
+    const shard = new Shard(config, 0, shared, epoch);
+    sequencer = new Sequencer(epoch, config.batchSize, config.batchMs, (b) => shard.receive(b));
+    const http = new HttpApp({ config, shard, tls, backend: { publish: (items, at) => publish(items, at), metricsText: () => metrics.text() } });
+    http.startHeartbeats();
+    listener = http.app;
+    drain = (ms) => http.drain(ms).then(() => http.close());
+    historySize = () => shard.history.size;
+  } else {
+    const pool = new ShardPool(config, shared, epoch, (items, at) => publish(items, at), () => metrics.text());
+    sequencer = new Sequencer(epoch, config.batchSize, config.batchMs, (b) => pool.broadcast(b));
+    await pool.start();
+    listener = tls ? uWS.SSLApp({ cert_file_name: config.tlsCertFile!, key_file_name: config.tlsKeyFile! }) : uWS.App();
+    serveWhileNoShard(listener, config.retryMs);
+    pool.attach(listener);
+    drain = (ms) => pool.drain(ms);
+    historySize = () => pool.historySize;
+  }
+
+  const metrics = new Metrics(shared, { eventsPublished: () => sequencer.lastSeq, historySize: () => historySize() });
+  async function publish(items: PublishItem[], receivedAt: number): Promise<string[]> {
+    if (Atomics.load(shared.global, GLOBAL_SLOT.DRAINING) === 1) throw new HttpError('DRAINING');
+    const ids = sequencer.publish(items);
+    metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
+    return ids;
+  }
+
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    listener.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
+  });
+  const port = uWS.us_socket_local_port(listenSocket);
+  const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  console.log(`settings ${describe(config)}`);
+  console.log(`listening on ${tls ? 'https' : 'http'}://${shownHost}:${port} (epoch ${epoch})`);
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: draining ${config.drainMs} ms`);
+    Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
+    uWS.us_listen_socket_close(listenSocket);
+    sequencer.flush();
+    const hardStop = setTimeout(() => {
+      console.error('drain took too long, exiting');
+      process.exit(1);
+    }, config.drainMs + 5_000);
+    // Let the last batch reach the streams before they are ended.
+    setTimeout(() => {
+      drain(config.drainMs).then(() => {
+        clearTimeout(hardStop);
+        console.log('drained, bye');
+        process.exit(0);
+      });
+    }, config.batchMs + 10);
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('fatal:', err);
+  process.exit(1);
+});

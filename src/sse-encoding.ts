@@ -1,0 +1,68 @@
+// Pure SSE wire encoding (WHATWG HTML §9.2 "Server-sent events"): an event becomes its bytes once,
+// and those bytes are what every subscriber receives. No I/O here.
+
+export interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+  /** reconnection delay advised to the client (ms) */
+  retry?: number;
+}
+
+const LINE_BREAK = /\r\n|\r|\n/;
+const FIELD_BREAKER = /[\r\n\0]/;
+
+export class EncodingError extends Error {}
+
+/** A field value that would end the line early or be ignored by the parser is refused, not escaped. */
+export function assertFieldValue(field: 'id' | 'event', value: string): void {
+  if (FIELD_BREAKER.test(value)) throw new EncodingError(`${field} must not contain CR, LF or NUL`);
+}
+
+/** The text of one event. Data is split on CRLF, CR and LF into `data:` lines, as the spec's parser reads it. */
+export function eventText(ev: SseEvent): string {
+  let out = '';
+  if (ev.id !== undefined) {
+    assertFieldValue('id', ev.id);
+    out += `id: ${ev.id}\n`;
+  }
+  if (ev.event !== undefined) {
+    assertFieldValue('event', ev.event);
+    out += `event: ${ev.event}\n`;
+  }
+  if (ev.retry !== undefined) out += `retry: ${retryValue(ev.retry)}\n`;
+  // Fast path: most payloads are one line. The space after the colon keeps a leading space in the data.
+  if (ev.data.indexOf('\n') === -1 && ev.data.indexOf('\r') === -1) {
+    out += `data: ${ev.data}\n`;
+  } else {
+    for (const line of ev.data.split(LINE_BREAK)) out += `data: ${line}\n`;
+  }
+  return `${out}\n`;
+}
+
+export function encodeEvent(ev: SseEvent): Buffer {
+  return Buffer.from(eventText(ev), 'utf8');
+}
+
+function retryValue(ms: number): number {
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new EncodingError('retry must be a non-negative integer (ms)');
+  return ms;
+}
+
+/** A `retry:` frame on its own: the spec applies it without dispatching an event. */
+export function encodeRetry(ms: number): Buffer {
+  return Buffer.from(`retry: ${retryValue(ms)}\n\n`, 'utf8');
+}
+
+/** A comment line; each line of `text` becomes its own comment so nothing can leak into a field. */
+export function encodeComment(text = ''): Buffer {
+  const lines = text === '' ? [''] : text.split(LINE_BREAK);
+  return Buffer.from(`${lines.map((l) => `:${l}`).join('\n')}\n\n`, 'utf8');
+}
+
+export type ResetReason = 'history' | 'epoch' | 'dropped';
+
+/** Tells a client it missed events and should resynchronise. No `id:`, so its Last-Event-ID stays put. */
+export function encodeReset(reason: ResetReason): Buffer {
+  return encodeEvent({ event: 'reset', data: JSON.stringify({ reason }) });
+}

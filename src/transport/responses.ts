@@ -1,0 +1,70 @@
+// Small helpers for writing whole responses with uWS. Must run inside a cork (a handler, or res.cork).
+import type { HttpResponse } from 'uWebSockets.js';
+import type { Header } from '../cors.js';
+import { HttpError } from '../errors.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK',
+  202: '202 Accepted',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  413: '413 Payload Too Large',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+export function send(
+  res: HttpResponse,
+  status: number,
+  body: string | Uint8Array,
+  contentType: string,
+  headers: readonly Header[] = [],
+  closeConnection = false,
+): void {
+  res.writeStatus(STATUS_TEXT[status] ?? String(status));
+  res.writeHeader('Content-Type', contentType);
+  res.writeHeader('Cache-Control', 'no-store');
+  for (const [k, v] of headers) res.writeHeader(k, v);
+  res.end(body, closeConnection);
+}
+
+export function sendJson(res: HttpResponse, status: number, value: unknown, headers: readonly Header[] = []): void {
+  send(res, status, JSON.stringify(value), 'application/json', headers);
+}
+
+export function sendError(res: HttpResponse, err: unknown, headers: readonly Header[] = [], closeConnection = false): void {
+  const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
+  if (!(err instanceof HttpError)) console.error('internal error:', err);
+  send(res, e.status, e.body(), 'application/json', headers, closeConnection);
+}
+
+/**
+ * Reads a request body up to `limit` bytes without buffering past it: `onTooLarge` runs as soon as
+ * the limit is crossed and the rest is ignored. uWS chunks are only valid inside onData, so copy.
+ */
+export function readBody(
+  res: HttpResponse,
+  limit: number,
+  onBody: (body: Buffer) => void,
+  onTooLarge: () => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  res.onData((chunk, isLast) => {
+    if (over) return;
+    size += chunk.byteLength;
+    if (size > limit) {
+      over = true;
+      chunks.length = 0;
+      onTooLarge();
+      return;
+    }
+    chunks.push(Buffer.from(chunk.slice(0)));
+    if (isLast) onBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  });
+}
