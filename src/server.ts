@@ -40,7 +40,15 @@ async function main(): Promise<void> {
   if (config.shards === 0) {
     const shard = new Shard(config, 0, shared, epoch);
     sequencer = new Sequencer(epoch, config.batchSize, config.batchMs, (b) => shard.receive(b));
-    const http = new HttpApp({ config, shard, tls, backend: { publish: (items, at) => publish(items, at), metricsText: () => metrics.text() } });
+    const http: HttpApp = new HttpApp({
+      config,
+      shard,
+      tls,
+      backend: { publish: (items, at) => publish(items, at), metricsText: () => metrics.text() },
+      debug: config.debugFaults
+        ? { closeAllStreams: () => http.endAllStreams() } // no crash-shard: there is no shard to replace
+        : undefined,
+    });
     http.startHeartbeats();
     listener = http.app;
     drain = (ms) => http.drain(ms).then(() => http.close());

@@ -112,6 +112,9 @@ export class ShardPool {
         case 'drained':
           onDrained();
           return;
+        case 'close-all-streams':
+          for (const s of this.shards) s.worker.postMessage({ type: 'close-streams' } satisfies ToShard);
+          return;
         case 'fatal':
           console.error(`shard ${index} failed: ${m.error}`);
           return;

@@ -19,11 +19,13 @@ export type ToShard =
   | { type: 'published'; reqId: number; ids: string[] }
   | { type: 'publish-failed'; reqId: number; code: string; message: string }
   | { type: 'metrics'; reqId: number; text: string }
-  | { type: 'drain'; ms: number };
+  | { type: 'drain'; ms: number }
+  | { type: 'close-streams' };
 
 export type FromShard =
   | { type: 'ready'; descriptor: number }
   | { type: 'publish'; reqId: number; items: PublishItem[]; receivedAt: number }
   | { type: 'metrics'; reqId: number }
   | { type: 'drained' }
+  | { type: 'close-all-streams' }
   | { type: 'fatal'; error: string };

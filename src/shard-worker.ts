@@ -35,9 +35,12 @@ const http = new HttpApp({
   shard,
   backend,
   tls: init.config.tlsCertFile !== undefined,
-  crash: init.config.debugFaults
-    ? () => {
-        throw new Error('fault injected by POST /_debug/crash-shard');
+  debug: init.config.debugFaults
+    ? {
+        crash() {
+          throw new Error('fault injected by POST /_debug/crash-shard');
+        },
+        closeAllStreams: () => post({ type: 'close-all-streams' }),
       }
     : undefined,
 });
@@ -63,6 +66,8 @@ port.on('message', (m: ToShard) => {
       return settle(m.reqId, false, new HttpError(m.code as ErrorCode, m.message));
     case 'metrics':
       return settle(m.reqId, true, m.text);
+    case 'close-streams':
+      return http.endAllStreams();
     case 'drain':
       void http.drain(m.ms).then(() => {
         http.close();

@@ -23,8 +23,13 @@ export interface HttpAppOptions {
   backend: Backend;
   /** SHARDS=N: the worker's uWS app is a child of the acceptor and never listens itself */
   tls: boolean;
-  /** DEBUG_FAULTS=1: what POST /_debug/crash-shard does */
-  crash?: () => void;
+  /** DEBUG_FAULTS=1 only: fault injection for tests */
+  debug?: {
+    /** POST /_debug/crash-shard: a fatal error inside this shard (worker shards only) */
+    crash?: () => void;
+    /** POST /_debug/close-streams: every shard ends all its streams (clients reconnect and resume) */
+    closeAllStreams(): void;
+  };
 }
 
 /** What a stream request needs from its uWS request object, read before the handler returns. */
@@ -101,9 +106,13 @@ export class HttpApp {
     });
   }
 
+  endAllStreams(): void {
+    for (const s of [...this.streams]) s.end();
+  }
+
   close(): void {
     clearInterval(this.heartbeatTimer);
-    for (const s of [...this.streams]) s.end();
+    this.endAllStreams();
     this.app.close();
   }
 
@@ -129,11 +138,13 @@ export class HttpApp {
         case '/':
           return method === 'GET' ? send(res, 200, renderDemoPage(), 'text/html; charset=utf-8') : this.notAllowed(res, 'GET');
         case '/_debug/crash-shard':
-          if (this.opts.crash !== undefined && method === 'POST') {
-            sendJson(res, 202, { crashing: this.opts.shard.index });
-            setImmediate(this.opts.crash);
-            return;
-          }
+        case '/_debug/close-streams': {
+          const action = path === '/_debug/crash-shard' ? this.opts.debug?.crash : this.opts.debug?.closeAllStreams;
+          if (action === undefined || method !== 'POST') break;
+          sendJson(res, 202, { shard: this.opts.shard.index });
+          setImmediate(action);
+          return;
+        }
       }
       sendError(res, new HttpError('NOT_FOUND'));
     } catch (err) {

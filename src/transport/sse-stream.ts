@@ -108,6 +108,8 @@ export class SseStream implements Subscriber {
       this.blocked = true;
     }
     this.account();
+    // The bound can be passed by the one write that revealed the backpressure, never by more.
+    if (!ok && this.handedToUws > this.limits.maxBackpressure) this.overflow(0);
   }
 
   private enqueue(bytes: Uint8Array, events: number): void {

@@ -1,0 +1,42 @@
+# make start: run the server with defaults. make test: install what the tests need, run them all.
+SHELL := /bin/bash
+.DEFAULT_GOAL := start
+NODE_BIN := node_modules/.bin
+SOURCES := $(shell find src bench -name '*.ts' 2>/dev/null) tsconfig.json
+SHARDS_MATRIX ?= 0 1 4
+
+.PHONY: start test test-unit test-integration bench bench-sweep profile clean deps test-deps
+
+# npm ci when node_modules is missing or older than the lockfile
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+dist/.built: node_modules/.installed $(SOURCES)
+	$(NODE_BIN)/tsc -p tsconfig.json
+	@touch $@
+
+deps: node_modules/.installed
+
+start: dist/.built
+	node dist/src/server.js
+
+test-deps: node_modules/.installed
+	bash scripts/install-test-deps.sh
+
+# Unit tests once; the integration suite against SHARDS=0, 1 and 4 (every test starts its own server).
+test: test-deps dist/.built
+	$(NODE_BIN)/vitest run test/unit
+	@for s in $(SHARDS_MATRIX); do echo "== integration suite, SHARDS=$$s =="; TEST_SHARDS=$$s $(NODE_BIN)/vitest run test/integration || exit 1; done
+
+bench: dist/.built
+	node dist/bench/run.js
+
+bench-sweep: dist/.built
+	node dist/bench/sweep.js
+
+profile: dist/.built
+	bash bench/profile.sh
+
+clean:
+	rm -rf dist .clinic results/profile
