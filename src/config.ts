@@ -122,7 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     retryMs: int('RETRY_MS', DEFAULTS.RETRY_MS, 0, 3_600_000),
     maxConnections: int('MAX_CONNECTIONS', DEFAULTS.MAX_CONNECTIONS, 1, 10_000_000),
     maxPublishBytes: int('MAX_PUBLISH_BYTES', DEFAULTS.MAX_PUBLISH_BYTES, 1, 67_108_864),
-    corsOrigins,
+    corsOrigins: Object.freeze(corsOrigins),
     publishToken: text('PUBLISH_TOKEN'),
     jwtSecret,
     tlsCertFile,

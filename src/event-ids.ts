@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 
 export function newEpoch(): string {
-  // 8 bytes in base36-ish hex: unique enough across restarts, within the contract's id alphabet
+  // 6 random bytes as 12 hex characters: unique enough across restarts, within the contract's id alphabet
   return randomBytes(6).toString('hex');
 }
 
@@ -13,7 +13,7 @@ export function formatId(epoch: string, seq: number): string {
 
 export type ParsedId = { epoch: string; seq: number } | undefined;
 
-const ID_SHAPE = /^([0-9a-z]{1,32})-(\d{1,15})$/;
+const ID_SHAPE = /^([0-9a-z]{1,32})-(0|[1-9]\d{0,15})$/; // canonical decimal: one id, one spelling
 
 /** Parses a Last-Event-ID; anything that is not one of our ids comes back undefined (a reset, never a 400). */
 export function parseId(raw: string | undefined): ParsedId {

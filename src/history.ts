@@ -13,6 +13,9 @@ export interface ResumePlan {
   reset?: ResetReason;
 }
 
+/** How far (events) a client's id may be ahead of this history and still be taken as lag, not garbage. */
+export const MAX_LAG = 100_000;
+
 export class History {
   private readonly topics: string[];
   private readonly bytes: Uint8Array[];
@@ -64,7 +67,9 @@ export class History {
     const id = parseId(lastEventId);
     if (id === undefined) return { ...live, reset: 'history' };
     if (id.epoch !== this.epoch) return { ...live, reset: 'epoch' };
-    if (id.seq > this.lastSeq) return { ...live, reset: 'history' };
+    // Slightly ahead: the client came from a shard (or a server) further along than this one. Nothing
+    // to replay; it must only skip what it already has when that arrives here. Far ahead is not ours.
+    if (id.seq > this.lastSeq) return id.seq - this.lastSeq <= MAX_LAG ? { events: [], lastSeq: id.seq } : { ...live, reset: 'history' };
     if (id.seq < this.firstSeq - 1) return { ...live, reset: 'history' };
     const events: Uint8Array[] = [];
     for (let seq = id.seq + 1; seq <= this.lastSeq; seq++) {

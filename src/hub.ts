@@ -197,7 +197,7 @@ export class Hub {
       groupIndex++;
       members = undefined;
     }
-    this.stats.onSegment((performance.now() - started) / 1000);
+    if (written > 0) this.stats.onSegment((performance.now() - started) / 1000); // a segment that ended the pass exactly has an empty tail
     if (this.pending.length > 0) setImmediate(() => this.runPass());
     else this.passing = false;
   }

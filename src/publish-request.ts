@@ -10,7 +10,8 @@ export interface PublishItem {
 }
 
 const EVENT_NAME = /^[^\r\n\0]{1,128}$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the data, like every other character of the body
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function checkEventName(event: unknown): string | undefined {
   if (event === undefined || event === null) return undefined;

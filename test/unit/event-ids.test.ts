@@ -34,11 +34,11 @@ describe('parseId', () => {
     }
   });
 
-  it('round-trips any epoch of 1 to 32 [0-9a-z] and any seq up to 15 digits (property)', () => {
+  it('round-trips any epoch of 1 to 32 [0-9a-z] and any safe-integer seq (property)', () => {
     fc.assert(
       fc.property(
         fc.stringMatching(/^[0-9a-z]{1,32}$/),
-        fc.integer({ min: 0, max: 999_999_999_999_999 }),
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
         (epoch, seq) => {
           const id = formatId(epoch, seq);
           expect(id).toMatch(CONTRACT_ID);
@@ -70,7 +70,8 @@ describe('parseId', () => {
     ['trailing space', 'abc-1 '],
     ['trailing newline', 'abc-1\n'],
     ['epoch of 33 characters', `${'a'.repeat(33)}-1`],
-    ['seq of 16 digits', 'abc-1234567890123456'],
+    ['seq of 17 digits', 'abc-12345678901234567'],
+    ['leading zero (a second spelling of an id)', 'abc-007'],
     ['too long overall', `${'a'.repeat(100)}-${'1'.repeat(100)}`],
     ['a seq past Number.MAX_SAFE_INTEGER', 'abc-9007199254740993'],
     ['a UUID', '550e8400-e29b-41d4-a716-446655440000'],
@@ -80,8 +81,8 @@ describe('parseId', () => {
     expect(parseId(raw)).toBeUndefined();
   });
 
-  it('accepts the longest shape it allows: 32-character epoch, 15-digit seq', () => {
-    expect(parseId(`${'z'.repeat(32)}-${'9'.repeat(15)}`)).toEqual({ epoch: 'z'.repeat(32), seq: 999_999_999_999_999 });
+  it('accepts the longest shape it allows: 32-character epoch, seq up to Number.MAX_SAFE_INTEGER', () => {
+    expect(parseId(`${'z'.repeat(32)}-${Number.MAX_SAFE_INTEGER}`)).toEqual({ epoch: 'z'.repeat(32), seq: Number.MAX_SAFE_INTEGER });
   });
 
   it('never yields an unsafe integer', () => {

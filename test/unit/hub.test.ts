@@ -287,6 +287,22 @@ describe('Hub', () => {
     expect(x.texts[1]).toBe(frame('b', 3) + frame('a', 4) + frame('a', 5));
   });
 
+  it('in a merged pass spanning batches, a subscriber whose lastSeq is inside it gets only the later events', async () => {
+    const { hub: h } = hub(1);
+    const busy = [new RecordingSubscriber(['a']), new RecordingSubscriber(['a'])];
+    for (const s of busy) h.add(s);
+    h.deliver(batch(1, ['a'])); // busy[1] is still waiting: the pass is running
+    h.deliver(batch(2, ['a', 'b']));
+    h.deliver(batch(4, ['b', 'a']));
+    // next pass merges seq 2..5; this one has already seen up to 3
+    const mid = new RecordingSubscriber(['a', 'b'], 3);
+    h.add(mid);
+    await until(() => [...busy, mid].every((s) => s.lastSeq === 5), 'everyone at seq 5');
+    expect(mid.texts).toEqual([frame('b', 4) + frame('a', 5)]);
+    expect(mid.sends[0]!.events).toBe(2);
+    for (const s of busy) expect(s.seqs).toEqual([1, 2, 5]);
+  });
+
   it('keeps delivering after passes complete (the hub is not left "passing")', async () => {
     const { hub: h } = hub(2);
     const subs = [1, 2, 3].map(() => new RecordingSubscriber(['t']));
