@@ -145,6 +145,14 @@ export class Hub {
     }
   }
 
+  /** A new epoch: every subscriber is told (reset frame) and takes the new sequence from its start. */
+  restart(resetFrame: Uint8Array): void {
+    for (const sub of this.groupOf.keys()) {
+      sub.lastSeq = 0;
+      sub.send(resetFrame, 0);
+    }
+  }
+
   /** Queues a batch for fan-out; the caller has already appended it to the history. */
   deliver(batch: EventBatch): void {
     this.pending.push(batch);

@@ -6,6 +6,8 @@ import { SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from './shared-counters.
 export interface ServerStats {
   eventsPublished(): number;
   historySize(): number;
+  /** 1 while the event log is reachable (always, without Redis) */
+  eventLogUp(): number;
 }
 
 type ShardSlot = (typeof SHARD_SLOT)[keyof typeof SHARD_SLOT];
@@ -51,7 +53,7 @@ export class Metrics {
     perShard('counter', 'sse_token_expired_closes_total', 'Streams closed at their JWT exp', SHARD_SLOT.JWT_EXPIRED);
     new Counter({
       name: 'sse_events_published_total',
-      help: 'Events accepted and sequenced',
+      help: 'Events accepted by this server and sequenced',
       registers: [registry],
       collect(this: Counter) {
         this.reset();
@@ -64,6 +66,14 @@ export class Metrics {
       registers: [registry],
       collect(this: Gauge) {
         this.set(stats.historySize());
+      },
+    });
+    new Gauge({
+      name: 'sse_event_log_up',
+      help: '1 while the event log (Redis in cluster mode) is reachable; 0 means publishes are refused',
+      registers: [registry],
+      collect(this: Gauge) {
+        this.set(stats.eventLogUp());
       },
     });
     this.publishLatency = new Histogram({

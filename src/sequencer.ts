@@ -27,8 +27,16 @@ export class Sequencer {
     return items.map((item) => this.append(++this.seq, item));
   }
 
-  /** Adds an event whose sequence number was assigned elsewhere (cluster mode: by Redis). */
-  append(seq: number, item: PublishItem): string {
+  /** Cluster mode: an event sequenced by Redis, in stream order. A new epoch starts a new batch. */
+  appendLogged(epoch: string, seq: number, item: PublishItem): void {
+    if (epoch !== this.epoch) {
+      this.flush();
+      this.epoch = epoch;
+    }
+    this.append(seq, item);
+  }
+
+  private append(seq: number, item: PublishItem): string {
     this.seq = seq;
     const id = formatId(this.epoch, seq);
     const bytes = item.event === undefined ? encodeEvent({ id, data: item.data }) : encodeEvent({ id, event: item.event, data: item.data });

@@ -1,18 +1,21 @@
 // Entry point: reads the config, then runs either everything in this thread (SHARDS=0) or an
-// acceptor plus SHARDS worker shards, and shuts down gracefully on SIGTERM/SIGINT.
+// acceptor plus SHARDS worker shards; events are sequenced here, or by Redis in cluster mode.
+// Shuts down gracefully on SIGTERM/SIGINT.
 import * as uWS from 'uWebSockets.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { HttpError } from './errors.js';
 import { newEpoch } from './event-ids.js';
 import { Metrics } from './metrics.js';
 import type { PublishItem } from './publish-request.js';
+import { RedisEventLog } from './redis-event-log.js';
 import { Sequencer } from './sequencer.js';
 import { Shard } from './shard.js';
 import { ShardPool } from './shard-pool.js';
+import type { SharedBatch } from './event-batch.js';
 import { createSharedCounters, GLOBAL_SLOT } from './shared-counters.js';
 import { HttpApp, serveWhileNoShard } from './transport/http-app.js';
 
-function describe(config: Config): string {
+function settings(config: Config): string {
   const { shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes } = config;
   return JSON.stringify({ shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes, cors: config.corsOrigins, publishAuth: config.publishToken !== undefined, subscriberAuth: config.jwtSecret !== undefined, tls: config.tlsCertFile !== undefined, redis: config.redisUrl !== undefined });
 }
@@ -28,34 +31,72 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const epoch = newEpoch();
   const shared = createSharedCounters(Math.max(config.shards, 1));
   const tls = config.tlsCertFile !== undefined;
+  const draining = (): boolean => Atomics.load(shared.global, GLOBAL_SLOT.DRAINING) === 1;
+  let accepted = 0;
+
+  // Batches go to wherever the connections are; set below, before any event is sequenced.
+  let deliver!: (batch: SharedBatch) => void;
+  const sequencer = new Sequencer(newEpoch(), config.batchSize, config.batchMs, (b) => deliver(b));
+
+  let eventLog: RedisEventLog | undefined;
+  if (config.redisUrl !== undefined) {
+    eventLog = new RedisEventLog(config.redisUrl, config.historySize, {
+      onEvents: (events) => {
+        for (const e of events) sequencer.appendLogged(e.epoch, e.seq, e.item);
+      },
+      onHealth: (up) => {
+        Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, up ? 0 : 1);
+        console.error(up ? 'event log (Redis) reachable' : 'event log (Redis) unreachable: publishes answer 503 until it is back');
+      },
+    });
+  }
+
+  if (eventLog !== undefined) {
+    try {
+      sequencer.epoch = await eventLog.connect();
+    } catch (err) {
+      console.error(`cannot reach Redis at REDIS_URL: ${(err as Error).message}`);
+      process.exit(1);
+    }
+  }
+
+  const metrics = new Metrics(shared, {
+    eventsPublished: () => accepted,
+    historySize: () => historySize(),
+    eventLogUp: () => (Atomics.load(shared.global, GLOBAL_SLOT.DEGRADED) === 1 ? 0 : 1),
+  });
+  const publish = async (items: PublishItem[], receivedAt: number): Promise<string[]> => {
+    if (draining()) throw new HttpError('DRAINING');
+    const ids = eventLog === undefined ? sequencer.publish(items) : await eventLog.publish(items);
+    accepted += items.length;
+    metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
+    return ids;
+  };
+  const backend = { publish, metricsText: () => metrics.text() };
 
   let listener: uWS.TemplatedApp;
-  let sequencer: Sequencer;
   let drain: (ms: number) => Promise<void>;
   let historySize: () => number;
-
   if (config.shards === 0) {
-    const shard = new Shard(config, 0, shared, epoch);
-    sequencer = new Sequencer(epoch, config.batchSize, config.batchMs, (b) => shard.receive(b));
+    const shard = new Shard(config, 0, shared, sequencer.epoch);
+    deliver = (b) => shard.receive(b);
     const http: HttpApp = new HttpApp({
       config,
       shard,
       tls,
-      backend: { publish: (items, at) => publish(items, at), metricsText: () => metrics.text() },
-      debug: config.debugFaults
-        ? { closeAllStreams: () => http.endAllStreams() } // no crash-shard: there is no shard to replace
-        : undefined,
+      backend,
+      // no crash-shard here: there is no shard to replace
+      debug: config.debugFaults ? { closeAllStreams: () => http.endAllStreams() } : undefined,
     });
     http.startHeartbeats();
     listener = http.app;
     drain = (ms) => http.drain(ms).then(() => http.close());
     historySize = () => shard.history.size;
   } else {
-    const pool = new ShardPool(config, shared, epoch, (items, at) => publish(items, at), () => metrics.text());
-    sequencer = new Sequencer(epoch, config.batchSize, config.batchMs, (b) => pool.broadcast(b));
+    const pool = new ShardPool(config, shared, sequencer.epoch, publish, backend.metricsText);
+    deliver = (b) => pool.broadcast(b);
     await pool.start();
     listener = tls ? uWS.SSLApp({ cert_file_name: config.tlsCertFile!, key_file_name: config.tlsKeyFile! }) : uWS.App();
     serveWhileNoShard(listener, config.retryMs);
@@ -64,21 +105,16 @@ async function main(): Promise<void> {
     historySize = () => pool.historySize;
   }
 
-  const metrics = new Metrics(shared, { eventsPublished: () => sequencer.lastSeq, historySize: () => historySize() });
-  async function publish(items: PublishItem[], receivedAt: number): Promise<string[]> {
-    if (Atomics.load(shared.global, GLOBAL_SLOT.DRAINING) === 1) throw new HttpError('DRAINING');
-    const ids = sequencer.publish(items);
-    metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
-    return ids;
-  }
+  // Cluster mode: load the retained stream (the shared history) before taking connections.
+  await eventLog?.start();
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
     listener.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
   });
   const port = uWS.us_socket_local_port(listenSocket);
   const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  console.log(`settings ${describe(config)}`);
-  console.log(`listening on ${tls ? 'https' : 'http'}://${shownHost}:${port} (epoch ${epoch})`);
+  console.log(`settings ${settings(config)}`);
+  console.log(`listening on ${tls ? 'https' : 'http'}://${shownHost}:${port} (epoch ${eventLog?.currentEpoch ?? sequencer.epoch})`);
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -94,11 +130,13 @@ async function main(): Promise<void> {
     }, config.drainMs + 5_000);
     // Let the last batch reach the streams before they are ended.
     setTimeout(() => {
-      drain(config.drainMs).then(() => {
-        clearTimeout(hardStop);
-        console.log('drained, bye');
-        process.exit(0);
-      });
+      void drain(config.drainMs)
+        .then(() => eventLog?.stop())
+        .then(() => {
+          clearTimeout(hardStop);
+          console.log('drained, bye');
+          process.exit(0);
+        });
     }, config.batchMs + 10);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

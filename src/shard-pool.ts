@@ -55,6 +55,10 @@ export class ShardPool {
   }
 
   broadcast(batch: SharedBatch): void {
+    if (this.retained.length > 0 && this.retained[0]!.epoch !== batch.epoch) {
+      this.retained = [];
+      this.retainedEvents = 0;
+    }
     this.retained.push(batch);
     this.retainedEvents += batch.count;
     while (this.retainedEvents - this.retained[0]!.count >= this.config.historySize) {

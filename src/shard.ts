@@ -6,6 +6,9 @@ import { History } from './history.js';
 import { Hub } from './hub.js';
 import type { PublishItem } from './publish-request.js';
 import { SHARD_SLOT, ShardCounters, type SharedCounters } from './shared-counters.js';
+import { encodeReset } from './sse-encoding.js';
+
+const RESET_EPOCH = encodeReset('epoch');
 
 /** What a shard asks of the thread that sequences events. */
 export interface Backend {
@@ -38,6 +41,9 @@ export class Shard {
   /** History first, then fan-out: a stream opened from now on replays this batch and skips it live. */
   receive(shared: SharedBatch): void {
     const batch = batchFromShared(shared);
+    // Cluster mode, Redis came back empty: old positions mean nothing now. Epoch changes happen
+    // while nothing flows (the log was down), so no older batch is still waiting for its pass.
+    if (batch.epoch !== this.history.epoch) this.hub.restart(RESET_EPOCH);
     this.history.append(batch);
     this.hub.deliver(batch);
   }

@@ -1,0 +1,122 @@
+// Cluster mode: two servers and one real Redis behave as one server.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startServer, waitFor, type TestServer } from '../helpers/server.js';
+import { openStream, type RawStream } from '../helpers/sse-client.js';
+
+const seqOf = (id: string | undefined): number => Number(id!.split('-')[1]);
+
+let redis: TestRedis;
+let a: TestServer;
+let b: TestServer;
+const streams: RawStream[] = [];
+const open = async (server: TestServer, query: string, headers: Record<string, string> = {}): Promise<RawStream> => {
+  const s = await openStream(`${server.url}/events?${query}`, headers);
+  streams.push(s);
+  return s;
+};
+
+beforeAll(async () => {
+  redis = await startRedis();
+  [a, b] = await Promise.all([startServer({ REDIS_URL: redis.url, HEARTBEAT_MS: '200' }), startServer({ REDIS_URL: redis.url, HEARTBEAT_MS: '200' })]);
+});
+afterEach(() => {
+  streams.splice(0).forEach((s) => s.close());
+});
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await redis?.stop();
+});
+
+describe('cluster mode (REDIS_URL)', () => {
+  it('an event published on A reaches subscribers on B, once', async () => {
+    const onB = await open(b, 'topic=cross');
+    const onA = await open(a, 'topic=cross');
+    const id = await a.publish('cross', 'hello from A');
+    const [ev] = await onB.waitForEvents(1);
+    expect(ev).toMatchObject({ id, data: 'hello from A' });
+    await onA.waitForEvents(1);
+    await b.publish('cross', 'marker');
+    await onB.waitForEvents(2);
+    expect(onB.events.map((e) => e.data)).toEqual(['hello from A', 'marker']);
+  });
+
+  it('one global order across servers under concurrent publishers on both', async () => {
+    const subs = [await open(a, 'topic=global'), await open(b, 'topic=global'), await open(b, 'topic=global')];
+    await Promise.all(
+      [a, a, b, b].map(async (server, p) => {
+        for (let i = 0; i < 60; i++) await server.publish('global', `p${p}-${i}`);
+      }),
+    );
+    for (const s of subs) await s.waitForEvents(240);
+    const reference = subs[0]!.events.map((e) => e.id);
+    expect(reference.map(seqOf)).toEqual(Array.from({ length: 240 }, (_, i) => seqOf(reference[0]) + i));
+    for (const s of subs) expect(s.events.map((e) => e.id)).toEqual(reference);
+  });
+
+  it('a client resumes on B with an id it received from A: no gap, no duplicate', async () => {
+    const onA = await open(a, 'topic=move');
+    const first = await a.publish('move', 'one');
+    await onA.waitForEvents(1);
+    onA.close();
+    const missed = [await a.publish('move', 'two'), await b.publish('move', 'three')];
+    const onB = await open(b, 'topic=move', { 'last-event-id': first });
+    const live = await a.publish('move', 'four');
+    await onB.waitForEvents(3);
+    expect(onB.events.map((e) => e.id)).toEqual([...missed, live]);
+  });
+
+  it('Redis going away: publishes fail clearly, streams stay up with heartbeats, and everything resumes when it returns', async () => {
+    const onA = await open(a, 'topic=outage');
+    const onB = await open(b, 'topic=outage');
+    const before = await a.publish('outage', 'before');
+    await onB.waitForEvents(1);
+
+    await redis.stop();
+    await waitFor(async () => (await (await fetch(`${a.url}/healthz`)).json() as { status: string }).status === 'degraded', 'A degraded');
+    const health = await fetch(`${b.url}/healthz`);
+    await waitFor(async () => (await b.metric('sse_event_log_up')) === 0, 'B sees the log down');
+    expect(health.status).toBe(200);
+    const refused = await fetch(`${a.url}/publish?topic=outage`, { method: 'POST', body: 'lost?' });
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ code: 'UNAVAILABLE' });
+    const beats = onA.comments.length;
+    await waitFor(() => onA.comments.length >= beats + 2, 'heartbeats while Redis is down');
+    expect(onA.closed || onB.closed).toBe(false);
+
+    await redis.start();
+    await waitFor(async () => (await (await fetch(`${b.url}/healthz`)).json() as { status: string }).status === 'ok', 'B healthy again', 15_000);
+    await waitFor(async () => (await (await fetch(`${a.url}/healthz`)).json() as { status: string }).status === 'ok', 'A healthy again', 15_000);
+    // Published through B while A's reader reconnects: A must not skip it.
+    const after = [await b.publish('outage', 'after 1'), await a.publish('outage', 'after 2')];
+    expect(seqOf(after[0])).toBe(seqOf(before) + 1); // nothing was accepted while down; history intact
+    await onA.waitForEvents(3);
+    await onB.waitForEvents(3);
+    expect(onA.events.map((e) => e.id)).toEqual([before, ...after]);
+    expect(onB.events.map((e) => e.id)).toEqual([before, ...after]);
+    // History survived the restart: a resume from the first id replays the rest.
+    const resumed = await open(a, 'topic=outage', { 'last-event-id': before });
+    await resumed.waitForEvents(2);
+    expect(resumed.events.map((e) => e.id)).toEqual(after);
+  });
+
+  it('a Redis that comes back empty leads to reset frames, not to reused ids', async () => {
+    const onA = await open(a, 'topic=wipe');
+    const old = await a.publish('wipe', 'old epoch');
+    await onA.waitForEvents(1);
+    await redis.stop();
+    await redis.start({ empty: true });
+    await waitFor(async () => (await (await fetch(`${a.url}/healthz`)).json() as { status: string }).status === 'ok', 'A healthy again', 15_000);
+    await waitFor(async () => (await (await fetch(`${b.url}/healthz`)).json() as { status: string }).status === 'ok', 'B healthy again', 15_000);
+    const fresh = await b.publish('wipe', 'new epoch');
+    expect(fresh.split('-')[0]).not.toBe(old.split('-')[0]);
+    await waitFor(() => onA.events.some((e) => e.id === fresh), 'the new-epoch event on A', 15_000);
+    const events = onA.events.slice(1);
+    expect(events[0]).toMatchObject({ event: 'reset', data: '{"reason":"epoch"}' });
+    expect(events.at(-1)).toMatchObject({ id: fresh, data: 'new epoch' });
+    // An id from before the wipe is recognised as such.
+    const late = await open(b, 'topic=wipe', { 'last-event-id': old });
+    await late.waitForEvents(1);
+    expect(late.events[0]).toMatchObject({ event: 'reset', data: '{"reason":"epoch"}' });
+  });
+});
