@@ -31,6 +31,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Handlers first: a signal that arrives while starting is remembered and honoured once listening.
+  let shutdown: ((signal: string) => void) | undefined;
+  let earlySignal: string | undefined;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => (shutdown ? shutdown(signal) : (earlySignal ??= signal)));
+  }
+
   const shared = createSharedCounters(Math.max(config.shards, 1));
   const tls = config.tlsCertFile !== undefined;
   const draining = (): boolean => Atomics.load(shared.global, GLOBAL_SLOT.DRAINING) === 1;
@@ -117,7 +124,7 @@ async function main(): Promise<void> {
   console.log(`listening on ${tls ? 'https' : 'http'}://${shownHost}:${port} (epoch ${eventLog?.currentEpoch ?? sequencer.epoch})`);
 
   let stopping = false;
-  const shutdown = (signal: string): void => {
+  shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: draining ${config.drainMs} ms`);
@@ -139,8 +146,7 @@ async function main(): Promise<void> {
         });
     }, config.batchMs + 10);
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  if (earlySignal !== undefined) shutdown(earlySignal);
 }
 
 main().catch((err: unknown) => {

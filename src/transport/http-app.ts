@@ -166,7 +166,12 @@ export class HttpApp {
       cookie: req.getHeader('cookie'),
     };
     const cors = this.cors.headers(r.origin);
-    const topics = topicsFromQuery(r.params); // throws 400, answered by route()
+    let topics: string[];
+    try {
+      topics = topicsFromQuery(r.params);
+    } catch (err) {
+      return sendError(res, err, cors); // with CORS headers, so a browser page can read why
+    }
     if (this.flag(GLOBAL_SLOT.DRAINING)) return this.shed(res, r, cors, 'DRAINING');
     if (!this.auth.subscribersNeedToken) return this.openStream(res, r, topics, cors, {});
     const token = bearer(r.authorization) ?? cookie(r.cookie, 'sse_token') ?? r.params.get('token') ?? undefined;

@@ -49,7 +49,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     proc,
     output: () => out,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null) return proc.exitCode;
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
       const [code] = (await once(proc, 'exit')) as [number | null];
       return code;

@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStream, type RawStream } from '../helpers/sse-client.js';
-import { startServer, waitFor, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer } from '../helpers/server.js';
 
 const MAX_PUBLISH_BYTES = 1024;
 const TOPIC = 'bad-input';
@@ -36,7 +36,7 @@ async function expectError(res: Response, status: number, code: string): Promise
   expect((body.error as string).length).toBeGreaterThan(0);
 }
 
-function post(path: string, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+function post(path: string, body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${server.url}${path}`, { method: 'POST', body, headers });
 }
 
@@ -57,7 +57,7 @@ interface RawAnswer {
  * Content-Length) and never ends the request unless `end` is set: a response proves the server
  * answered without waiting for the rest of the body.
  */
-function rawPublish(opts: { chunks: Buffer[]; headers?: Record<string, string>; end: boolean }): Promise<RawAnswer & { sentHeaders: http.OutgoingHttpHeaders }> {
+function rawPublish(opts: { chunks: Buffer[]; headers?: Record<string, string>; end: boolean }): Promise<RawAnswer & { sentHead: string }> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const req = http.request(`${server.url}/publish?topic=${TOPIC}`, { method: 'POST', agent: false, headers: opts.headers }, (res) => {
@@ -65,9 +65,10 @@ function rawPublish(opts: { chunks: Buffer[]; headers?: Record<string, string>; 
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
-        const sentHeaders = req.getHeaders();
+        // the request head exactly as node wrote it (framing headers are not in getHeaders())
+        const sentHead = (req as unknown as { _header: string })._header;
         req.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ms: Date.now() - started, sentHeaders });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ms: Date.now() - started, sentHead });
       });
     });
     req.on('error', reject);
@@ -79,7 +80,8 @@ function rawPublish(opts: { chunks: Buffer[]; headers?: Record<string, string>; 
 
 /**
  * Writes raw bytes on a fresh TCP connection and collects whatever comes back until the server
- * closes it. A server that neither answers nor closes within 5 s counts as `timeout`.
+ * closes it. uWS does not answer some malformed heads at all and closes them at its HTTP idle
+ * timeout (10 s), so only a server that neither answers nor closes within 15 s counts as `timeout`.
  */
 function rawExchange(bytes: string): Promise<{ reply: string; outcome: 'closed' | 'reset' | 'timeout' }> {
   return new Promise((resolve) => {
@@ -93,7 +95,7 @@ function rawExchange(bytes: string): Promise<{ reply: string; outcome: 'closed' 
       const m = /\r\ncontent-length: *(\d+)\r\n[\s\S]*?\r\n\r\n([\s\S]*)$/i.exec(reply);
       if (m && Buffer.byteLength(m[2]!, 'latin1') >= Number(m[1])) socket.end();
     });
-    socket.setTimeout(5_000, () => {
+    socket.setTimeout(15_000, () => {
       outcome = 'timeout';
       socket.destroy();
     });
@@ -136,8 +138,8 @@ describe('413 BODY_TOO_LARGE', () => {
     const before = await server.metric('sse_events_published_total');
     const chunk = Buffer.alloc(300, 0x62);
     const answer = await rawPublish({ chunks: [chunk, chunk, chunk, chunk, chunk], end: true });
-    expect(answer.sentHeaders['content-length']).toBeUndefined();
-    expect(answer.sentHeaders['transfer-encoding']).toBe('chunked');
+    expect(answer.sentHead).not.toMatch(/content-length/i);
+    expect(answer.sentHead).toMatch(/\r\ntransfer-encoding: chunked\r\n/i);
     expect(answer.status, answer.body).toBe(413);
     expect(JSON.parse(answer.body)).toMatchObject({ code: 'BODY_TOO_LARGE', error: expect.any(String) });
     expect(await server.metric('sse_events_published_total')).toBe(before);
@@ -333,11 +335,18 @@ describe('raw CR/LF in header values (sent over a plain socket)', () => {
     `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: \0\r\n\r\n`,
   ];
 
-  it.each(requests)('answers 400 or closes for %j, and keeps serving', async (raw) => {
-    const { reply, outcome } = await rawExchange(raw);
-    expect(outcome).not.toBe('timeout');
-    if (reply !== '') expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+  it('answers each with 400 or closes it, and serves everyone else meanwhile', { timeout: 30_000 }, async () => {
+    const answers = requests.map((raw) => rawExchange(raw));
+    // while those connections are still held, others are served
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    await control();
+    const results = await Promise.all(answers);
+    results.forEach(({ reply, outcome }, i) => {
+      expect(outcome, JSON.stringify(requests[i])).not.toBe('timeout');
+      if (reply !== '') expect(reply, JSON.stringify(requests[i])).toMatch(/^HTTP\/1\.1 400 /);
+    });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect(server.proc.exitCode).toBeNull();
   });
 
   it('published nothing from them, and the watcher is still live', async () => {
