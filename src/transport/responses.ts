@@ -29,7 +29,6 @@ export function send(
   res.writeHeader('Content-Type', contentType);
   res.writeHeader('Cache-Control', 'no-store');
   for (const [k, v] of headers) res.writeHeader(k, v);
-  if (closeConnection) res.writeHeader('Connection', 'close');
   res.end(body, closeConnection);
 }
 
