@@ -60,6 +60,16 @@ export function encodeComment(text = ''): Buffer {
   return Buffer.from(`${lines.map((l) => `:${l}`).join('\n')}\n\n`, 'utf8');
 }
 
+/**
+ * An id with no data: the spec's parser sets the stream's last event ID and dispatches nothing. Sent
+ * after a reset so that the browser's next reconnect resumes from here instead of resending the id
+ * that could not be resumed (and getting another reset).
+ */
+export function encodeIdOnly(id: string): Buffer {
+  assertFieldValue('id', id);
+  return Buffer.from(`id: ${id}\n\n`, 'utf8');
+}
+
 export type ResetReason = 'history' | 'epoch' | 'dropped';
 
 /** Tells a client it missed events and should resynchronise. No `id:`, so its Last-Event-ID stays put. */

@@ -17,7 +17,7 @@ let pageErrors: string[] = [];
 beforeAll(async () => {
   // Never skip: a missing browser is a broken test setup, not a passing test.
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`make test-deps\` to install Chromium from Debian`);
-  server = await startServer();
+  server = await startServer({ DEBUG_FAULTS: '1', RETRY_MS: '100' });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -112,5 +112,29 @@ describe('demo page', () => {
     await page.locator('#events li.reset').waitFor();
     expect(await page.locator('#events li.reset .data').textContent()).toContain('"reason"');
     await waitOpen('t-reset');
+  });
+
+  it("after a reset the browser resumes from the reset's position, not from the unresumable id again", async () => {
+    pageErrors = [];
+    page = await context!.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(`${server!.url}/?topic=unused`);
+    // The browser's own EventSource, first connecting with an id this server cannot resume.
+    await page.evaluate(() => {
+      const log: string[] = [];
+      (window as unknown as { log: string[] }).log = log;
+      const es = new EventSource('/events?topic=t-position&lastEventId=from-another-server-42');
+      es.addEventListener('open', () => log.push('open'));
+      es.addEventListener('reset', () => log.push('reset'));
+      es.addEventListener('message', (e) => log.push(`message:${(e as MessageEvent).data}`));
+    });
+    const log = (): Promise<string[]> => page.evaluate(() => (window as unknown as { log: string[] }).log);
+    await page.waitForFunction(() => (window as unknown as { log: string[] }).log.includes('reset'));
+    // The server ends the stream; the browser reconnects by itself with its Last-Event-ID.
+    await fetch(`${server!.url}/_debug/close-streams`, { method: 'POST' });
+    await page.waitForFunction(() => (window as unknown as { log: string[] }).log.filter((l) => l === 'open').length === 2);
+    await server!.publish('t-position', 'after the reconnect');
+    await page.waitForFunction(() => (window as unknown as { log: string[] }).log.includes('message:after the reconnect'));
+    expect((await log()).filter((l) => l === 'reset')).toHaveLength(1);
   });
 });

@@ -7,6 +7,7 @@ import {
   EncodingError,
   encodeComment,
   encodeEvent,
+  encodeIdOnly,
   encodeReset,
   encodeRetry,
   eventText,
@@ -159,6 +160,20 @@ describe('encodeReset', () => {
     const parsed = parseAll(text(encodeReset('epoch')));
     expect(parsed.events).toEqual([{ id: undefined, event: 'reset', data: '{"reason":"epoch"}' }]);
     expect(JSON.parse(parsed.events[0]!.data)).toEqual({ reason: 'epoch' });
+  });
+});
+
+describe('encodeIdOnly', () => {
+  it('writes an id with no data: a parser takes the id and dispatches nothing', () => {
+    expect(text(encodeIdOnly('abc-7'))).toBe('id: abc-7\n\n');
+    const stream = text(encodeIdOnly('abc-7')) + text(encodeEvent({ data: 'next' }));
+    // eventsource-parser reports the id with the next dispatched event only when that event has its own;
+    // what matters here is that the id-only block dispatches nothing.
+    expect(parseAll(stream).events).toEqual([{ id: undefined, event: undefined, data: 'next' }]);
+  });
+
+  it('refuses CR, LF and NUL', () => {
+    for (const bad of ['a\rb', 'a\nb', 'a\0b']) expect(() => encodeIdOnly(bad)).toThrow(EncodingError);
   });
 });
 
