@@ -15,34 +15,29 @@ const STREAM = 'sse:events';
 const SEQ = 'sse:seq';
 const EPOCH = 'sse:epoch';
 
-// KEYS: stream, seq, epoch. ARGV: maxlen, candidate epoch, n, then topic/event/data per item.
-// An empty event field means "no event name".
-const PUBLISH_LUA = `
+// Both scripts take KEYS = stream, seq, epoch and ARGV[1] = a candidate epoch. The epoch in force is
+// created when missing (a fresh or emptied Redis), together with an empty stream and counter.
+const ENSURE_EPOCH = `
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
-  epoch = ARGV[2]
+  epoch = ARGV[1]
   redis.call('SET', KEYS[3], epoch)
   redis.call('DEL', KEYS[1], KEYS[2])
 end
+`;
+
+const EPOCH_LUA = `${ENSURE_EPOCH} return epoch`;
+
+// ARGV[2] = maxlen, ARGV[3] = n, then topic/event/data per item; an empty event means no event name.
+const PUBLISH_LUA = `${ENSURE_EPOCH}
 local n = tonumber(ARGV[3])
 local last = redis.call('INCRBY', KEYS[2], n)
 local first = last - n + 1
 for i = 0, n - 1 do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], (first + i) .. '-0',
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], (first + i) .. '-0',
     'p', epoch, 't', ARGV[4 + 3 * i], 'e', ARGV[5 + 3 * i], 'd', ARGV[6 + 3 * i])
 end
 return {epoch, first}
-`;
-
-// The epoch in force, created when missing (a fresh or emptied Redis).
-const EPOCH_LUA = `
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[1], epoch)
-  redis.call('DEL', KEYS[2], KEYS[3])
-end
-return epoch
 `;
 
 export interface LoggedEvent {
@@ -113,7 +108,7 @@ export class RedisEventLog {
   }
 
   async publish(items: readonly PublishItem[]): Promise<string[]> {
-    const args: string[] = [String(this.maxLen), newEpoch(), String(items.length)];
+    const args: string[] = [newEpoch(), String(this.maxLen), String(items.length)];
     for (const it of items) args.push(it.topic, it.event ?? '', it.data);
     let reply: [string, number];
     try {
@@ -180,7 +175,7 @@ export class RedisEventLog {
    * empty) starts from the beginning of the new stream.
    */
   private async syncEpoch(): Promise<void> {
-    const epoch = (await this.reader.eval(EPOCH_LUA, 3, EPOCH, STREAM, SEQ, newEpoch())) as string;
+    const epoch = (await this.reader.eval(EPOCH_LUA, 3, STREAM, SEQ, EPOCH, newEpoch())) as string;
     if (epoch !== this.epoch) {
       if (this.epoch !== undefined) console.error(`event log epoch changed (${this.epoch} -> ${epoch}): Redis lost its history; clients will get reset frames`);
       this.epoch = epoch;
