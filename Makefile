@@ -24,9 +24,9 @@ start: dist/.built
 test-deps: node_modules/.installed
 	bash scripts/install-test-deps.sh
 
-# Unit tests once; the integration suite against SHARDS=0, 1 and 4 (every test starts its own server).
+# Unit tests and the bench smoke run once; the integration suite against SHARDS=0, 1 and 4 (every test starts its own server).
 test: test-deps dist/.built
-	$(NODE_BIN)/vitest run test/unit
+	$(NODE_BIN)/vitest run test/unit test/bench
 	@for s in $(SHARDS_MATRIX); do echo "== integration suite, SHARDS=$$s =="; TEST_SHARDS=$$s $(NODE_BIN)/vitest run test/integration || exit 1; done
 
 bench: dist/.built

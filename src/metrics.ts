@@ -15,6 +15,7 @@ type ShardSlot = (typeof SHARD_SLOT)[keyof typeof SHARD_SLOT];
 export class Metrics {
   readonly registry = new Registry();
   readonly publishLatency: Histogram;
+  readonly batchEvents: Histogram;
 
   constructor(shared: SharedCounters, stats: ServerStats) {
     const registry = this.registry;
@@ -80,6 +81,12 @@ export class Metrics {
       name: 'sse_publish_latency_seconds',
       help: 'From a publish request body received to its events sequenced',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+    this.batchEvents = new Histogram({
+      name: 'sse_batch_events',
+      help: 'Events per batch handed to the shards (at most BATCH_SIZE)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
       registers: [registry],
     });
   }

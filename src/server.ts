@@ -45,7 +45,10 @@ async function main(): Promise<void> {
 
   // Batches go to wherever the connections are; set below, before any event is sequenced.
   let deliver!: (batch: SharedBatch) => void;
-  const sequencer = new Sequencer(newEpoch(), config.batchSize, config.batchMs, (b) => deliver(b));
+  const sequencer = new Sequencer(newEpoch(), config.batchSize, config.batchMs, (b) => {
+    metrics.batchEvents.observe(b.count);
+    deliver(b);
+  });
 
   let eventLog: RedisEventLog | undefined;
   if (config.redisUrl !== undefined) {
