@@ -24,36 +24,69 @@ interface Group {
   readonly members: Set<Subscriber>;
 }
 
-/** One pass delivers every batch that arrived while the previous pass ran: a catching-up shard writes each connection once. */
+/**
+ * One pass delivers every batch that arrived before it started, and grows at each segment boundary
+ * with the batches that arrived meanwhile: the connections it has not reached yet get old and new
+ * events in one write, so a shard that falls behind catches up with fewer writes, not more.
+ */
 class Pass {
   readonly firstSeq: number;
-  readonly lastSeq: number;
+  lastSeq: number;
+  /** batches that joined after the sweep began: members visited before lack them */
+  readonly grownBy: EventBatch[] = [];
+  readonly groups: Group[] = [];
+  private readonly groupSet = new Set<Group>();
   private readonly byTopic = new Map<string, number[]>(); // topic -> pass-wide event indexes
   private readonly batchOf: EventBatch[] = [];
   private readonly indexInBatch: number[] = [];
+  /** per group, per starting point: the bytes its members get (most share one) */
+  private payloads = new Map<Group, Map<number, [Uint8Array, number]>>();
 
-  constructor(readonly batches: EventBatch[]) {
+  constructor(batches: EventBatch[], groupsOf: (topic: string) => Iterable<Group>) {
     this.firstSeq = batches[0]!.firstSeq;
-    this.lastSeq = lastSeqOf(batches[batches.length - 1]!);
-    let k = 0;
+    this.lastSeq = this.firstSeq - 1;
+    this.index(batches, groupsOf);
+  }
+
+  grow(batches: EventBatch[], groupsOf: (topic: string) => Iterable<Group>): void {
+    this.grownBy.push(...batches);
+    this.index(batches, groupsOf);
+  }
+
+  private index(batches: EventBatch[], groupsOf: (topic: string) => Iterable<Group>): void {
+    let k = this.batchOf.length;
     for (const b of batches) {
       for (let i = 0; i < b.count; i++, k++) {
         const topic = b.topics[b.topicIndex[i]!]!;
         let list = this.byTopic.get(topic);
-        if (list === undefined) this.byTopic.set(topic, (list = []));
+        if (list === undefined) {
+          this.byTopic.set(topic, (list = []));
+          for (const g of groupsOf(topic)) {
+            if (!this.groupSet.has(g)) this.groups.push(g);
+            this.groupSet.add(g);
+          }
+        }
         list.push(k);
         this.batchOf.push(b);
         this.indexInBatch.push(i);
       }
+      this.lastSeq = lastSeqOf(b);
     }
+    this.payloads = new Map();
   }
 
-  topicsPresent(): IterableIterator<string> {
-    return this.byTopic.keys();
+  /** What a member of `group` that has everything up to `afterSeq` gets now; computed once per group and starting point. */
+  payloadFor(group: Group, afterSeq: number): [Uint8Array, number] {
+    const from = Math.max(afterSeq, this.firstSeq - 1);
+    let byStart = this.payloads.get(group);
+    if (byStart === undefined) this.payloads.set(group, (byStart = new Map()));
+    let payload = byStart.get(from);
+    if (payload === undefined) byStart.set(from, (payload = this.gather(group.topics, from)));
+    return payload;
   }
 
   /** The bytes of this pass's events on `topics` with seq > afterSeq, and how many events they are. */
-  gather(topics: ReadonlySet<string>, afterSeq: number): [Uint8Array, number] {
+  private gather(topics: ReadonlySet<string>, afterSeq: number): [Uint8Array, number] {
     let indexes: number[] = [];
     for (const t of topics) {
       const list = this.byTopic.get(t);
@@ -159,46 +192,47 @@ export class Hub {
     if (!this.passing) this.runPass();
   }
 
-  private runPass(): void {
+  private readonly groupsOf = (topic: string): Iterable<Group> => this.groupsByTopic.get(topic) ?? [];
+
+  /** The batches waiting for fan-out; counted in the stats as they join a pass. */
+  private takePending(): EventBatch[] {
     const batches = this.pending;
     this.pending = [];
-    if (batches.length === 0) {
-      this.passing = false;
-      return;
-    }
-    this.passing = true;
-    const pass = new Pass(batches);
-    this.stats.onPass(pass.lastSeq - pass.firstSeq + 1);
-    const touched = new Set<Group>();
-    for (const topic of pass.topicsPresent()) for (const g of this.groupsByTopic.get(topic) ?? []) touched.add(g);
-    const work: Array<[Group, Uint8Array, number]> = [];
-    for (const g of touched) work.push([g, ...pass.gather(g.topics, pass.firstSeq - 1)]);
-    this.runSegments(pass, work, 0, undefined);
+    let events = 0;
+    for (const b of batches) events += b.count;
+    if (events > 0) this.stats.onPass(events);
+    return batches;
+  }
+
+  private runPass(): void {
+    const batches = this.takePending();
+    this.passing = batches.length > 0;
+    if (this.passing) this.runSegments(new Pass(batches, this.groupsOf), 0, undefined);
   }
 
   /**
    * Writes to at most `segmentSize` subscribers, then yields (setImmediate) so accepts, reads, aborts
-   * and heartbeats run between segments. Members that joined after this pass's batches reached the
-   * history have lastSeq >= pass.lastSeq and are skipped: they got these events by replay.
+   * and heartbeats run between segments; batches that arrived meanwhile join the pass. Members that
+   * joined after a batch reached the history have lastSeq past it and skip it: they got it by replay.
    */
-  private runSegments(pass: Pass, work: Array<[Group, Uint8Array, number]>, groupIndex: number, members: Iterator<Subscriber> | undefined): void {
+  private runSegments(pass: Pass, groupIndex: number, members: Iterator<Subscriber> | undefined): void {
     const started = performance.now();
     let written = 0;
-    while (groupIndex < work.length) {
-      const [group, bytes, count] = work[groupIndex]!;
+    while (groupIndex < pass.groups.length) {
+      const group = pass.groups[groupIndex]!;
       members ??= group.members.values();
       for (let step = members.next(); !step.done; step = members.next()) {
         const sub = step.value;
         if (sub.lastSeq >= pass.lastSeq) continue;
-        if (sub.lastSeq < pass.firstSeq) sub.send(bytes, count);
-        else {
-          const [own, ownCount] = pass.gather(group.topics, sub.lastSeq);
-          if (ownCount > 0) sub.send(own, ownCount);
-        }
+        const [bytes, count] = pass.payloadFor(group, sub.lastSeq);
+        if (count > 0) sub.send(bytes, count);
         sub.lastSeq = pass.lastSeq;
         if (++written === this.segmentSize) {
           this.stats.onSegment((performance.now() - started) / 1000);
-          setImmediate(() => this.runSegments(pass, work, groupIndex, members));
+          setImmediate(() => {
+            if (this.pending.length > 0) pass.grow(this.takePending(), this.groupsOf);
+            this.runSegments(pass, groupIndex, members);
+          });
           return;
         }
       }
@@ -206,7 +240,11 @@ export class Hub {
       members = undefined;
     }
     if (written > 0) this.stats.onSegment((performance.now() - started) / 1000); // a segment that ended the pass exactly has an empty tail
-    if (this.pending.length > 0) setImmediate(() => this.runPass());
-    else this.passing = false;
+    // Members visited before the pass grew still lack the batches it grew by: a new pass of those
+    // (and of anything pending) reaches them; the others are already past it and skip.
+    if (pass.grownBy.length > 0 || this.pending.length > 0) {
+      const next = [...pass.grownBy, ...this.takePending()];
+      setImmediate(() => this.runSegments(new Pass(next, this.groupsOf), 0, undefined));
+    } else this.passing = false;
   }
 }

@@ -43,7 +43,7 @@ export class Metrics {
     perShard('counter', 'sse_slow_consumer_dropped_events_total', 'Events skipped by SLOW_CONSUMER=drop', SHARD_SLOT.SLOW_DROPPED);
     perShard('gauge', 'sse_backpressure_bytes', 'Bytes held for backpressured connections', SHARD_SLOT.QUEUED_BYTES);
     perShard('gauge', 'sse_backpressure_peak_bytes', 'Most bytes ever held for one connection', SHARD_SLOT.QUEUED_BYTES_PEAK);
-    perShard('counter', 'sse_fanout_passes_total', 'Fan-out passes (one or more batches each)', SHARD_SLOT.BATCHES);
+    perShard('counter', 'sse_fanout_passes_total', 'Times batches joined fan-out (a pass, or a pass growing at a segment boundary)', SHARD_SLOT.BATCHES);
     perShard('counter', 'sse_fanout_events_total', 'Events fanned out by passes', SHARD_SLOT.BATCH_EVENTS);
     perShard('counter', 'sse_fanout_segments_total', 'Fan-out segments written', SHARD_SLOT.SEGMENTS);
     perShard('counter', 'sse_fanout_segment_seconds_total', 'Time spent writing fan-out segments', SHARD_SLOT.SEGMENT_SECONDS);

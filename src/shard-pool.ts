@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import { HttpError } from './errors.js';
 import type { SharedBatch } from './event-batch.js';
 import type { PublishItem } from './publish-request.js';
-import type { FromShard, ShardInit, ToShard } from './shard-protocol.js';
+import { Coalescer, type FromShard, type PublishResult, type ShardInit, type ToShard } from './shard-protocol.js';
 import { GLOBAL_SLOT, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from './shared-counters.js';
 import './transport/uws-augment.js';
 
@@ -94,6 +94,7 @@ export class ShardPool {
       ready: new Promise((r) => (onReady = r)),
       drained: new Promise((r) => (onDrained = r)),
     };
+    const replies = new Coalescer<PublishResult>((results) => worker.postMessage({ type: 'published', results } satisfies ToShard));
     worker.on('message', (m: FromShard) => {
       switch (m.type) {
         case 'ready':
@@ -102,13 +103,15 @@ export class ShardPool {
           onReady();
           return;
         case 'publish':
-          this.publish(m.items, m.receivedAt).then(
-            (ids) => worker.postMessage({ type: 'published', reqId: m.reqId, ids } satisfies ToShard),
-            (err: unknown) => {
-              const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
-              worker.postMessage({ type: 'publish-failed', reqId: m.reqId, code: e.code, message: e.message } satisfies ToShard);
-            },
-          );
+          for (const { reqId, items, receivedAt } of m.requests) {
+            this.publish(items, receivedAt).then(
+              (ids) => replies.push({ reqId, ids }),
+              (err: unknown) => {
+                const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
+                replies.push({ reqId, code: e.code, message: e.message });
+              },
+            );
+          }
           return;
         case 'metrics':
           this.metricsText().then((text) => worker.postMessage({ type: 'metrics', reqId: m.reqId, text } satisfies ToShard));

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { HttpError, type ErrorCode } from './errors.js';
 import type { PublishItem } from './publish-request.js';
 import { Shard, type Backend } from './shard.js';
-import type { FromShard, ShardInit, ToShard } from './shard-protocol.js';
+import { Coalescer, type FromShard, type PublishRequest, type ShardInit, type ToShard } from './shard-protocol.js';
 import { attachSharedCounters } from './shared-counters.js';
 import { HttpApp } from './transport/http-app.js';
 
@@ -18,16 +18,17 @@ shard.seed(init.history);
 
 const waiting = new Map<number, { resolve: (v: never) => void; reject: (e: unknown) => void }>();
 let nextReq = 1;
-function ask<T>(message: (reqId: number) => FromShard): Promise<T> {
+function ask<T>(send: (reqId: number) => void): Promise<T> {
   const reqId = nextReq++;
   return new Promise<T>((resolve, reject) => {
     waiting.set(reqId, { resolve: resolve as (v: never) => void, reject });
-    post(message(reqId));
+    send(reqId);
   });
 }
+const publishes = new Coalescer<PublishRequest>((requests) => post({ type: 'publish', requests }));
 const backend: Backend = {
-  publish: (items: PublishItem[], receivedAt: number) => ask<string[]>((reqId) => ({ type: 'publish', reqId, items, receivedAt })),
-  metricsText: () => ask<string>((reqId) => ({ type: 'metrics', reqId })),
+  publish: (items: PublishItem[], receivedAt: number) => ask<string[]>((reqId) => publishes.push({ reqId, items, receivedAt })),
+  metricsText: () => ask<string>((reqId) => post({ type: 'metrics', reqId })),
 };
 
 const http = new HttpApp({
@@ -61,9 +62,11 @@ port.on('message', (m: ToShard) => {
     case 'batch':
       return shard.receive(m.batch);
     case 'published':
-      return settle(m.reqId, true, m.ids);
-    case 'publish-failed':
-      return settle(m.reqId, false, new HttpError(m.code as ErrorCode, m.message));
+      for (const r of m.results) {
+        if ('ids' in r) settle(r.reqId, true, r.ids);
+        else settle(r.reqId, false, new HttpError(r.code as ErrorCode, r.message));
+      }
+      return;
     case 'metrics':
       return settle(m.reqId, true, m.text);
     case 'close-streams':

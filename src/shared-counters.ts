@@ -54,18 +54,18 @@ export function attachSharedCounters(buffer: SharedArrayBuffer, shardRows: numbe
 
 /** One shard's writable row. */
 export class ShardCounters {
-  private readonly base: number;
+  private readonly row: Float64Array;
   constructor(private readonly shared: SharedCounters, readonly shard: number) {
-    this.base = shard * SHARD_SLOTS;
+    this.row = shared.perShard.subarray(shard * SHARD_SLOTS, (shard + 1) * SHARD_SLOTS);
   }
   add(slot: number, n = 1): void {
-    this.shared.perShard[this.base + slot]! += n;
+    this.row[slot]! += n;
   }
   set(slot: number, value: number): void {
-    this.shared.perShard[this.base + slot] = value;
+    this.row[slot] = value;
   }
   get(slot: number): number {
-    return this.shared.perShard[this.base + slot]!;
+    return this.row[slot]!;
   }
   /** Admits a stream if the server-wide count stays within `max`. */
   tryAdmit(max: number): boolean {

@@ -95,11 +95,18 @@ export class SseStream implements Subscriber {
     this.finish();
   }
 
+  // The fan-out hot path: one bound callback per stream, not a closure per write.
+  private toWrite: Uint8Array = HEARTBEAT;
+  private wrote = false;
+  private readonly corkedWrite = (): void => {
+    this.wrote = this.res.write(this.toWrite);
+  };
+
   private write(bytes: Uint8Array): void {
-    let ok = false;
-    this.res.cork(() => {
-      ok = this.res.write(bytes);
-    });
+    this.toWrite = bytes;
+    this.res.cork(this.corkedWrite);
+    this.toWrite = HEARTBEAT; // do not pin a batch buffer
+    const ok = this.wrote;
     if (ok) {
       // may still sit in uWS after the uncork; the next write would tell
       this.handedToUws = bytes.length;
