@@ -1,6 +1,11 @@
 // The one place where events get their ids: assigns the next sequence number, encodes the event to
-// SSE bytes once, and collects events into shared batches of at most BATCH_SIZE events or BATCH_MS.
-// Its cost per event does not depend on how many subscribers there are.
+// SSE bytes once, and collects events into shared batches. Its cost per event does not depend on
+// how many subscribers there are.
+//
+// Batching is leading-edge: after a quiet period the first event leaves on the next tick (with
+// whatever else arrived in that tick); after that, at most one batch leaves per BATCH_MS unless
+// BATCH_SIZE fills first. A lone event is never held back, and a busy stream still gets the fewer,
+// larger writes that cut fan-out cost. No event waits longer than BATCH_MS.
 import { BatchBuilder, type SharedBatch } from './event-batch.js';
 import { formatId } from './event-ids.js';
 import type { PublishItem } from './publish-request.js';
@@ -10,6 +15,7 @@ export class Sequencer {
   private seq = 0;
   private readonly builder = new BatchBuilder();
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private lastFlushAt = -Infinity; // ms, performance.now()
 
   constructor(
     public epoch: string,
@@ -43,7 +49,8 @@ export class Sequencer {
     this.builder.add(seq, item.topic, bytes);
     if (this.builder.size >= this.batchSize) this.flush();
     else if (this.timer === undefined) {
-      this.timer = this.batchMs === 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), this.batchMs);
+      const wait = this.lastFlushAt + this.batchMs - performance.now();
+      this.timer = wait <= 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), wait);
     }
     return id;
   }
@@ -55,6 +62,8 @@ export class Sequencer {
       clearImmediate(this.timer as NodeJS.Immediate);
       this.timer = undefined;
     }
-    if (this.builder.size > 0) this.emit(this.builder.seal(this.epoch));
+    if (this.builder.size === 0) return;
+    this.lastFlushAt = performance.now();
+    this.emit(this.builder.seal(this.epoch));
   }
 }
