@@ -186,10 +186,16 @@ export class Hub {
     }
   }
 
-  /** Queues a batch for fan-out; the caller has already appended it to the history. */
+  /**
+   * Queues a batch for fan-out; the caller has already appended it to the history. The pass starts
+   * on the next turn, so every batch that arrives in this one (a shard catching up receives several
+   * messages per turn) joins it: one write per connection for all of them.
+   */
   deliver(batch: EventBatch): void {
     this.pending.push(batch);
-    if (!this.passing) this.runPass();
+    if (this.passing) return;
+    this.passing = true;
+    setImmediate(() => this.runPass());
   }
 
   private readonly groupsOf = (topic: string): Iterable<Group> => this.groupsByTopic.get(topic) ?? [];
@@ -205,9 +211,7 @@ export class Hub {
   }
 
   private runPass(): void {
-    const batches = this.takePending();
-    this.passing = batches.length > 0;
-    if (this.passing) this.runSegments(new Pass(batches, this.groupsOf), 0, undefined);
+    this.runSegments(new Pass(this.takePending(), this.groupsOf), 0, undefined);
   }
 
   /**

@@ -90,13 +90,14 @@ describe('Hub', () => {
     expect([...h.subscribers()]).toEqual([b]);
   });
 
-  it('gives each single-topic subscriber only its topic\'s events, in one send', () => {
+  it('gives each single-topic subscriber only its topic\'s events, in one send', async () => {
     const { hub: h, stats } = hub();
     const a = new RecordingSubscriber(['a']);
     const b = new RecordingSubscriber(['b']);
     const c = new RecordingSubscriber(['c']);
     for (const s of [a, b, c]) h.add(s);
     h.deliver(batch(1, ['a', 'b', 'a', 'b', 'b']));
+    await turn(); // the pass starts on the next turn
     expect(a.texts).toEqual([frame('a', 1) + frame('a', 3)]);
     expect(a.sends[0]!.events).toBe(2);
     expect(b.texts).toEqual([frame('b', 2) + frame('b', 4) + frame('b', 5)]);
@@ -108,28 +109,30 @@ describe('Hub', () => {
     expect(stats.passes).toEqual([5]);
   });
 
-  it('gives a multi-topic subscriber the events of all its topics in id order, in one send per pass', () => {
+  it('gives a multi-topic subscriber the events of all its topics in id order, in one send per pass', async () => {
     const { hub: h } = hub();
     const ac = new RecordingSubscriber(['c', 'a']); // insertion order must not matter
     h.add(ac);
     h.deliver(batch(1, ['a', 'b', 'c', 'c', 'b', 'a', 'c']));
+    await turn(); // the pass starts on the next turn
     expect(ac.sends).toHaveLength(1);
     expect(ac.sends[0]!.events).toBe(5);
     expect(ac.texts[0]).toBe(frame('a', 1) + frame('c', 3) + frame('c', 4) + frame('a', 6) + frame('c', 7));
     expect(ac.lastSeq).toBe(7);
   });
 
-  it('sends a contiguous run as a zero-copy view of the batch bytes', () => {
+  it('sends a contiguous run as a zero-copy view of the batch bytes', async () => {
     const { hub: h } = hub();
     const all = new RecordingSubscriber(['a', 'b']);
     h.add(all);
     const b = batch(1, ['a', 'b', 'a']);
     h.deliver(b);
+    await turn(); // the pass starts on the next turn
     expect(all.sends[0]!.bytes.buffer).toBe(b.bytes.buffer);
     expect(all.texts).toEqual([frame('a', 1) + frame('b', 2) + frame('a', 3)]);
   });
 
-  it('gives subscribers with the same topic set the identical Uint8Array (encoded once)', () => {
+  it('gives subscribers with the same topic set the identical Uint8Array (encoded once)', async () => {
     const { hub: h } = hub();
     const s1 = new RecordingSubscriber(['a', 'b']);
     const s2 = new RecordingSubscriber(['b', 'a']);
@@ -137,6 +140,7 @@ describe('Hub', () => {
     const other = new RecordingSubscriber(['a']);
     for (const s of [s1, s2, s3, other]) h.add(s);
     h.deliver(batch(1, ['a', 'c', 'b', 'a'])); // not contiguous for {a,b}: the gathered copy must still be shared
+    await turn(); // the pass starts on the next turn
     expect(s1.sends).toHaveLength(1);
     expect(s2.sends[0]!.bytes).toBe(s1.sends[0]!.bytes);
     expect(s3.sends[0]!.bytes).toBe(s1.sends[0]!.bytes);
@@ -158,7 +162,9 @@ describe('Hub', () => {
     const served = (): number => subs.filter((s) => s.sends.length > 0).length;
 
     h.deliver(batch(1, ['a', 'b', 'a']));
-    // the first segment runs synchronously inside deliver(), then the hub yields
+    // the pass starts on the next turn (batches arriving in this one would join it), then yields per segment
+    expect(served()).toBe(0);
+    await turn();
     expect(served()).toBe(2);
     await turn();
     expect(served()).toBe(4);
@@ -180,26 +186,28 @@ describe('Hub', () => {
     expect(stats.segments).toBe(3); // 2 + 2 + 1 subscribers
   });
 
-  it('skips a subscriber whose lastSeq is already at or past the batch\'s last seq (it got them by replay)', () => {
+  it('skips a subscriber whose lastSeq is already at or past the batch\'s last seq (it got them by replay)', async () => {
     const { hub: h } = hub();
     const replayed = new RecordingSubscriber(['a'], 3);
     const ahead = new RecordingSubscriber(['a'], 10);
     const live = new RecordingSubscriber(['a'], 0);
     for (const s of [replayed, ahead, live]) h.add(s);
     h.deliver(batch(1, ['a', 'a', 'a']));
+    await turn(); // the pass starts on the next turn
     expect(replayed.sends).toEqual([]);
     expect(ahead.sends).toEqual([]);
     expect(ahead.lastSeq).toBe(10); // never moved backwards
     expect(live.seqs).toEqual([1, 2, 3]);
   });
 
-  it('gives a subscriber whose lastSeq falls inside the pass only the events after it', () => {
+  it('gives a subscriber whose lastSeq falls inside the pass only the events after it', async () => {
     const { hub: h } = hub();
     const fresh = new RecordingSubscriber(['a', 'b'], 0);
     const mid = new RecordingSubscriber(['a', 'b'], 3);
     const midOneTopic = new RecordingSubscriber(['a'], 2);
     for (const s of [fresh, mid, midOneTopic]) h.add(s);
     h.deliver(batch(1, ['a', 'b', 'a', 'b', 'a']));
+    await turn(); // the pass starts on the next turn
     expect(fresh.seqs).toEqual([1, 2, 3, 4, 5]);
     expect(mid.texts).toEqual([frame('b', 4) + frame('a', 5)]);
     expect(mid.sends[0]!.events).toBe(2);
@@ -208,16 +216,17 @@ describe('Hub', () => {
     for (const s of [fresh, mid, midOneTopic]) expect(s.lastSeq).toBe(5);
   });
 
-  it('sends nothing to a subscriber whose lastSeq is inside the pass when no later event is on its topics', () => {
+  it('sends nothing to a subscriber whose lastSeq is inside the pass when no later event is on its topics', async () => {
     const { hub: h } = hub();
     const s = new RecordingSubscriber(['a'], 2);
     h.add(s);
     h.deliver(batch(1, ['a', 'a', 'b']));
+    await turn(); // the pass starts on the next turn
     expect(s.sends).toEqual([]);
     expect(s.lastSeq).toBe(3);
   });
 
-  it('sends nothing to removed subscribers', () => {
+  it('sends nothing to removed subscribers', async () => {
     const { hub: h } = hub();
     const kept = new RecordingSubscriber(['a']);
     const gone = new RecordingSubscriber(['a']);
@@ -226,6 +235,7 @@ describe('Hub', () => {
     h.remove(gone);
     h.remove(goneAlone);
     h.deliver(batch(1, ['a', 'b']));
+    await turn(); // the pass starts on the next turn
     expect(kept.seqs).toEqual([1]);
     expect(gone.sends).toEqual([]);
     expect(goneAlone.sends).toEqual([]);
@@ -238,6 +248,7 @@ describe('Hub', () => {
     const third = new RecordingSubscriber(['a']);
     for (const s of [first, second, third]) h.add(s);
     h.deliver(batch(1, ['a']));
+    await turn();
     expect(first.seqs).toEqual([1]);
     h.remove(second); // closes while the hub has yielded
     await until(() => third.sends.length === 1, 'third subscriber served');
@@ -268,6 +279,7 @@ describe('Hub', () => {
     h.add(y);
 
     h.deliver(batch(1, ['a', 'b']));
+    await turn();
     // segmentSize=1: x has been served, y waits for the next turn, so the pass is still running
     expect(x.sends).toHaveLength(1);
     expect(y.sends).toHaveLength(0);
@@ -292,16 +304,33 @@ describe('Hub', () => {
     const { hub: h } = hub(1);
     const busy = [new RecordingSubscriber(['a']), new RecordingSubscriber(['a'])];
     for (const s of busy) h.add(s);
-    h.deliver(batch(1, ['a'])); // busy[1] is still waiting: the pass is running
+    h.deliver(batch(1, ['a']));
+    await turn(); // busy[1] is still waiting: the pass is running
     h.deliver(batch(2, ['a', 'b']));
     h.deliver(batch(4, ['b', 'a']));
-    // next pass merges seq 2..5; this one has already seen up to 3
+    // they join the running pass; this one has already seen up to 3
     const mid = new RecordingSubscriber(['a', 'b'], 3);
     h.add(mid);
     await until(() => [...busy, mid].every((s) => s.lastSeq === 5), 'everyone at seq 5');
     expect(mid.texts).toEqual([frame('b', 4) + frame('a', 5)]);
     expect(mid.sends[0]!.events).toBe(2);
     for (const s of busy) expect(s.seqs).toEqual([1, 2, 5]);
+  });
+
+  it('batches that arrive in one turn share one pass, even when a segment never yields', async () => {
+    const { hub: h, stats } = hub(1000); // one segment covers everyone: no yield to merge at
+    const subs = [new RecordingSubscriber(['a']), new RecordingSubscriber(['a'])];
+    for (const s of subs) h.add(s);
+    // a shard that fell behind receives several batch messages in one turn
+    h.deliver(batch(1, ['a']));
+    h.deliver(batch(2, ['a']));
+    h.deliver(batch(3, ['a', 'a']));
+    await turn();
+    for (const s of subs) {
+      expect(s.sends.map((x) => x.events)).toEqual([4]); // one write per connection, not three
+      expect(s.seqs).toEqual([1, 2, 3, 4]);
+    }
+    expect(stats.passes).toEqual([4]);
   });
 
   it('keeps delivering after passes complete (the hub is not left "passing")', async () => {
