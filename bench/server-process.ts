@@ -1,0 +1,98 @@
+// The variants under test, each started as a fresh server process on a free loopback port: the
+// node:http baseline, and the uWS server with SHARDS=N. A variant name is `baseline` or `uws-<N>`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { benchModule, track } from './processes.js';
+
+export interface Variant {
+  name: string;
+  label: string;
+  kind: 'baseline' | 'uws';
+  shards: number;
+}
+
+export function parseVariant(name: string): Variant | undefined {
+  if (name === 'baseline') return { name, label: 'baseline (node:http)', kind: 'baseline', shards: 0 };
+  const m = /^uws-(\d{1,2})$/.exec(name);
+  if (!m) return undefined;
+  const shards = Number(m[1]);
+  return { name, label: `uWS SHARDS=${shards}`, kind: 'uws', shards };
+}
+
+export interface RunningServer {
+  variant: Variant;
+  pid: number;
+  host: string;
+  port: number;
+  /** what the uWS server printed on its `settings {...}` line (undefined for the baseline) */
+  settings: Record<string, unknown> | undefined;
+  output(): string;
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+const ENTRY = {
+  baseline: benchModule('./baseline/server.js'),
+  uws: benchModule('../src/server.js'),
+};
+
+/** Starts a fresh server for `variant` and resolves once it prints `listening on http://HOST:PORT`. */
+export function startServer(variant: Variant, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<RunningServer> {
+  const args = [...nodeFlags, ENTRY[variant.kind]];
+  const child: ChildProcess = track(
+    spawn(process.execPath, args, {
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        SHARDS: String(variant.shards),
+        DRAIN_MS: '0', // stopping a server with 10,000 streams must not take seconds
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  let out = '';
+  const keep = (d: Buffer): void => {
+    out += d.toString();
+    if (out.length > 65_536) out = out.slice(-32_768);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${variant.label} did not start within 15 s:\n${out}`));
+    }, 15_000);
+    const onExit = (code: number | null, signal: string | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`${variant.label} exited (${signal ?? code}) before listening:\n${out}`));
+    };
+    child.once('exit', onExit);
+    const check = (): void => {
+      const m = /listening on http:\/\/([\d.]+):(\d+)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', check);
+      child.off('exit', onExit);
+      const s = /^settings (\{.*\})$/m.exec(out);
+      resolve({
+        variant,
+        pid: child.pid!,
+        host: m[1]!,
+        port: Number(m[2]),
+        settings: s ? (JSON.parse(s[1]!) as Record<string, unknown>) : undefined,
+        output: () => out,
+        alive: () => child.exitCode === null && child.signalCode === null,
+        stop: async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const exited = new Promise<void>((r) => child.once('exit', () => r()));
+          child.kill('SIGTERM');
+          const hard = setTimeout(() => child.kill('SIGKILL'), 5_000);
+          await exited;
+          clearTimeout(hard);
+        },
+      });
+    };
+    child.stdout!.on('data', check);
+  });
+}

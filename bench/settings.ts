@@ -1,0 +1,215 @@
+// Every knob of `make bench`, read once from BENCH_* environment variables over one of three presets:
+// full (`make bench`, under 10 minutes here), BENCH_QUICK=1 (under 2 minutes) and BENCH_SMOKE=1 (a
+// few seconds, for the test suite). Validated like src/config.ts: every problem listed, then frozen.
+// Server settings (BATCH_SIZE, SEGMENT_SIZE, ...) are not bench knobs: set them in the environment
+// and the uWS server picks them up; the results record what it printed.
+import { fileURLToPath } from 'node:url';
+
+export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'micro'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface LoadShape {
+  subscribers: number;
+  /** events per second */
+  rate: number;
+  payloadBytes: number;
+  /** measured publishing window (s) */
+  seconds: number;
+  /** unmeasured publishing before it, at the same rate (s) */
+  warmupSeconds: number;
+}
+
+export interface BenchSettings {
+  mode: 'full' | 'quick' | 'smoke';
+  resultsDir: string;
+  scenarios: ScenarioName[];
+  variants: string[];
+  /** repetitions of fan-out and high fan-out, alternating the variant order; medians are reported */
+  rounds: number;
+  fanOut: LoadShape;
+  highFanOut: LoadShape;
+  saturation: {
+    subscribers: number;
+    payloadBytes: number;
+    startRate: number;
+    factor: number;
+    maxRate: number;
+    stepSeconds: number;
+    /** a failed step is run again this many times before it counts (other tenants make noise) */
+    retries: number;
+    /**
+     * publisher connections (one request in flight each): more than the steady scenarios, so that the
+     * steps find the delivery limit rather than the publish round trip of a server busy fanning out
+     */
+    publisherConnections: number;
+    minDeliveryRatio: number;
+    maxP99Ms: number;
+  };
+  idleMemory: { connections: number; settleMs: number };
+  publishThroughput: { seconds: number; connections: number; pipelining: number; payloadBytes: number };
+  micro: { taskMs: number };
+  /** subscribers connecting at once, over all generator processes */
+  connectConcurrency: number;
+  /** subscriber processes of the load generator (2: one per core; more when a process would hold too many) */
+  generatorProcesses: number;
+  /** most subscribers one generator process holds (the open-file limit is 20,000 here) */
+  subscribersPerProcess: number;
+  publisherConnections: number;
+  /** longest wait for deliveries to arrive after the last publish (s) */
+  drainSeconds: number;
+  /** hard limit for the whole run: everything is killed past it (s) */
+  timeoutSeconds: number;
+  /** `make bench-sweep`: the server settings tried on the fan-out scenario, every combination */
+  sweep: { batchSizes: number[]; batchMs: number[]; segmentSizes: number[]; shards: number[]; seconds: number; warmupSeconds: number };
+  /** extra node flags for the generator processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/gen` */
+  generatorNodeFlags: string[];
+  /** extra node flags for the servers under test, e.g. `--cpu-prof --cpu-prof-dir=results/profile/shards` */
+  serverNodeFlags: string[];
+}
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+function preset(mode: BenchSettings['mode']): BenchSettings {
+  const full = mode === 'full';
+  const smoke = mode === 'smoke';
+  return {
+    mode,
+    resultsDir: `${REPO}results`,
+    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'micro'] : [...SCENARIOS],
+    variants: smoke ? ['baseline', 'uws-1'] : ['baseline', 'uws-1', 'uws-2'],
+    rounds: full ? 3 : 1,
+    fanOut: smoke
+      ? { subscribers: 20, rate: 50, payloadBytes: 128, seconds: 1, warmupSeconds: 0.2 }
+      : { subscribers: 1_000, rate: 500, payloadBytes: 128, seconds: full ? 8 : 3, warmupSeconds: full ? 1 : 0.5 },
+    highFanOut: smoke
+      ? { subscribers: 50, rate: 20, payloadBytes: 128, seconds: 1, warmupSeconds: 0.2 }
+      : { subscribers: 10_000, rate: 50, payloadBytes: 128, seconds: full ? 8 : 3, warmupSeconds: full ? 1 : 0.5 },
+    saturation: {
+      subscribers: smoke ? 20 : 1_000,
+      payloadBytes: 128,
+      startRate: 50,
+      factor: full ? Math.SQRT2 : 2,
+      maxRate: smoke ? 100 : 32_000,
+      stepSeconds: smoke ? 0.5 : full ? 2 : 1,
+      retries: smoke ? 0 : 1,
+      publisherConnections: 64,
+      minDeliveryRatio: 0.999,
+      maxP99Ms: 100,
+    },
+    idleMemory: { connections: smoke ? 100 : 10_000, settleMs: smoke ? 200 : full ? 2_000 : 1_000 },
+    publishThroughput: { seconds: smoke ? 1 : full ? 5 : 2, connections: 10, pipelining: 1, payloadBytes: 128 },
+    micro: { taskMs: smoke ? 20 : full ? 300 : 80 },
+    connectConcurrency: 256,
+    generatorProcesses: 2,
+    subscribersPerProcess: 9_000,
+    publisherConnections: 16,
+    drainSeconds: smoke ? 3 : 5,
+    timeoutSeconds: smoke ? 60 : full ? 900 : 170,
+    sweep: { batchSizes: [1, 16, 256], batchMs: [2, 10], segmentSizes: [64, 512, 4096], shards: [1, 2], seconds: smoke ? 0.5 : full ? 2 : 1, warmupSeconds: smoke ? 0.2 : 0.5 },
+    generatorNodeFlags: [],
+    serverNodeFlags: [],
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+export class SettingsError extends Error {}
+
+export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
+  const mode = env['BENCH_SMOKE'] === '1' ? 'smoke' : env['BENCH_QUICK'] === '1' ? 'quick' : 'full';
+  const s = preset(mode);
+  const problems: string[] = [];
+  const num = (name: string, fallback: number, min: number, max: number, integer = true): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+      problems.push(`\`${name}\` must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got \`${raw}\``);
+      return fallback;
+    }
+    return v;
+  };
+  const list = <T extends string>(name: string, fallback: T[], valid: (x: string) => boolean, what: string): T[] => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const items = raw.split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = items.filter((x) => !valid(x));
+    if (bad.length > 0 || items.length === 0) problems.push(`\`${name}\` must list ${what}, got \`${raw}\``);
+    return bad.length > 0 || items.length === 0 ? fallback : (items as T[]);
+  };
+
+  s.resultsDir = env['BENCH_RESULTS_DIR']?.trim() || s.resultsDir;
+  s.scenarios = list('BENCH_SCENARIOS', s.scenarios, (x) => (SCENARIOS as readonly string[]).includes(x), `scenarios among ${SCENARIOS.join(', ')}`);
+  s.variants = list('BENCH_VARIANTS', s.variants, (x) => x === 'baseline' || /^uws-\d{1,2}$/.test(x), 'variants like baseline,uws-1,uws-2');
+  s.rounds = num('BENCH_ROUNDS', s.rounds, 1, 20);
+
+  const seconds = num('BENCH_SECONDS', s.fanOut.seconds, 0.2, 600, false);
+  const warmup = num('BENCH_WARMUP_SECONDS', s.fanOut.warmupSeconds, 0, 60, false);
+  const payloadBytes = num('BENCH_PAYLOAD_BYTES', s.fanOut.payloadBytes, 32, 65_536);
+  s.fanOut = {
+    subscribers: num('BENCH_SUBSCRIBERS', s.fanOut.subscribers, 1, 50_000),
+    rate: num('BENCH_RATE', s.fanOut.rate, 1, 200_000, false),
+    payloadBytes,
+    seconds,
+    warmupSeconds: warmup,
+  };
+  s.highFanOut = {
+    subscribers: num('BENCH_HIGH_SUBSCRIBERS', s.highFanOut.subscribers, 1, 50_000),
+    rate: num('BENCH_HIGH_RATE', s.highFanOut.rate, 1, 200_000, false),
+    payloadBytes,
+    seconds: num('BENCH_HIGH_SECONDS', env['BENCH_SECONDS'] ? seconds : s.highFanOut.seconds, 0.2, 600, false),
+    warmupSeconds: warmup,
+  };
+  s.saturation = {
+    subscribers: num('BENCH_SAT_SUBSCRIBERS', s.saturation.subscribers, 1, 50_000),
+    payloadBytes,
+    startRate: num('BENCH_SAT_START_RATE', s.saturation.startRate, 1, 200_000, false),
+    factor: num('BENCH_SAT_FACTOR', s.saturation.factor, 1.05, 10, false),
+    maxRate: num('BENCH_SAT_MAX_RATE', s.saturation.maxRate, 1, 1_000_000, false),
+    stepSeconds: num('BENCH_SAT_STEP_SECONDS', s.saturation.stepSeconds, 0.2, 600, false),
+    retries: num('BENCH_SAT_RETRIES', s.saturation.retries, 0, 5),
+    publisherConnections: num('BENCH_SAT_PUBLISHER_CONNECTIONS', s.saturation.publisherConnections, 1, 1_000),
+    minDeliveryRatio: num('BENCH_SAT_MIN_DELIVERY', s.saturation.minDeliveryRatio, 0, 1, false),
+    maxP99Ms: num('BENCH_SAT_MAX_P99_MS', s.saturation.maxP99Ms, 1, 60_000, false),
+  };
+  s.idleMemory = {
+    connections: num('BENCH_IDLE_CONNECTIONS', s.idleMemory.connections, 1, 50_000),
+    settleMs: num('BENCH_IDLE_SETTLE_MS', s.idleMemory.settleMs, 0, 60_000),
+  };
+  s.publishThroughput = {
+    seconds: num('BENCH_PUBLISH_SECONDS', s.publishThroughput.seconds, 0.5, 600, false),
+    connections: num('BENCH_PUBLISH_CONNECTIONS', s.publishThroughput.connections, 1, 1_000),
+    pipelining: num('BENCH_PUBLISH_PIPELINING', s.publishThroughput.pipelining, 1, 100),
+    payloadBytes,
+  };
+  s.micro = { taskMs: num('BENCH_MICRO_MS', s.micro.taskMs, 5, 60_000) };
+  s.connectConcurrency = num('BENCH_CONNECT_CONCURRENCY', s.connectConcurrency, 1, 10_000);
+  s.generatorProcesses = num('BENCH_GENERATOR_PROCESSES', s.generatorProcesses, 1, 16);
+  s.subscribersPerProcess = num('BENCH_SUBSCRIBERS_PER_PROCESS', s.subscribersPerProcess, 1, 9_900);
+  s.publisherConnections = num('BENCH_PUBLISHER_CONNECTIONS', s.publisherConnections, 1, 1_000);
+  s.drainSeconds = num('BENCH_DRAIN_SECONDS', s.drainSeconds, 0.1, 600, false);
+  s.timeoutSeconds = num('BENCH_TIMEOUT_SECONDS', s.timeoutSeconds, 5, 86_400);
+  const ints = (name: string, fallback: number[], min: number, max: number): number[] => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const items = raw.split(',').map((x) => x.trim());
+    if (items.some((x) => !/^\d+$/.test(x) || Number(x) < min || Number(x) > max)) {
+      problems.push(`\`${name}\` must list integers from ${min} to ${max}, like 1,16,256, got \`${raw}\``);
+      return fallback;
+    }
+    return items.map(Number);
+  };
+  s.sweep = {
+    batchSizes: ints('BENCH_SWEEP_BATCH_SIZES', s.sweep.batchSizes, 1, 65_536),
+    batchMs: ints('BENCH_SWEEP_BATCH_MS', s.sweep.batchMs, 0, 1_000),
+    segmentSizes: ints('BENCH_SWEEP_SEGMENT_SIZES', s.sweep.segmentSizes, 1, 1_000_000),
+    shards: ints('BENCH_SWEEP_SHARDS', s.sweep.shards, 0, 64),
+    seconds: num('BENCH_SWEEP_SECONDS', s.sweep.seconds, 0.2, 600, false),
+    warmupSeconds: num('BENCH_SWEEP_WARMUP_SECONDS', s.sweep.warmupSeconds, 0, 60, false),
+  };
+  s.generatorNodeFlags = (env['BENCH_GENERATOR_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
+  s.serverNodeFlags = (env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
+
+  if (problems.length > 0) throw new SettingsError(`invalid bench settings:\n  ${problems.join('\n  ')}`);
+  return Object.freeze(s);
+}

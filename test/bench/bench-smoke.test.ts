@@ -1,0 +1,108 @@
+// A few-second run of `make bench` (BENCH_SMOKE=1) into a temporary directory, so the benchmark
+// cannot rot: every scenario runs against the baseline and uWS SHARDS=1 with tiny loads, and the
+// results it writes must be complete and sane. It never writes into results/.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const ENTRY = join(REPO, 'dist/bench/run.js');
+
+function runBench(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [ENTRY], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+interface Phase {
+  scenario: string;
+  variant: string;
+  subscribers: number;
+  connect: { connected: number; failed: number };
+  published: { target: number; accepted: number };
+  expected: number;
+  received: number;
+  deliveryRatio: number;
+  orderViolations: number;
+  malformed: number;
+  latencyMs: { p50: number; p99: number; max: number; samples: number };
+  server: { cpuSeconds: number; peakRssMiB: number };
+  generator: { subscriberCpuSeconds: number };
+}
+
+describe('make bench (BENCH_SMOKE=1)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every scenario and writes sane JSON, markdown and charts to BENCH_RESULTS_DIR only', async () => {
+    expect(existsSync(ENTRY), 'dist/bench/run.js is missing: build first (make test builds)').toBe(true);
+    const { code, output } = await runBench({ BENCH_SMOKE: '1', BENCH_RESULTS_DIR: dir });
+    expect(code, output).toBe(0);
+
+    const files = readdirSync(dir);
+    const json = files.filter((f) => f.endsWith('.json'));
+    expect(json).toHaveLength(1);
+    // written to the temporary folder, not to results/ (whose latest.md a real run may be refreshing)
+    expect(existsSync(join(REPO, 'results', json[0]!))).toBe(false);
+    expect(output).toContain(`wrote ${join(dir, json[0]!)}`);
+    expect(files).toEqual(expect.arrayContaining(['latest.md', 'throughput.svg', 'latency.svg', 'cost.svg']));
+
+    const results = JSON.parse(readFileSync(join(dir, json[0]!), 'utf8'));
+    expect(results.complete).toBe(true);
+    expect(results.machine.cores).toBeGreaterThan(0);
+    expect(results.machine.nodeVersion).toBe(process.version);
+
+    // Tiny fan-out: every subscriber connects and receives every event, in order.
+    const fanOut = results.runs.filter((r: Phase) => r.scenario === 'fan-out') as Phase[];
+    expect(fanOut.map((r) => r.variant).sort()).toEqual(['baseline', 'uws-1']);
+    for (const r of fanOut) {
+      const subscribers = results.settings.fanOut.subscribers;
+      expect(r.connect).toMatchObject({ connected: subscribers, failed: 0 });
+      expect(r.published.accepted).toBe(r.published.target);
+      expect(r.expected).toBe(r.published.accepted * subscribers);
+      expect(r.received).toBe(r.expected);
+      expect(r.deliveryRatio).toBe(1);
+      expect(r.orderViolations).toBe(0);
+      expect(r.malformed).toBe(0);
+      expect(r.latencyMs.samples).toBe(r.received);
+      expect(r.latencyMs.p50).toBeGreaterThan(0);
+      expect(r.latencyMs.p50).toBeLessThanOrEqual(r.latencyMs.p99);
+      expect(r.latencyMs.p99).toBeLessThanOrEqual(r.latencyMs.max);
+      expect(r.latencyMs.max).toBeLessThan(5_000);
+      expect(r.server.cpuSeconds).toBeGreaterThanOrEqual(0);
+      expect(r.server.peakRssMiB).toBeGreaterThan(10);
+    }
+
+    const idle = results.runs.filter((r: { scenario: string }) => r.scenario === 'idle-memory');
+    expect(idle).toHaveLength(2);
+    for (const r of idle) {
+      expect(r.connections).toBe(results.settings.idleMemory.connections);
+      expect(r.rssAfterMiB).toBeGreaterThan(0);
+    }
+    const saturation = results.runs.filter((r: { scenario: string }) => r.scenario === 'saturation');
+    expect(saturation).toHaveLength(2);
+    for (const r of saturation) expect(r.steps.length).toBeGreaterThan(0);
+    const publish = results.runs.filter((r: { scenario: string }) => r.scenario === 'publish-throughput');
+    expect(publish).toHaveLength(2);
+    for (const r of publish) {
+      expect(r.accepted).toBeGreaterThan(0);
+      expect(r.non2xx).toBe(0);
+    }
+    expect(results.micro.length).toBeGreaterThanOrEqual(8);
+    for (const m of results.micro) expect(m.nsPerOp).toBeGreaterThan(0);
+    expect(results.targets).toHaveLength(4);
+
+    const md = readFileSync(join(dir, 'latest.md'), 'utf8');
+    expect(md).toContain('| scenario | figure | baseline (node:http) | uWS SHARDS=1 |');
+    expect(md).toContain('server CPU per delivery');
+    expect(md).toContain('## Targets (issue 4)');
+    for (const svg of ['throughput.svg', 'latency.svg', 'cost.svg']) expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  }, 120_000);
+});
