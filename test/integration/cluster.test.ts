@@ -114,7 +114,8 @@ describe('cluster mode (REDIS_URL)', () => {
     const events = onA.events.slice(1);
     expect(events[0]).toMatchObject({ event: 'reset', data: '{"reason":"epoch"}' });
     expect(events.at(-1)).toMatchObject({ id: fresh, data: 'new epoch' });
-    // An id from before the wipe is recognised as such.
+    // An id from before the wipe is recognised as such (once B has read the new epoch's first event).
+    await waitFor(async () => ((await (await fetch(`${b.url}/healthz`)).json()) as { epoch: string }).epoch === fresh.split('-')[0], 'B on the new epoch');
     const late = await open(b, 'topic=wipe', { 'last-event-id': old });
     await late.waitForEvents(1);
     expect(late.events[0]).toMatchObject({ event: 'reset', data: '{"reason":"epoch"}' });

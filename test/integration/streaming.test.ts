@@ -123,7 +123,10 @@ describe('streaming', () => {
     const small = await startServer({ HISTORY_SIZE: '5' });
     try {
       const old = await small.publish('h', 'old');
-      for (let i = 0; i < 10; i++) await small.publish('h', `filler ${i}`);
+      let last = old;
+      for (let i = 0; i < 10; i++) last = await small.publish('h', `filler ${i}`);
+      // Published is not yet in the history (batches leave every BATCH_MS): wait until `old` has left the ring.
+      await waitFor(async () => ((await (await fetch(`${small.url}/healthz`)).json()) as { lastSeq: number }).lastSeq >= seqOf(last), 'the fillers in the history');
       const s = await openStream(`${small.url}/events?topic=h`, { 'last-event-id': old });
       const live = await small.publish('h', 'live');
       // A shard may open the stream before the last fillers reached it: those then arrive live.
