@@ -19,7 +19,7 @@ async function run(taskMs: number): Promise<MicroResult[]> {
   const cpu = new Bench({ ...options, now: mainThreadCpuMs });
   for (const t of tasks) {
     const hooks = t.settle === undefined ? {} : { beforeAll: t.settle, afterAll: t.settle };
-    (t.clock === 'main-thread-cpu' ? cpu : wall).add(t.name, t.fn, { async: false, ...hooks });
+    (t.clock === 'main-thread-cpu' ? cpu : wall).add(t.name, t.fn, { async: t.async ?? false, ...hooks });
   }
   await wall.run();
   await cpu.run();

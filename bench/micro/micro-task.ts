@@ -8,7 +8,9 @@ export interface MicroTask {
   /** operations per call of `fn`, and what one operation is */
   ops: number;
   unit: string;
-  fn: () => void;
+  fn: () => void | Promise<void>;
+  /** `fn` returns a promise to await (it completes on a later event-loop turn) */
+  async?: boolean;
   /**
    * What a sample measures: wall time (default), or the main thread's own CPU time, for tasks that
    * share the cores with another thread and must not be charged for the time it takes them away.
