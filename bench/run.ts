@@ -12,7 +12,7 @@ import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runMicro } from './scenarios/micro.js';
 import { runPublishThroughput } from './scenarios/publish-throughput.js';
 import { runSaturation } from './scenarios/saturation.js';
-import { loadSettings, SettingsError, type ScenarioName } from './settings.js';
+import { loadSettingsOrExit, type ScenarioName } from './settings.js';
 
 const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<void>> = {
   'fan-out': (ctx) => runFanOut(ctx, 'fan-out', ctx.settings.fanOut),
@@ -24,16 +24,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<v
 };
 
 async function main(): Promise<void> {
-  let settings;
-  try {
-    settings = loadSettings();
-  } catch (err) {
-    if (err instanceof SettingsError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const settings = loadSettingsOrExit();
   watchdog(settings.timeoutSeconds);
   const machine = machineInfo();
   const writer = new ResultsWriter(settings, machine);

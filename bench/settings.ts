@@ -115,6 +115,19 @@ type Env = Record<string, string | undefined>;
 
 export class SettingsError extends Error {}
 
+/** For the entry points: the settings, or the list of problems and exit code 2. */
+export function loadSettingsOrExit(): Readonly<BenchSettings> {
+  try {
+    return loadSettings();
+  } catch (err) {
+    if (err instanceof SettingsError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
 export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
   const mode = env['BENCH_SMOKE'] === '1' ? 'smoke' : env['BENCH_QUICK'] === '1' ? 'quick' : 'full';
   const s = preset(mode);

@@ -13,7 +13,7 @@ import { formatValue } from './report/markdown.js';
 import { writeAtomically } from './report/results-file.js';
 import { makeContext } from './scenarios/context.js';
 import { parseVariant, startServer } from './server-process.js';
-import { loadSettings, SettingsError } from './settings.js';
+import { loadSettingsOrExit } from './settings.js';
 
 interface SweepPoint {
   batchSize: number;
@@ -25,16 +25,7 @@ interface SweepPoint {
 }
 
 async function main(): Promise<void> {
-  let settings;
-  try {
-    settings = loadSettings();
-  } catch (err) {
-    if (err instanceof SettingsError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const settings = loadSettingsOrExit();
   const { sweep, fanOut } = settings;
   const combos = sweep.batchSizes.flatMap((batchSize) => sweep.batchMs.flatMap((batchMs) => sweep.segmentSizes.flatMap((segmentSize) => sweep.shards.map((shards) => ({ batchSize, batchMs, segmentSize, shards })))));
   // about 3 s per point besides the measured window (start, connect, warm-up, drain, stop)
