@@ -12,12 +12,14 @@ import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runMicro } from './scenarios/micro.js';
 import { runPublishThroughput } from './scenarios/publish-throughput.js';
 import { runSaturation } from './scenarios/saturation.js';
+import { runTwoServer } from './scenarios/two-server.js';
 import { loadSettingsOrExit, type ScenarioName } from './settings.js';
 
 const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<void>> = {
   'fan-out': (ctx) => runFanOut(ctx, 'fan-out', ctx.settings.fanOut),
   'high-fan-out': runHighFanOut,
   saturation: runSaturation,
+  'two-server': runTwoServer,
   'idle-memory': runIdleMemory,
   'publish-throughput': runPublishThroughput,
   micro: runMicro,

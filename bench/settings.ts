@@ -5,7 +5,7 @@
 // and the uWS server picks them up; the results record what it printed.
 import { fileURLToPath } from 'node:url';
 
-export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'micro'] as const;
+export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'micro'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface LoadShape {

@@ -66,21 +66,45 @@ export interface PhaseResult {
   bottleneck: string;
 }
 
+function allCpuTimes(pids: number[]): { user: number; system: number } {
+  const t = { user: 0, system: 0 };
+  for (const pid of pids) {
+    const c = cpuTimes(pid);
+    t.user += c.user;
+    t.system += c.system;
+  }
+  return t;
+}
+
+/** Thread ids are unique across processes, so the maps merge. */
+function allThreadTimes(pids: number[]): ReturnType<typeof threadTimes> {
+  return new Map(pids.flatMap((pid) => [...threadTimes(pid)]));
+}
+
+function allRss(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + memory(pid).rss, 0);
+}
+
 export class LoadRun {
   private phaseNo = 0;
 
   private constructor(
-    private readonly pid: number,
+    /** the server processes measured together (cluster mode: several); the first one's main thread is "the main thread" */
+    private readonly pids: number[],
     private readonly settings: Readonly<BenchSettings>,
     private readonly subscribers: ChildClient<SubscriberRequest>[],
     private readonly publisher: ChildClient<PublisherRequest>,
     readonly connect: ConnectReport,
   ) {}
 
-  /** Starts the generator processes and opens `count` subscribers to `target` (the server `pid`). */
+  /**
+   * Starts the generator processes and opens `count` subscribers to `target` (the server `pid`).
+   * With several targets (cluster mode) subscriber process i connects to target i mod n, the
+   * publisher to the first, and the CPU and RSS figures add up every pid.
+   */
   static async start(
-    target: Target,
-    pid: number,
+    target: Target | Target[],
+    pid: number | number[],
     count: number,
     settings: Readonly<BenchSettings>,
     onProgress?: (line: string) => void,
@@ -92,17 +116,18 @@ export class LoadRun {
     const flags = ['--max-semi-space-size=32', ...settings.generatorNodeFlags];
     const subscribers = Array.from({ length: procs }, (_, i) => ChildClient.start<SubscriberRequest>(`subscribers#${i}`, './load/subscriber-process.js', flags));
     const publisher = ChildClient.start<PublisherRequest>('publisher', './load/publisher-process.js', settings.generatorNodeFlags);
-    const run = await LoadRun.open(target, count, settings, subscribers, onProgress);
-    await publisher.request({ type: 'connect', target, connections: publisherConnections });
-    return new LoadRun(pid, settings, subscribers, publisher, run);
+    const targets = Array.isArray(target) ? target : [target];
+    const run = await LoadRun.open(targets, count, settings, subscribers, onProgress);
+    await publisher.request({ type: 'connect', target: targets[0]!, connections: publisherConnections });
+    return new LoadRun(Array.isArray(pid) ? pid : [pid], settings, subscribers, publisher, run);
   }
 
-  private static async open(target: Target, count: number, settings: Readonly<BenchSettings>, subscribers: ChildClient<SubscriberRequest>[], onProgress?: (line: string) => void): Promise<ConnectReport> {
+  private static async open(targets: Target[], count: number, settings: Readonly<BenchSettings>, subscribers: ChildClient<SubscriberRequest>[], onProgress?: (line: string) => void): Promise<ConnectReport> {
     const started = performance.now();
     const concurrency = Math.max(1, Math.floor(settings.connectConcurrency / subscribers.length));
     const timeoutMs = 20_000;
     const share = (i: number): number => Math.floor(count / subscribers.length) + (i < count % subscribers.length ? 1 : 0);
-    const reports = await Promise.all(subscribers.map((s, i) => s.request<ConnectReport>({ type: 'connect', target, topic: TOPIC, count: share(i), concurrency, timeoutMs })));
+    const reports = await Promise.all(subscribers.map((s, i) => s.request<ConnectReport>({ type: 'connect', target: targets[i % targets.length]!, topic: TOPIC, count: share(i), concurrency, timeoutMs })));
     const total: ConnectReport = { connected: 0, failed: 0, failures: {}, seconds: (performance.now() - started) / 1000 };
     for (const r of reports) {
       total.connected += r.connected;
@@ -118,13 +143,13 @@ export class LoadRun {
     const phase = ++this.phaseNo;
     await Promise.all(this.subscribers.map((s) => s.request({ type: 'phase-start', phase })));
     const machine0 = machineTicks();
-    const threads0 = threadTimes(this.pid);
-    const cpu0 = cpuTimes(this.pid);
+    const threads0 = allThreadTimes(this.pids);
+    const cpu0 = allCpuTimes(this.pids);
     const wall0 = performance.now();
-    let peakRss = memory(this.pid).rss;
+    let peakRss = allRss(this.pids);
     const sampler = setInterval(() => {
       try {
-        peakRss = Math.max(peakRss, memory(this.pid).rss);
+        peakRss = Math.max(peakRss, allRss(this.pids));
       } catch {
         // the server died; the phase will show it
       }
@@ -138,12 +163,12 @@ export class LoadRun {
       clearInterval(sampler);
     }
     const wall = (performance.now() - wall0) / 1000;
-    const cpu1 = cpuTimes(this.pid);
+    const cpu1 = allCpuTimes(this.pids);
     const systemCpu = cpu1.system - cpu0.system;
     const cpu = cpu1.user - cpu0.user + systemCpu;
-    const threads1 = threadTimes(this.pid);
+    const threads1 = allThreadTimes(this.pids);
     const busy = machineBusy(machine0, machineTicks());
-    peakRss = Math.max(peakRss, memory(this.pid).rss);
+    peakRss = Math.max(peakRss, allRss(this.pids));
     let busiestThread = 0;
     let runQueueWait = 0;
     for (const [tid, end] of threads1) {
@@ -151,7 +176,7 @@ export class LoadRun {
       busiestThread = Math.max(busiestThread, (end.cpu - start.cpu) / wall);
       runQueueWait += end.wait - start.wait;
     }
-    const mainCpu = (threads1.get(this.pid)?.cpu ?? 0) - (threads0.get(this.pid)?.cpu ?? 0);
+    const mainCpu = (threads1.get(this.pids[0]!)?.cpu ?? 0) - (threads0.get(this.pids[0]!)?.cpu ?? 0);
 
     const reports = await Promise.all(this.subscribers.map((s) => s.request<SubscriberReport>({ type: 'phase-report' })));
     const latency = new LatencyHistogram();

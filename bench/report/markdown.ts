@@ -1,5 +1,6 @@
 // results/latest.md: one table of medians with ratios to the baseline measured in the same run,
 // the targets of issue 4, the load generator's verdict, the micro-benchmarks, and the machine.
+import { renderTwoServer } from './two-server-section.js';
 import { formatNs } from '../scenarios/micro.js';
 import { parseVariant } from '../server-process.js';
 import type { ResultsFile } from './results-file.js';
@@ -143,6 +144,7 @@ export function renderMarkdown(r: ResultsFile): string {
     out.push(`**Sequencer:** ${seq}`);
     out.push('');
   }
+  out.push(...renderTwoServer(r.runs));
   const notes = overloadNotes(r);
   if (notes.length > 0) {
     for (const n of notes) out.push(`**Note:** ${n}`);
