@@ -9,7 +9,7 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = srv.address() as net.AddressInfo;
@@ -19,7 +19,8 @@ function freePort(): Promise<number> {
   });
 }
 
-function pong(port: number): Promise<boolean> {
+/** Whether a Redis on this loopback port answers PING. */
+export function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
     s.on('data', (d) => {
@@ -36,7 +37,7 @@ export async function startRedis(): Promise<RunningRedis> {
   }
   const port = await freePort();
   const child = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
-  for (let i = 0; !(await pong(port)); i++) {
+  for (let i = 0; !(await answersPing(port)); i++) {
     if (i > 200) throw new Error(`redis-server did not answer on port ${port}`);
     await new Promise((r) => setTimeout(r, 25));
   }

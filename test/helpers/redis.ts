@@ -3,9 +3,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { answersPing, freePort } from '../../bench/redis-process.js';
 import { waitFor } from './server.js';
 
 export interface TestRedis {
@@ -15,16 +15,6 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** start again on the same port; with `empty`, from a fresh folder: a Redis that lost everything */
   start(opts?: { empty?: boolean }): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 function assertInstalled(): void {
@@ -38,22 +28,13 @@ export async function startRedis(): Promise<TestRedis> {
   const port = await freePort();
   let dir = mkdtempSync(join(tmpdir(), 'sse-redis-'));
   let proc: ChildProcess | undefined;
-  const ping = (): Promise<boolean> =>
-    new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
-      s.on('data', (d) => {
-        s.destroy();
-        resolve(d.toString().startsWith('+PONG'));
-      });
-      s.on('error', () => resolve(false));
-    });
   const redis: TestRedis = {
     url: `redis://127.0.0.1:${port}`,
     port,
     async start(opts = {}) {
       if (opts.empty) dir = mkdtempSync(join(tmpdir(), 'sse-redis-'));
       proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
-      await waitFor(ping, `redis-server on port ${port}`);
+      await waitFor(() => answersPing(port), `redis-server on port ${port}`);
     },
     async stop() {
       if (proc === undefined || proc.exitCode !== null) return;
