@@ -61,9 +61,6 @@ async function main(): Promise<void> {
         console.error(up ? 'event log (Redis) reachable' : 'event log (Redis) unreachable: publishes answer 503 until it is back');
       },
     });
-  }
-
-  if (eventLog !== undefined) {
     try {
       sequencer.epoch = await eventLog.connect();
     } catch (err) {

@@ -1,7 +1,8 @@
 // Topic names and the topic patterns of subscriber tokens.
 import { HttpError } from './errors.js';
 
-const TOPIC = /^[A-Za-z0-9_.:/-]{1,128}$/;
+/** Also checked in the demo page's script, from this same pattern. */
+export const TOPIC = /^[A-Za-z0-9_.:/-]{1,128}$/;
 export const MAX_TOPICS_PER_STREAM = 64;
 
 export function isTopic(value: unknown): value is string {

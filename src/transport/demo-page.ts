@@ -1,7 +1,10 @@
 // The demo page served at GET /: one self-contained HTML document (inline CSS and JS, no external
 // resources) that subscribes with the browser's own EventSource and publishes with fetch.
 // Everything received or typed is inserted with textContent, never innerHTML.
-// The inline script is plain JS inside a template literal: it must contain no backticks or `${`.
+// The inline script is plain JS inside a template literal: it must contain no backticks, and its only
+// `${}` are the server's own topic rule, so the page checks exactly what the server does.
+import { ERRORS } from '../errors.js';
+import { TOPIC } from '../topics.js';
 
 const STYLE = `
   body { font: 14px/1.4 system-ui, sans-serif; margin: 1rem auto; max-width: 60rem; padding: 0 1rem; }
@@ -22,7 +25,8 @@ const STYLE = `
 
 const SCRIPT = `
 'use strict';
-var TOPIC = /^[A-Za-z0-9_.:/-]{1,128}$/;
+var TOPIC = new RegExp(${JSON.stringify(TOPIC.source)});
+var BAD_TOPIC = ${JSON.stringify(ERRORS.BAD_TOPIC.message)};
 var MAX_ROWS = 1000; // oldest rows are dropped beyond this, so a busy topic cannot grow the page forever
 var $ = function (id) { return document.getElementById(id); };
 var list = $('events'), stateEl = $('state'), topicInput = $('topic'), result = $('publish-result');
@@ -66,7 +70,7 @@ function connect(t) {
   topic = t;
   list.textContent = '';
   everOpened = false;
-  if (!TOPIC.test(t)) { source = null; setState('closed'); result.textContent = 'invalid topic: 1 to 128 characters of A-Za-z0-9_.:/-'; return; }
+  if (!TOPIC.test(t)) { source = null; setState('closed'); result.textContent = BAD_TOPIC; return; }
   setState('connecting');
   source = new EventSource('/events?topic=' + encodeURIComponent(t));
   source.addEventListener('open', function (e) {
