@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := start
 NODE_BIN := node_modules/.bin
-SOURCES := $(shell find src bench -name '*.ts' 2>/dev/null) tsconfig.json
+SOURCES := $(shell find src bench test/support -name '*.ts' 2>/dev/null) tsconfig.json
 SHARDS_MATRIX ?= 0 1 4
 
 .PHONY: start test test-unit test-integration bench bench-sweep profile clean deps test-deps

@@ -1,9 +1,10 @@
 // Every knob of `make bench`, read once from BENCH_* environment variables over one of three presets:
 // full (`make bench`, under 10 minutes here), BENCH_QUICK=1 (under 2 minutes) and BENCH_SMOKE=1 (a
-// few seconds, for the test suite). Validated like src/config.ts: every problem listed, then frozen.
+// few seconds, for the test suite). Read with the server's own EnvReader: every problem listed, then frozen.
 // Server settings (BATCH_SIZE, SEGMENT_SIZE, ...) are not bench knobs: set them in the environment
 // and the uWS server picks them up; the results record what it printed.
 import { fileURLToPath } from 'node:url';
+import { EnvReader, type Env } from '../src/config/env-reader.js';
 
 export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'micro'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -111,8 +112,6 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
   };
 }
 
-type Env = Record<string, string | undefined>;
-
 export class SettingsError extends Error {}
 
 /** For the entry points: the settings, or the list of problems and exit code 2. */
@@ -131,98 +130,70 @@ export function loadSettingsOrExit(): Readonly<BenchSettings> {
 export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
   const mode = env['BENCH_SMOKE'] === '1' ? 'smoke' : env['BENCH_QUICK'] === '1' ? 'quick' : 'full';
   const s = preset(mode);
-  const problems: string[] = [];
-  const num = (name: string, fallback: number, min: number, max: number, integer = true): number => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return fallback;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-      problems.push(`\`${name}\` must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got \`${raw}\``);
-      return fallback;
-    }
-    return v;
-  };
-  const list = <T extends string>(name: string, fallback: T[], valid: (x: string) => boolean, what: string): T[] => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return fallback;
-    const items = raw.split(',').map((x) => x.trim()).filter(Boolean);
-    const bad = items.filter((x) => !valid(x));
-    if (bad.length > 0 || items.length === 0) problems.push(`\`${name}\` must list ${what}, got \`${raw}\``);
-    return bad.length > 0 || items.length === 0 ? fallback : (items as T[]);
-  };
+  const read = new EnvReader(env);
 
-  s.resultsDir = env['BENCH_RESULTS_DIR']?.trim() || s.resultsDir;
-  s.scenarios = list('BENCH_SCENARIOS', s.scenarios, (x) => (SCENARIOS as readonly string[]).includes(x), `scenarios among ${SCENARIOS.join(', ')}`);
-  s.variants = list('BENCH_VARIANTS', s.variants, (x) => x === 'baseline' || /^uws-\d{1,2}$/.test(x), 'variants like baseline,uws-1,uws-2');
-  s.rounds = num('BENCH_ROUNDS', s.rounds, 1, 20);
+  s.resultsDir = read.text('BENCH_RESULTS_DIR')?.trim() ?? s.resultsDir;
+  s.scenarios = read.list('BENCH_SCENARIOS', s.scenarios, (x) => (SCENARIOS as readonly string[]).includes(x), `scenarios among ${SCENARIOS.join(', ')}`);
+  s.variants = read.list('BENCH_VARIANTS', s.variants, (x) => x === 'baseline' || /^uws-\d{1,2}$/.test(x), 'variants like baseline,uws-1,uws-2');
+  s.rounds = read.int('BENCH_ROUNDS', s.rounds, 1, 20);
 
-  const seconds = num('BENCH_SECONDS', s.fanOut.seconds, 0.2, 600, false);
-  const warmup = num('BENCH_WARMUP_SECONDS', s.fanOut.warmupSeconds, 0, 60, false);
-  const payloadBytes = num('BENCH_PAYLOAD_BYTES', s.fanOut.payloadBytes, 32, 65_536);
+  const seconds = read.number('BENCH_SECONDS', s.fanOut.seconds, 0.2, 600);
+  const warmup = read.number('BENCH_WARMUP_SECONDS', s.fanOut.warmupSeconds, 0, 60);
+  const payloadBytes = read.int('BENCH_PAYLOAD_BYTES', s.fanOut.payloadBytes, 32, 65_536);
   s.fanOut = {
-    subscribers: num('BENCH_SUBSCRIBERS', s.fanOut.subscribers, 1, 50_000),
-    rate: num('BENCH_RATE', s.fanOut.rate, 1, 200_000, false),
+    subscribers: read.int('BENCH_SUBSCRIBERS', s.fanOut.subscribers, 1, 50_000),
+    rate: read.number('BENCH_RATE', s.fanOut.rate, 1, 200_000),
     payloadBytes,
     seconds,
     warmupSeconds: warmup,
   };
   s.highFanOut = {
-    subscribers: num('BENCH_HIGH_SUBSCRIBERS', s.highFanOut.subscribers, 1, 50_000),
-    rate: num('BENCH_HIGH_RATE', s.highFanOut.rate, 1, 200_000, false),
+    subscribers: read.int('BENCH_HIGH_SUBSCRIBERS', s.highFanOut.subscribers, 1, 50_000),
+    rate: read.number('BENCH_HIGH_RATE', s.highFanOut.rate, 1, 200_000),
     payloadBytes,
-    seconds: num('BENCH_HIGH_SECONDS', env['BENCH_SECONDS'] ? seconds : s.highFanOut.seconds, 0.2, 600, false),
+    seconds: read.number('BENCH_HIGH_SECONDS', read.text('BENCH_SECONDS') !== undefined ? seconds : s.highFanOut.seconds, 0.2, 600),
     warmupSeconds: warmup,
   };
   s.saturation = {
-    subscribers: num('BENCH_SAT_SUBSCRIBERS', s.saturation.subscribers, 1, 50_000),
+    subscribers: read.int('BENCH_SAT_SUBSCRIBERS', s.saturation.subscribers, 1, 50_000),
     payloadBytes,
-    startRate: num('BENCH_SAT_START_RATE', s.saturation.startRate, 1, 200_000, false),
-    factor: num('BENCH_SAT_FACTOR', s.saturation.factor, 1.05, 10, false),
-    maxRate: num('BENCH_SAT_MAX_RATE', s.saturation.maxRate, 1, 1_000_000, false),
-    stepSeconds: num('BENCH_SAT_STEP_SECONDS', s.saturation.stepSeconds, 0.2, 600, false),
-    retries: num('BENCH_SAT_RETRIES', s.saturation.retries, 0, 5),
-    publisherConnections: num('BENCH_SAT_PUBLISHER_CONNECTIONS', s.saturation.publisherConnections, 1, 1_000),
-    minDeliveryRatio: num('BENCH_SAT_MIN_DELIVERY', s.saturation.minDeliveryRatio, 0, 1, false),
-    maxP99Ms: num('BENCH_SAT_MAX_P99_MS', s.saturation.maxP99Ms, 1, 60_000, false),
+    startRate: read.number('BENCH_SAT_START_RATE', s.saturation.startRate, 1, 200_000),
+    factor: read.number('BENCH_SAT_FACTOR', s.saturation.factor, 1.05, 10),
+    maxRate: read.number('BENCH_SAT_MAX_RATE', s.saturation.maxRate, 1, 1_000_000),
+    stepSeconds: read.number('BENCH_SAT_STEP_SECONDS', s.saturation.stepSeconds, 0.2, 600),
+    retries: read.int('BENCH_SAT_RETRIES', s.saturation.retries, 0, 5),
+    publisherConnections: read.int('BENCH_SAT_PUBLISHER_CONNECTIONS', s.saturation.publisherConnections, 1, 1_000),
+    minDeliveryRatio: read.number('BENCH_SAT_MIN_DELIVERY', s.saturation.minDeliveryRatio, 0, 1),
+    maxP99Ms: read.number('BENCH_SAT_MAX_P99_MS', s.saturation.maxP99Ms, 1, 60_000),
   };
   s.idleMemory = {
-    connections: num('BENCH_IDLE_CONNECTIONS', s.idleMemory.connections, 1, 50_000),
-    settleMs: num('BENCH_IDLE_SETTLE_MS', s.idleMemory.settleMs, 0, 60_000),
+    connections: read.int('BENCH_IDLE_CONNECTIONS', s.idleMemory.connections, 1, 50_000),
+    settleMs: read.int('BENCH_IDLE_SETTLE_MS', s.idleMemory.settleMs, 0, 60_000),
   };
   s.publishThroughput = {
-    seconds: num('BENCH_PUBLISH_SECONDS', s.publishThroughput.seconds, 0.5, 600, false),
-    connections: num('BENCH_PUBLISH_CONNECTIONS', s.publishThroughput.connections, 1, 1_000),
-    pipelining: num('BENCH_PUBLISH_PIPELINING', s.publishThroughput.pipelining, 1, 100),
+    seconds: read.number('BENCH_PUBLISH_SECONDS', s.publishThroughput.seconds, 0.5, 600),
+    connections: read.int('BENCH_PUBLISH_CONNECTIONS', s.publishThroughput.connections, 1, 1_000),
+    pipelining: read.int('BENCH_PUBLISH_PIPELINING', s.publishThroughput.pipelining, 1, 100),
     payloadBytes,
   };
-  s.micro = { taskMs: num('BENCH_MICRO_MS', s.micro.taskMs, 5, 60_000) };
-  s.connectConcurrency = num('BENCH_CONNECT_CONCURRENCY', s.connectConcurrency, 1, 10_000);
-  s.generatorProcesses = num('BENCH_GENERATOR_PROCESSES', s.generatorProcesses, 1, 16);
-  s.subscribersPerProcess = num('BENCH_SUBSCRIBERS_PER_PROCESS', s.subscribersPerProcess, 1, 9_900);
-  s.publisherConnections = num('BENCH_PUBLISHER_CONNECTIONS', s.publisherConnections, 1, 1_000);
-  s.drainSeconds = num('BENCH_DRAIN_SECONDS', s.drainSeconds, 0.1, 600, false);
-  s.timeoutSeconds = num('BENCH_TIMEOUT_SECONDS', s.timeoutSeconds, 5, 86_400);
-  const ints = (name: string, fallback: number[], min: number, max: number): number[] => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return fallback;
-    const items = raw.split(',').map((x) => x.trim());
-    if (items.some((x) => !/^\d+$/.test(x) || Number(x) < min || Number(x) > max)) {
-      problems.push(`\`${name}\` must list integers from ${min} to ${max}, like 1,16,256, got \`${raw}\``);
-      return fallback;
-    }
-    return items.map(Number);
-  };
+  s.micro = { taskMs: read.int('BENCH_MICRO_MS', s.micro.taskMs, 5, 60_000) };
+  s.connectConcurrency = read.int('BENCH_CONNECT_CONCURRENCY', s.connectConcurrency, 1, 10_000);
+  s.generatorProcesses = read.int('BENCH_GENERATOR_PROCESSES', s.generatorProcesses, 1, 16);
+  s.subscribersPerProcess = read.int('BENCH_SUBSCRIBERS_PER_PROCESS', s.subscribersPerProcess, 1, 9_900);
+  s.publisherConnections = read.int('BENCH_PUBLISHER_CONNECTIONS', s.publisherConnections, 1, 1_000);
+  s.drainSeconds = read.number('BENCH_DRAIN_SECONDS', s.drainSeconds, 0.1, 600);
+  s.timeoutSeconds = read.int('BENCH_TIMEOUT_SECONDS', s.timeoutSeconds, 5, 86_400);
   s.sweep = {
-    batchSizes: ints('BENCH_SWEEP_BATCH_SIZES', s.sweep.batchSizes, 1, 65_536),
-    batchMs: ints('BENCH_SWEEP_BATCH_MS', s.sweep.batchMs, 0, 1_000),
-    segmentSizes: ints('BENCH_SWEEP_SEGMENT_SIZES', s.sweep.segmentSizes, 1, 1_000_000),
-    shards: ints('BENCH_SWEEP_SHARDS', s.sweep.shards, 0, 64),
-    seconds: num('BENCH_SWEEP_SECONDS', s.sweep.seconds, 0.2, 600, false),
-    warmupSeconds: num('BENCH_SWEEP_WARMUP_SECONDS', s.sweep.warmupSeconds, 0, 60, false),
+    batchSizes: read.ints('BENCH_SWEEP_BATCH_SIZES', s.sweep.batchSizes, 1, 65_536),
+    batchMs: read.ints('BENCH_SWEEP_BATCH_MS', s.sweep.batchMs, 0, 1_000),
+    segmentSizes: read.ints('BENCH_SWEEP_SEGMENT_SIZES', s.sweep.segmentSizes, 1, 1_000_000),
+    shards: read.ints('BENCH_SWEEP_SHARDS', s.sweep.shards, 0, 64),
+    seconds: read.number('BENCH_SWEEP_SECONDS', s.sweep.seconds, 0.2, 600),
+    warmupSeconds: read.number('BENCH_SWEEP_WARMUP_SECONDS', s.sweep.warmupSeconds, 0, 60),
   };
   s.generatorNodeFlags = (env['BENCH_GENERATOR_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
   s.serverNodeFlags = (env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
 
-  if (problems.length > 0) throw new SettingsError(`invalid bench settings:\n  ${problems.join('\n  ')}`);
+  if (read.problems.length > 0) throw new SettingsError(`invalid bench settings:\n  ${read.problems.join('\n  ')}`);
   return Object.freeze(s);
 }

@@ -1,36 +1,52 @@
-// Entry point: reads the config, then runs either everything in this thread (SHARDS=0) or an
-// acceptor plus SHARDS worker shards; events are sequenced here, or by Redis in cluster mode.
-// Shuts down gracefully on SIGTERM/SIGINT.
-import * as uWS from 'uWebSockets.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { HttpError } from './errors.js';
-import { newEpoch } from './event-ids.js';
-import { Metrics } from './metrics.js';
-import type { PublishItem } from './publish-request.js';
-import { RedisEventLog } from './redis-event-log.js';
-import { Sequencer } from './sequencer.js';
-import { Shard } from './shard.js';
-import { ShardPool } from './shard-pool.js';
-import type { SharedBatch } from './event-batch.js';
-import { createSharedCounters, GLOBAL_SLOT } from './shared-counters.js';
-import { HttpApp, serveWhileNoShard } from './transport/http-app.js';
+// Entry point and composition root: an event goes intake (transport handlers) -> sequencing (local
+// sequencer or Redis log, then the batcher) -> threads (shard host) -> fan-out (shard, hub) ->
+// transport (SSE stream). Shuts down gracefully on SIGTERM/SIGINT.
+import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { HttpError } from './intake/errors.js';
+import type { PublishItem } from './intake/publish-request.js';
+import { Metrics } from './metrics/metrics.js';
+import { Batcher } from './sequencing/batcher.js';
+import { newEpoch } from './sequencing/event-ids.js';
+import type { EventLog } from './sequencing/event-log.js';
+import { LocalSequencer } from './sequencing/local-sequencer.js';
+import { RedisEventLog } from './sequencing/redis-event-log.js';
+import { InThreadShard } from './threads/in-thread-shard.js';
+import type { ShardHost } from './threads/shard-host.js';
+import { ShardPool } from './threads/shard-pool.js';
+import { createSharedCounters, GLOBAL_SLOT, type SharedCounters } from './threads/shared-counters.js';
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
+}
 
 function settings(config: Config): string {
   const { shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes } = config;
   return JSON.stringify({ shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes, cors: config.corsOrigins, publishAuth: config.publishToken !== undefined, subscriberAuth: config.jwtSecret !== undefined, tls: config.tlsCertFile !== undefined, redis: config.redisUrl !== undefined });
 }
 
-async function main(): Promise<void> {
-  let config: Config;
+/** Cluster mode: the Redis log, connected, and the epoch in force there. */
+async function connectRedis(url: string, config: Config, shared: SharedCounters): Promise<RedisEventLog> {
+  const log = new RedisEventLog(url, config.historySize, (up) => {
+    Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, up ? 0 : 1);
+    console.error(up ? 'event log (Redis) reachable' : 'event log (Redis) unreachable: publishes answer 503 until it is back');
+  });
   try {
-    config = loadConfig();
+    await log.connect();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
+    console.error(`cannot reach Redis at REDIS_URL: ${(err as Error).message}`);
+    process.exit(1);
   }
+  return log;
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
   // Handlers first: a signal that arrives while starting is remembered and honoured once listening.
   let shutdown: ((signal: string) => void) | undefined;
   let earlySignal: string | undefined;
@@ -39,89 +55,35 @@ async function main(): Promise<void> {
   }
 
   const shared = createSharedCounters(Math.max(config.shards, 1));
-  const tls = config.tlsCertFile !== undefined;
   const draining = (): boolean => Atomics.load(shared.global, GLOBAL_SLOT.DRAINING) === 1;
-  let accepted = 0;
+  const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, config, shared);
+  const epoch = redis?.currentEpoch ?? newEpoch();
 
-  // Batches go to wherever the connections are; set below, before any event is sequenced.
-  let deliver!: (batch: SharedBatch) => void;
-  const sequencer = new Sequencer(newEpoch(), config.batchSize, config.batchMs, (b) => {
-    metrics.batchEvents.observe(b.count);
-    deliver(b);
+  const shards: ShardHost = config.shards === 0 ? new InThreadShard(config, shared, epoch) : new ShardPool(config, shared, epoch);
+  const metrics = new Metrics(shared, () => shards.historySize);
+  const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {
+    metrics.batchEvents.observe(batch.count);
+    shards.deliver(batch);
   });
-
-  let eventLog: RedisEventLog | undefined;
-  if (config.redisUrl !== undefined) {
-    eventLog = new RedisEventLog(config.redisUrl, config.historySize, {
-      onEvents: (events) => {
-        for (const e of events) sequencer.appendLogged(e.epoch, e.seq, e.item);
-      },
-      onHealth: (up) => {
-        Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, up ? 0 : 1);
-        console.error(up ? 'event log (Redis) reachable' : 'event log (Redis) unreachable: publishes answer 503 until it is back');
-      },
-    });
-    try {
-      sequencer.epoch = await eventLog.connect();
-    } catch (err) {
-      console.error(`cannot reach Redis at REDIS_URL: ${(err as Error).message}`);
-      process.exit(1);
-    }
-  }
-
-  const metrics = new Metrics(shared, {
-    eventsPublished: () => accepted,
-    historySize: () => historySize(),
-    eventLogUp: () => (Atomics.load(shared.global, GLOBAL_SLOT.DEGRADED) === 1 ? 0 : 1),
-  });
+  const log: EventLog = redis ?? new LocalSequencer(batcher);
   const publish = async (items: PublishItem[], receivedAt: number): Promise<string[]> => {
     if (draining()) throw new HttpError('DRAINING');
-    const ids = eventLog === undefined ? sequencer.publish(items) : await eventLog.publish(items);
-    accepted += items.length;
+    const ids = await log.publish(items);
+    metrics.eventsPublished.inc(items.length);
     metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
     return ids;
   };
-  const backend = { publish, metricsText: () => metrics.text() };
-
-  let listener: uWS.TemplatedApp;
-  let drain: (ms: number) => Promise<void>;
-  let historySize: () => number;
-  if (config.shards === 0) {
-    const shard = new Shard(config, 0, shared, sequencer.epoch);
-    deliver = (b) => shard.receive(b);
-    const http: HttpApp = new HttpApp({
-      config,
-      shard,
-      tls,
-      backend,
-      // no crash-shard here: there is no shard to replace
-      debug: config.debugFaults ? { closeAllStreams: () => http.endAllStreams() } : undefined,
-    });
-    http.startHeartbeats();
-    listener = http.app;
-    drain = (ms) => http.drain(ms).then(() => http.close());
-    historySize = () => shard.history.size;
-  } else {
-    const pool = new ShardPool(config, shared, sequencer.epoch, publish, backend.metricsText);
-    deliver = (b) => pool.broadcast(b);
-    await pool.start();
-    listener = tls ? uWS.SSLApp({ cert_file_name: config.tlsCertFile!, key_file_name: config.tlsKeyFile! }) : uWS.App();
-    serveWhileNoShard(listener, config.retryMs);
-    pool.attach(listener);
-    drain = (ms) => pool.drain(ms);
-    historySize = () => pool.historySize;
-  }
+  await shards.start({ publish, metricsText: () => metrics.text() });
 
   // Cluster mode: load the retained stream (the shared history) before taking connections.
-  await eventLog?.start();
-
-  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-    listener.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
+  await redis?.start((events) => {
+    for (const e of events) batcher.append(e.epoch, e.seq, e.item);
   });
-  const port = uWS.us_socket_local_port(listenSocket);
+
+  const listening = await shards.listen(config.host, config.port);
   const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   console.log(`settings ${settings(config)}`);
-  console.log(`listening on ${tls ? 'https' : 'http'}://${shownHost}:${port} (epoch ${eventLog?.currentEpoch ?? sequencer.epoch})`);
+  console.log(`listening on ${config.tlsCertFile !== undefined ? 'https' : 'http'}://${shownHost}:${listening.port} (epoch ${redis?.currentEpoch ?? batcher.epoch})`);
 
   let stopping = false;
   shutdown = (signal: string): void => {
@@ -129,16 +91,17 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`${signal}: draining ${config.drainMs} ms`);
     Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
-    uWS.us_listen_socket_close(listenSocket);
-    sequencer.flush();
+    listening.close();
+    batcher.flush();
     const hardStop = setTimeout(() => {
       console.error('drain took too long, exiting');
       process.exit(1);
     }, config.drainMs + 5_000);
     // Let the last batch reach the streams before they are ended.
     setTimeout(() => {
-      void drain(config.drainMs)
-        .then(() => eventLog?.stop())
+      void shards
+        .shutdown(config.drainMs)
+        .then(() => redis?.stop())
         .then(() => {
           clearTimeout(hardStop);
           console.log('drained, bye');

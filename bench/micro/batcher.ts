@@ -1,13 +1,14 @@
-// The batcher: BatchBuilder (src/event-batch.ts) and the Sequencer (src/sequencer.ts) that numbers,
-// encodes and batches every published event in the main thread. Its cost per event cannot depend on
+// The batcher: BatchBuilder (src/sequencing/batch-layout.ts), the Batcher and the LocalSequencer
+// (src/sequencing/) that number, encode and batch every published event in the main thread. Its cost per event cannot depend on
 // the number of subscribers: it never sees them (fan-out runs in the shards); the fan-out scenarios
 // check the same thing end to end with the main thread's CPU per event at 1,000 and 10,000 streams.
 import { MessageChannel } from 'node:worker_threads';
-import { BatchBuilder, type SharedBatch } from '../../src/event-batch.js';
-import { formatId } from '../../src/event-ids.js';
-import type { PublishItem } from '../../src/publish-request.js';
-import { Sequencer } from '../../src/sequencer.js';
-import { encodeEvent } from '../../src/sse-encoding.js';
+import { BatchBuilder, type SharedBatch } from '../../src/sequencing/batch-layout.js';
+import { formatId } from '../../src/sequencing/event-ids.js';
+import type { PublishItem } from '../../src/intake/publish-request.js';
+import { Batcher } from '../../src/sequencing/batcher.js';
+import { LocalSequencer } from '../../src/sequencing/local-sequencer.js';
+import { encodeEvent } from '../../src/sequencing/sse-encoding.js';
 import { payloadOf, type MicroTask } from './micro-task.js';
 
 export function batcherTasks(): { tasks: MicroTask[]; close: () => void } {
@@ -18,13 +19,15 @@ export function batcherTasks(): { tasks: MicroTask[]; close: () => void } {
   const item: PublishItem = { topic: 'bench', data: payloadOf(128) };
   const items = [item];
   let sealed = 0;
-  const toNowhere = new Sequencer('0123456789ab', 256, 2, () => void sealed++);
+  const nowhere = new Batcher('0123456789ab', 256, 2, () => void sealed++);
+  const toNowhere = new LocalSequencer(nowhere);
 
   // SHARDS=2: each sealed batch is posted to two workers (here, two ports nobody reads; closed at the end)
   const channels = [new MessageChannel(), new MessageChannel()];
-  const toShards = new Sequencer('0123456789ab', 256, 2, (batch: SharedBatch) => {
+  const shards = new Batcher('0123456789ab', 256, 2, (batch: SharedBatch) => {
     for (const c of channels) c.port1.postMessage({ type: 'batch', batch });
   });
+  const toShards = new LocalSequencer(shards);
 
   return {
     tasks: [
@@ -40,26 +43,26 @@ export function batcherTasks(): { tasks: MicroTask[]; close: () => void } {
       },
       {
         group: 'batcher',
-        name: 'Sequencer.publish (number + encode + batch), 256 per batch',
+        name: 'LocalSequencer.assign (number + encode + batch), 256 per batch',
         ops: 256,
         unit: 'event',
         fn: () => {
-          for (let i = 0; i < 256; i++) toNowhere.publish(items);
+          for (let i = 0; i < 256; i++) toNowhere.assign(items);
         },
       },
       {
         group: 'batcher',
-        name: 'Sequencer.publish + postMessage of each batch to 2 shards',
+        name: 'LocalSequencer.assign + postMessage of each batch to 2 shards',
         ops: 256,
         unit: 'event',
         fn: () => {
-          for (let i = 0; i < 256; i++) toShards.publish(items);
+          for (let i = 0; i < 256; i++) toShards.assign(items);
         },
       },
     ],
     close: () => {
-      toNowhere.flush();
-      toShards.flush();
+      nowhere.flush();
+      shards.flush();
       for (const c of channels) {
         c.port1.close();
         c.port2.close();

@@ -1,5 +1,5 @@
 // The SSE encoder (src/sse-encoding.ts): the only per-event serialisation on the publish path.
-import { encodeEvent } from '../../src/sse-encoding.js';
+import { encodeEvent } from '../../src/sequencing/sse-encoding.js';
 import { payloadOf, type MicroTask } from './micro-task.js';
 
 export function encoderTasks(): MicroTask[] {

@@ -1,8 +1,8 @@
 // The replay ring (src/history.ts): append on every batch in every shard, resume on every reconnect.
-import { BatchBuilder, batchFromShared, type EventBatch } from '../../src/event-batch.js';
-import { formatId } from '../../src/event-ids.js';
-import { History } from '../../src/history.js';
-import { encodeEvent } from '../../src/sse-encoding.js';
+import { BatchBuilder, batchFromShared, type EventBatch } from '../../src/sequencing/batch-layout.js';
+import { formatId } from '../../src/sequencing/event-ids.js';
+import { History } from '../../src/fanout/history.js';
+import { encodeEvent } from '../../src/sequencing/sse-encoding.js';
 import { payloadOf, type MicroTask } from './micro-task.js';
 
 const EPOCH = '0123456789ab';

@@ -1,6 +1,6 @@
 // The hub's fan-out loop (src/hub.ts) with subscribers that do nothing: what grouping, gathering and
 // iterating cost per delivery before any socket write, at 1,000 and 10,000 subscribers.
-import { Hub, type Subscriber } from '../../src/hub.js';
+import { Hub, type Subscriber } from '../../src/fanout/hub.js';
 import { batchTemplate, renumbered } from './history.js';
 import type { MicroTask } from './micro-task.js';
 

@@ -5,9 +5,10 @@
 // compared for N = 0, 1,000 and 10,000. Samples are the main thread's own CPU time (schedstat): on two
 // cores the shard thread competes with it for a core, and wall time would charge that to the sequencer.
 import { Worker } from 'node:worker_threads';
-import type { SharedBatch } from '../../src/event-batch.js';
-import type { PublishItem } from '../../src/publish-request.js';
-import { Sequencer } from '../../src/sequencer.js';
+import type { SharedBatch } from '../../src/sequencing/batch-layout.js';
+import type { PublishItem } from '../../src/intake/publish-request.js';
+import { Batcher } from '../../src/sequencing/batcher.js';
+import { LocalSequencer } from '../../src/sequencing/local-sequencer.js';
 import { benchModule } from '../processes.js';
 import { payloadOf, type MicroTask } from './micro-task.js';
 
@@ -29,7 +30,7 @@ export async function sequencerVsSubscribersTasks(): Promise<{ tasks: MicroTask[
       worker.once('error', reject);
     });
     workers.push(worker);
-    const sequencer = new Sequencer('0123456789ab', 256, 2, (batch: SharedBatch) => worker.postMessage(batch));
+    const sequencer = new LocalSequencer(new Batcher('0123456789ab', 256, 2, (batch: SharedBatch) => worker.postMessage(batch)));
     const settle = (): Promise<void> =>
       new Promise((resolve) => {
         worker.once('message', () => resolve());
@@ -37,13 +38,13 @@ export async function sequencerVsSubscribersTasks(): Promise<{ tasks: MicroTask[
       });
     tasks.push({
       group: 'batcher',
-      name: `Sequencer.publish in the main thread, 1 shard thread fanning out to ${n.toLocaleString('en-US')} subscribers`,
+      name: `LocalSequencer.assign in the main thread, 1 shard thread fanning out to ${n.toLocaleString('en-US')} subscribers`,
       ops: EVENTS_PER_CALL,
       unit: 'event',
       clock: 'main-thread-cpu',
       settle,
       fn: () => {
-        for (let i = 0; i < EVENTS_PER_CALL; i++) sequencer.publish(items);
+        for (let i = 0; i < EVENTS_PER_CALL; i++) sequencer.assign(items);
       },
     });
   }

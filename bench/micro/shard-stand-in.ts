@@ -2,8 +2,8 @@
 // that count bytes, fed with every batch the main thread posts (as src/shard-worker.ts is). Asked to
 // settle, it answers once it has caught up, so that no task is charged for the previous one's backlog.
 import { parentPort, workerData } from 'node:worker_threads';
-import { batchFromShared, type SharedBatch } from '../../src/event-batch.js';
-import { Hub, type Subscriber } from '../../src/hub.js';
+import { batchFromShared, type SharedBatch } from '../../src/sequencing/batch-layout.js';
+import { Hub, type Subscriber } from '../../src/fanout/hub.js';
 
 const { subscribers } = workerData as { subscribers: number };
 const hub = new Hub(512, { onPass: () => undefined, onSegment: () => undefined });

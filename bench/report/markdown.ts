@@ -1,5 +1,5 @@
 // results/latest.md: one table of medians with ratios to the baseline measured in the same run,
-// the targets of issue 4, the load generator's verdict, the micro-benchmarks, and the machine.
+// the performance targets against the baseline, the load generator's verdict, the micro-benchmarks, and the machine.
 import { renderTwoServer } from './two-server-section.js';
 import { formatNs } from '../scenarios/micro.js';
 import { parseVariant } from '../server-process.js';
@@ -133,7 +133,7 @@ export function renderMarkdown(r: ResultsFile): string {
     out.push(`| ${title} | ${head} | ${cells.join(' | ')} |`);
   }
   out.push('');
-  out.push('## Targets (issue 4)');
+  out.push('## Targets against the node:http baseline');
   out.push('');
   for (const t of r.targets) out.push(`- ${t.met === undefined ? '➖ not measured' : t.met ? '✅ met' : '❌ missed'}: **${t.target}**. ${t.detail}`);
   out.push('');

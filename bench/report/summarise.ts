@@ -1,5 +1,5 @@
 // Turns the run records (one per scenario × variant × round) into medians per scenario and variant,
-// the target checks of issue 4, and the verdict on the load generator. Pure: records in, figures out.
+// the performance targets against the baseline, and the verdict on the load generator. Pure: records in, figures out.
 import type { PhaseResult } from '../load/load-run.js';
 import type { MicroResult } from '../micro/micro-task.js';
 import type { RunRecord } from '../scenarios/context.js';
@@ -95,7 +95,7 @@ function find(fs: Figure[], scenario: string, key: string): Figure | undefined {
 
 const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
-/** The four targets of issue 4, each for every uWS variant measured. */
+/** The four performance targets against the node:http baseline, each for every uWS variant measured. */
 export function checkTargets(records: RunRecord[], fs: Figure[], variants: string[], rates: { fanOut: number; highFanOut: number }): TargetCheck[] {
   const uws = variants.filter((v) => v !== 'baseline');
   const checks: TargetCheck[] = [];
@@ -157,7 +157,7 @@ export function checkTargets(records: RunRecord[], fs: Figure[], variants: strin
 
 /** The sequencer's cost per event with 0, 1,000 and 10,000 subscribers on a shard thread (micro-benchmark): it must not grow. */
 export function sequencerIndependence(micro: MicroResult[]): string | undefined {
-  const rows = micro.filter((m) => m.name.startsWith('Sequencer.publish in the main thread'));
+  const rows = micro.filter((m) => m.name.startsWith('LocalSequencer.assign in the main thread'));
   if (rows.length < 2) return undefined;
   const ns = rows.map((m) => m.nsPerOp);
   const spread = Math.max(...ns) / Math.min(...ns);

@@ -30,7 +30,7 @@ export function renderTwoServer(runs: RunRecord[]): string[] {
     };
   }).filter((r) => r !== undefined);
   const out = [
-    '## Cluster mode: two servers and Redis (issue 5)',
+    '## Cluster mode: two servers and Redis',
     '',
     'The fan-out load (same subscribers, rate and payload); in the two-server row the subscribers are spread over both servers and every event is published through the first, so half of them receive events that crossed Redis to the other server. Server CPU adds up every server process (Redis not included).',
     '',

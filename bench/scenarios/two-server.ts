@@ -1,8 +1,9 @@
-// Cluster mode (issue 5): the fan-out load against one server, one server on Redis, and two servers
+// Cluster mode: the fan-out load against one server, one server on Redis, and two servers
 // on one Redis with the subscribers spread over both and every event published through the first.
 // The first two rows tell what Redis adds; the third, what a second server costs and gives.
 import { describePhase, LoadRun } from '../load/load-run.js';
-import { startRedis, type RunningRedis } from '../redis-process.js';
+import { startRedisServer, type RedisServer } from '../../test/support/redis-server.js';
+import { track } from '../processes.js';
 import { parseVariant, startServer, type RunningServer } from '../server-process.js';
 import type { ScenarioContext } from './context.js';
 
@@ -20,11 +21,11 @@ export async function runTwoServer(ctx: ScenarioContext): Promise<void> {
     const order = round % 2 === 0 ? TWO_SERVER_VARIANTS : [...TWO_SERVER_VARIANTS].reverse();
     for (const variant of order) {
       const tag = `two-server ${round + 1}/${rounds} ${variant.label}`;
-      let redis: RunningRedis | undefined;
+      let redis: RedisServer | undefined;
       const servers: RunningServer[] = [];
       let run: LoadRun | undefined;
       try {
-        redis = variant.redis ? await startRedis() : undefined;
+        redis = variant.redis ? await startRedisServer({ persist: false, onSpawn: track }) : undefined;
         const env: Record<string, string> = redis ? { REDIS_URL: redis.url } : {};
         for (let i = 0; i < variant.servers; i++) servers.push(await startServer(uws, env, ctx.settings.serverNodeFlags));
         run = await LoadRun.start(servers, servers.map((s) => s.pid), shape.subscribers, ctx.settings, (l) => ctx.log(`${tag}: ${l}`));

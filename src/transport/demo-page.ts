@@ -3,8 +3,8 @@
 // Everything received or typed is inserted with textContent, never innerHTML.
 // The inline script is plain JS inside a template literal: it must contain no backticks, and its only
 // `${}` are the server's own topic rule, so the page checks exactly what the server does.
-import { ERRORS } from '../errors.js';
-import { TOPIC } from '../topics.js';
+import { ERRORS } from '../intake/errors.js';
+import { TOPIC } from '../intake/topics.js';
 
 const STYLE = `
   body { font: 14px/1.4 system-ui, sans-serif; margin: 1rem auto; max-width: 60rem; padding: 0 1rem; }

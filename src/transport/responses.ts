@@ -1,7 +1,8 @@
 // Small helpers for writing whole responses with uWS. Must run inside a cork (a handler, or res.cork).
 import type { HttpResponse } from 'uWebSockets.js';
-import type { Header } from '../cors.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../intake/errors.js';
+import { encodeRetry } from '../sequencing/sse-encoding.js';
+import type { Header } from './cors.js';
 
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK',
@@ -40,6 +41,22 @@ export function sendError(res: HttpResponse, err: unknown, headers: readonly Hea
   const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
   if (!(err instanceof HttpError)) console.error('internal error:', err);
   send(res, e.status, e.body(), 'application/json', headers, closeConnection);
+}
+
+export type ShedCode = 'TOO_MANY_CONNECTIONS' | 'DRAINING' | 'UNAVAILABLE';
+
+/**
+ * Over a limit, draining, or no shard to serve: an EventSource gets a 200 stream carrying only a
+ * jittered `retry:` and is closed (a 503 would stop a browser for good); other clients get 503 +
+ * Retry-After. The jitter spreads a reconnect storm.
+ */
+export function shed(res: HttpResponse, accept: string, cors: readonly Header[], code: ShedCode, retryMs: number): void {
+  const retry = Math.round(retryMs + Math.random() * Math.max(retryMs, 1000) * 2);
+  if (accept.includes('text/event-stream')) {
+    send(res, 200, encodeRetry(retry), 'text/event-stream; charset=utf-8', cors, true);
+  } else {
+    sendError(res, new HttpError(code), [...cors, ['Retry-After', String(Math.ceil(retry / 1000))]], true);
+  }
 }
 
 /**

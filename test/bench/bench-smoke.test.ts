@@ -102,7 +102,7 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     const md = readFileSync(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('| scenario | figure | baseline (node:http) | uWS SHARDS=1 |');
     expect(md).toContain('server CPU per delivery');
-    expect(md).toContain('## Targets (issue 4)');
+    expect(md).toContain('## Targets against the node:http baseline');
     for (const svg of ['throughput.svg', 'latency.svg', 'cost.svg']) expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   }, 120_000);
 });

@@ -1,12 +1,12 @@
 // Cluster mode: two servers and one real Redis behave as one server.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServer, waitFor, type TestServer } from '../helpers/server.js';
 import { openStream, type RawStream } from '../helpers/sse-client.js';
 
 const seqOf = (id: string | undefined): number => Number(id!.split('-')[1]);
 
-let redis: TestRedis;
+let redis: RedisServer;
 let a: TestServer;
 let b: TestServer;
 const streams: RawStream[] = [];
@@ -17,7 +17,7 @@ const open = async (server: TestServer, query: string, headers: Record<string, s
 };
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startRedisServer({ persist: true });
   [a, b] = await Promise.all([startServer({ REDIS_URL: redis.url, HEARTBEAT_MS: '200' }), startServer({ REDIS_URL: redis.url, HEARTBEAT_MS: '200' })]);
 });
 afterEach(() => {

@@ -1,0 +1,112 @@
+// The one place that reads process.env: every setting is validated once, all problems are
+// reported together, and the result is frozen.
+import { availableParallelism } from 'node:os';
+import { EnvReader, type Env } from './env-reader.js';
+
+export type SlowConsumerPolicy = 'disconnect' | 'drop';
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** worker-thread shards; 0 = everything in the main thread */
+  readonly shards: number;
+  /** events per batch handed to the shards */
+  readonly batchSize: number;
+  /** longest an event waits for its batch (ms) */
+  readonly batchMs: number;
+  /** connections written per fan-out segment before yielding to the event loop */
+  readonly segmentSize: number;
+  /** bytes queued for one connection before the slow-consumer policy applies */
+  readonly maxBackpressure: number;
+  readonly slowConsumer: SlowConsumerPolicy;
+  /** events retained for replay, one ring for all topics */
+  readonly historySize: number;
+  readonly heartbeatMs: number;
+  readonly retryMs: number;
+  readonly maxConnections: number;
+  readonly maxPublishBytes: number;
+  /** allowed CORS origins; empty = no CORS headers */
+  readonly corsOrigins: readonly string[];
+  readonly publishToken: string | undefined;
+  readonly jwtSecret: string | undefined;
+  readonly tlsCertFile: string | undefined;
+  readonly tlsKeyFile: string | undefined;
+  readonly redisUrl: string | undefined;
+  /** spread of stream closes on shutdown (ms) */
+  readonly drainMs: number;
+  /** enables POST /_debug/crash-shard, used by the shard-failure test */
+  readonly debugFaults: boolean;
+}
+
+export const DEFAULTS = {
+  HOST: '0.0.0.0',
+  PORT: 8080,
+  SHARDS: availableParallelism(),
+  BATCH_SIZE: 256, // events; chosen by make bench-sweep
+  BATCH_MS: 10, // ms, at most one batch per BATCH_MS after the first; chosen by make bench-sweep
+  SEGMENT_SIZE: 512, // connections; chosen by make bench-sweep
+  MAX_BACKPRESSURE: 1_048_576, // bytes
+  SLOW_CONSUMER: 'disconnect',
+  HISTORY_SIZE: 10_000, // events
+  HEARTBEAT_MS: 15_000,
+  RETRY_MS: 3_000,
+  MAX_CONNECTIONS: 100_000,
+  MAX_PUBLISH_BYTES: 65_536,
+  DRAIN_MS: 2_000,
+} as const;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = new EnvReader(env);
+
+  const corsOrigins = (read.text('CORS_ORIGIN') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (origin === '*' || !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      read.problems.push(`\`CORS_ORIGIN\` must list origins like https://app.example.com (no paths, no *), got \`${origin}\``);
+    }
+  }
+  const tlsCertFile = read.text('TLS_CERT_FILE');
+  const tlsKeyFile = read.text('TLS_KEY_FILE');
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    read.problems.push('`TLS_CERT_FILE` and `TLS_KEY_FILE` must be set together');
+  }
+  const redisUrl = read.text('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
+    read.problems.push(`\`REDIS_URL\` must look like redis://host:port, got \`${redisUrl}\``);
+  }
+  const jwtSecret = read.text('JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    read.problems.push(`\`JWT_SECRET\` must be at least 32 characters for HS256, got ${jwtSecret.length}`);
+  }
+
+  const config: Config = {
+    host: read.text('HOST') ?? DEFAULTS.HOST,
+    port: read.int('PORT', DEFAULTS.PORT, 0, 65_535),
+    shards: read.int('SHARDS', DEFAULTS.SHARDS, 0, 64),
+    batchSize: read.int('BATCH_SIZE', DEFAULTS.BATCH_SIZE, 1, 65_536),
+    batchMs: read.int('BATCH_MS', DEFAULTS.BATCH_MS, 0, 1_000),
+    segmentSize: read.int('SEGMENT_SIZE', DEFAULTS.SEGMENT_SIZE, 1, 1_000_000),
+    maxBackpressure: read.int('MAX_BACKPRESSURE', DEFAULTS.MAX_BACKPRESSURE, 1_024, 1_073_741_824),
+    slowConsumer: read.oneOf<SlowConsumerPolicy>('SLOW_CONSUMER', DEFAULTS.SLOW_CONSUMER, ['disconnect', 'drop']),
+    historySize: read.int('HISTORY_SIZE', DEFAULTS.HISTORY_SIZE, 1, 10_000_000),
+    heartbeatMs: read.int('HEARTBEAT_MS', DEFAULTS.HEARTBEAT_MS, 100, 3_600_000),
+    retryMs: read.int('RETRY_MS', DEFAULTS.RETRY_MS, 0, 3_600_000),
+    maxConnections: read.int('MAX_CONNECTIONS', DEFAULTS.MAX_CONNECTIONS, 1, 10_000_000),
+    maxPublishBytes: read.int('MAX_PUBLISH_BYTES', DEFAULTS.MAX_PUBLISH_BYTES, 1, 67_108_864),
+    corsOrigins: Object.freeze(corsOrigins),
+    publishToken: read.text('PUBLISH_TOKEN'),
+    jwtSecret,
+    tlsCertFile,
+    tlsKeyFile,
+    redisUrl,
+    drainMs: read.int('DRAIN_MS', DEFAULTS.DRAIN_MS, 0, 60_000),
+    debugFaults: read.oneOf('DEBUG_FAULTS', '0', ['0', '1']) === '1',
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return Object.freeze(config);
+}

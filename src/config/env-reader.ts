@@ -1,0 +1,64 @@
+// Reads typed settings from an environment map and collects every problem instead of stopping at
+// the first, so one start-up message lists all of them. Shared by the server's config and the bench.
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  /** The raw value, or undefined when unset or blank. */
+  text(name: string): string | undefined {
+    const raw = this.env[name];
+    return raw === undefined || raw.trim() === '' ? undefined : raw;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      return this.problem(`\`${name}\` must be an integer from ${min} to ${max}, got \`${raw}\``, fallback);
+    }
+    return value;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      return this.problem(`\`${name}\` must be a number from ${min} to ${max}, got \`${raw}\``, fallback);
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.text(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      return this.problem(`\`${name}\` must be one of ${allowed.join(', ')}, got \`${raw}\``, fallback);
+    }
+    return raw as T;
+  }
+
+  /** Comma-separated items, each accepted by `valid`; `what` describes a good value in the message. */
+  list<T extends string>(name: string, fallback: T[], valid: (item: string) => boolean, what: string): T[] {
+    const raw = this.text(name);
+    if (raw === undefined) return fallback;
+    const items = raw.split(',').map((x) => x.trim()).filter(Boolean);
+    if (items.length === 0 || !items.every(valid)) return this.problem(`\`${name}\` must list ${what}, got \`${raw}\``, fallback);
+    return items as T[];
+  }
+
+  ints(name: string, fallback: number[], min: number, max: number): number[] {
+    const inRange = (x: string): boolean => /^\d+$/.test(x) && Number(x) >= min && Number(x) <= max;
+    const items = this.list(name, fallback.map(String), inRange, `integers from ${min} to ${max}, like 1,16,256`);
+    return items.map(Number);
+  }
+
+  problem<T>(message: string, fallback: T): T {
+    this.problems.push(message);
+    return fallback;
+  }
+}

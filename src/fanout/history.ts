@@ -1,0 +1,98 @@
+// The replay window: the last HISTORY_SIZE events, all topics together, kept as the batches that hold
+// them (views into their shared bytes, no copy). Each shard resumes clients from it; the pool keeps
+// one too, to seed a replacement shard. Sequence numbers are consecutive, so a lookup is a binary
+// search over batches, then arithmetic.
+import { eventBytes, lastSeqOf, type EventBatch } from '../sequencing/batch-layout.js';
+import { parseId } from '../sequencing/event-ids.js';
+import type { ResetReason } from '../sequencing/sse-encoding.js';
+
+export interface ResumePlan {
+  /** retained events after the client's id on its topics, in order */
+  events: Uint8Array[];
+  /** the last sequence number the client will have seen once `events` are written */
+  lastSeq: number;
+  reset?: ResetReason;
+}
+
+/** How far (events) a client's id may be ahead of this history and still be taken as lag, not garbage. */
+export const MAX_LAG = 100_000;
+
+export class History {
+  /** oldest first from `start`; the first batch may start before the window */
+  private held: EventBatch[] = [];
+  private start = 0;
+  private firstSeq = 1;
+  private newestSeq = 0;
+  epoch: string;
+
+  constructor(readonly capacity: number, epoch: string) {
+    this.epoch = epoch;
+  }
+
+  get size(): number {
+    return this.newestSeq - this.firstSeq + 1;
+  }
+
+  /** Sequence number of the newest retained event (firstSeq - 1 when empty). */
+  get lastSeq(): number {
+    return this.newestSeq;
+  }
+
+  /** The batches holding the window, oldest first. */
+  get batches(): readonly EventBatch[] {
+    return this.held.slice(this.start);
+  }
+
+  append(batch: EventBatch): void {
+    const empty = this.start === this.held.length;
+    if (batch.epoch !== this.epoch || (!empty && batch.firstSeq !== this.newestSeq + 1)) {
+      // A new epoch (or a break in the sequence) starts a new history: old ids must not resolve.
+      this.epoch = batch.epoch;
+      this.held = [];
+      this.start = 0;
+    }
+    if (this.start === this.held.length) this.firstSeq = batch.firstSeq;
+    this.held.push(batch);
+    this.newestSeq = lastSeqOf(batch);
+    this.firstSeq = Math.max(this.firstSeq, this.newestSeq - this.capacity + 1);
+    while (lastSeqOf(this.held[this.start]!) < this.firstSeq) this.start++;
+    // Compact when half is dead: amortised O(1), where a shift per append would cost O(window).
+    if (this.start * 2 > this.held.length) {
+      this.held = this.held.slice(this.start);
+      this.start = 0;
+    }
+  }
+
+  /** What a client resuming after `lastEventId` needs: a replay, or a reset when the id cannot be resumed. */
+  resume(lastEventId: string | undefined, topics: ReadonlySet<string>): ResumePlan {
+    const live = { events: [], lastSeq: this.lastSeq };
+    if (lastEventId === undefined) return live;
+    const id = parseId(lastEventId);
+    if (id === undefined) return { ...live, reset: 'history' };
+    if (id.epoch !== this.epoch) return { ...live, reset: 'epoch' };
+    // Slightly ahead: the client came from a shard (or a server) further along than this one. Nothing
+    // to replay; it must only skip what it already has when that arrives here. Far ahead is not ours.
+    if (id.seq > this.lastSeq) return id.seq - this.lastSeq <= MAX_LAG ? { events: [], lastSeq: id.seq } : { ...live, reset: 'history' };
+    if (id.seq < this.firstSeq - 1) return { ...live, reset: 'history' };
+    const events: Uint8Array[] = [];
+    for (let b = this.batchHolding(id.seq + 1); b < this.held.length; b++) {
+      const batch = this.held[b]!;
+      for (let i = Math.max(0, id.seq + 1 - batch.firstSeq); i < batch.count; i++) {
+        if (topics.has(batch.topics[batch.topicIndex[i]!]!)) events.push(eventBytes(batch, i));
+      }
+    }
+    return { events, lastSeq: this.lastSeq };
+  }
+
+  /** Index of the batch holding `seq` (the length when `seq` is past the newest). */
+  private batchHolding(seq: number): number {
+    let lo = this.start;
+    let hi = this.held.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (lastSeqOf(this.held[mid]!) < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

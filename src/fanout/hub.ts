@@ -1,0 +1,145 @@
+// Topics to subscribers, and fan-out of batches to them. Transport- and thread-agnostic: a shard
+// (or the single-process server) owns one Hub; subscribers are whatever implements `Subscriber`.
+//
+// Subscribers with the same topic set form a group; a batch's bytes for a group are gathered once
+// (a zero-copy view when the group's events are contiguous) and the same bytes go to every member.
+import type { EventBatch } from '../sequencing/batch-layout.js';
+import { Pass, type Group } from './pass.js';
+
+export interface Subscriber {
+  readonly topics: ReadonlySet<string>;
+  /** the last sequence number this subscriber has been given (replayed or live) */
+  lastSeq: number;
+  /** one corked write of `bytes`, carrying `events` events */
+  send(bytes: Uint8Array, events: number): void;
+}
+
+export interface FanoutStats {
+  onPass(events: number): void;
+  onSegment(seconds: number): void;
+}
+
+export class Hub {
+  private readonly groups = new Map<string, Group>(); // canonical topic-set key -> group
+  private readonly groupsByTopic = new Map<string, Set<Group>>();
+  private readonly groupOf = new Map<Subscriber, Group>();
+  private pending: EventBatch[] = [];
+  private passing = false;
+
+  constructor(
+    private readonly segmentSize: number,
+    private readonly stats: FanoutStats,
+  ) {}
+
+  get subscriberCount(): number {
+    return this.groupOf.size;
+  }
+
+  subscribers(): IterableIterator<Subscriber> {
+    return this.groupOf.keys();
+  }
+
+  add(sub: Subscriber): void {
+    const key = [...sub.topics].sort().join(','); // ',' cannot occur in a topic name
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = { topics: sub.topics, members: new Set() };
+      this.groups.set(key, group);
+      for (const t of sub.topics) {
+        let set = this.groupsByTopic.get(t);
+        if (set === undefined) this.groupsByTopic.set(t, (set = new Set()));
+        set.add(group);
+      }
+    }
+    group.members.add(sub);
+    this.groupOf.set(sub, group);
+  }
+
+  remove(sub: Subscriber): void {
+    const group = this.groupOf.get(sub);
+    if (group === undefined) return;
+    this.groupOf.delete(sub);
+    group.members.delete(sub);
+    if (group.members.size > 0) return;
+    this.groups.delete([...group.topics].sort().join(','));
+    for (const t of group.topics) {
+      const set = this.groupsByTopic.get(t)!;
+      set.delete(group);
+      if (set.size === 0) this.groupsByTopic.delete(t);
+    }
+  }
+
+  /** A new epoch: every subscriber is told (reset frame) and takes the new sequence from its start. */
+  restart(resetFrame: Uint8Array): void {
+    for (const sub of this.groupOf.keys()) {
+      sub.lastSeq = 0;
+      sub.send(resetFrame, 0);
+    }
+  }
+
+  /**
+   * Queues a batch for fan-out; the caller has already appended it to the history. The pass starts
+   * on the next turn, so every batch that arrives in this one (a shard catching up receives several
+   * messages per turn) joins it: one write per connection for all of them.
+   */
+  deliver(batch: EventBatch): void {
+    this.pending.push(batch);
+    if (this.passing) return;
+    this.passing = true;
+    setImmediate(() => this.runPass());
+  }
+
+  private readonly groupsOf = (topic: string): Iterable<Group> => this.groupsByTopic.get(topic) ?? [];
+
+  /** The batches waiting for fan-out; counted in the stats as they join a pass. */
+  private takePending(): EventBatch[] {
+    const batches = this.pending;
+    this.pending = [];
+    let events = 0;
+    for (const b of batches) events += b.count;
+    if (events > 0) this.stats.onPass(events);
+    return batches;
+  }
+
+  private runPass(): void {
+    this.runSegments(new Pass(this.takePending(), this.groupsOf), 0, undefined);
+  }
+
+  /**
+   * Writes to at most `segmentSize` subscribers, then yields (setImmediate) so accepts, reads, aborts
+   * and heartbeats run between segments; batches that arrived meanwhile join the pass. Members that
+   * joined after a batch reached the history have lastSeq past it and skip it: they got it by replay.
+   */
+  private runSegments(pass: Pass, groupIndex: number, members: Iterator<Subscriber> | undefined): void {
+    const started = performance.now();
+    let written = 0;
+    while (groupIndex < pass.groups.length) {
+      const group = pass.groups[groupIndex]!;
+      members ??= group.members.values();
+      for (let step = members.next(); !step.done; step = members.next()) {
+        const sub = step.value;
+        if (sub.lastSeq >= pass.lastSeq) continue;
+        const [bytes, count] = pass.payloadFor(group, sub.lastSeq);
+        if (count > 0) sub.send(bytes, count);
+        sub.lastSeq = pass.lastSeq;
+        if (++written === this.segmentSize) {
+          this.stats.onSegment((performance.now() - started) / 1000);
+          setImmediate(() => {
+            if (this.pending.length > 0) pass.grow(this.takePending(), this.groupsOf);
+            this.runSegments(pass, groupIndex, members);
+          });
+          return;
+        }
+      }
+      groupIndex++;
+      members = undefined;
+    }
+    if (written > 0) this.stats.onSegment((performance.now() - started) / 1000); // a segment that ended the pass exactly has an empty tail
+    // Members visited before the pass grew still lack the batches it grew by: a new pass of those
+    // (and of anything pending) reaches them; the others are already past it and skip.
+    if (pass.grownBy.length > 0 || this.pending.length > 0) {
+      const next = [...pass.grownBy, ...this.takePending()];
+      setImmediate(() => this.runSegments(new Pass(next, this.groupsOf), 0, undefined));
+    } else this.passing = false;
+  }
+}

@@ -1,0 +1,94 @@
+// What every shard holds besides its sockets: the replay history and the hub, fed by the batches in
+// order, and the rule that a stream resumes without gap or duplicate. The single-process server
+// (SHARDS=0) is one such shard in the main thread.
+import type { Config } from '../config/config.js';
+import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
+import { formatId } from '../sequencing/event-ids.js';
+import { encodeIdOnly, encodeReset } from '../sequencing/sse-encoding.js';
+import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/shared-counters.js';
+import { History } from './history.js';
+import { Hub, type Subscriber } from './hub.js';
+
+const RESET_EPOCH = encodeReset('epoch');
+
+/** A subscriber the server can end (its token expired). */
+export interface Stream extends Subscriber {
+  end(): void;
+}
+
+export class Shard {
+  readonly history: History;
+  readonly hub: Hub;
+  readonly counters: ShardCounters;
+  /** streams that close at their token's exp */
+  private readonly expiries = new Map<Stream, NodeJS.Timeout>();
+
+  constructor(config: Config, readonly index: number, shared: SharedCounters, epoch: string) {
+    this.counters = new ShardCounters(shared, index);
+    this.history = new History(config.historySize, epoch);
+    const counters = this.counters;
+    this.hub = new Hub(config.segmentSize, {
+      onPass(events) {
+        counters.add(SHARD_SLOT.FANOUT_PASSES);
+        counters.add(SHARD_SLOT.FANOUT_EVENTS, events);
+      },
+      onSegment(seconds) {
+        counters.add(SHARD_SLOT.SEGMENTS);
+        counters.add(SHARD_SLOT.SEGMENT_SECONDS, seconds);
+      },
+    });
+  }
+
+  /** History first, then fan-out: a stream opened from now on replays this batch and skips it live. */
+  receive(shared: SharedBatch): void {
+    const batch = batchFromShared(shared);
+    // Cluster mode, Redis came back empty: old positions mean nothing now. Epoch changes happen
+    // while nothing flows (the log was down), so no older batch is still waiting for its pass.
+    if (batch.epoch !== this.history.epoch) this.hub.restart(RESET_EPOCH);
+    this.history.append(batch);
+    this.hub.deliver(batch);
+  }
+
+  /** A new (or replacement) shard starts with the retained history, so resumes work on it too. */
+  seed(batches: readonly SharedBatch[]): void {
+    for (const b of batches) this.history.append(batchFromShared(b));
+  }
+
+  /**
+   * Joins a stream that has everything up to `lastEventId` (undefined: a new stream). Returns what
+   * must be written before anything live, in this same turn: the retained events it missed, or a
+   * reset frame and its new position when the id cannot be resumed. Replay and joining the hub are
+   * one synchronous step, so no batch falls between them; the hub skips what was replayed.
+   * `expiresAt` (ms since the epoch, from the token) ends the stream then.
+   */
+  subscribe(sub: Stream, lastEventId: string | undefined, expiresAt?: number): Uint8Array[] {
+    const plan = this.history.resume(lastEventId, sub.topics);
+    sub.lastSeq = plan.lastSeq;
+    const head: Uint8Array[] = [];
+    if (plan.reset !== undefined) {
+      // The id-only block moves the browser's Last-Event-ID here, so its next reconnect does not earn another reset.
+      head.push(encodeReset(plan.reset), encodeIdOnly(formatId(this.history.epoch, plan.lastSeq)));
+      this.counters.add(SHARD_SLOT.RESETS);
+    }
+    head.push(...plan.events);
+    this.counters.add(SHARD_SLOT.REPLAYED_EVENTS, plan.events.length);
+    this.hub.add(sub);
+    this.counters.add(SHARD_SLOT.CONNECTIONS);
+    if (expiresAt !== undefined) {
+      const timer = setTimeout(() => {
+        this.counters.add(SHARD_SLOT.JWT_EXPIRED);
+        sub.end();
+      }, Math.max(0, expiresAt - Date.now()));
+      this.expiries.set(sub, timer);
+    }
+    return head;
+  }
+
+  /** The stream ended, whoever ended it. */
+  unsubscribe(sub: Stream): void {
+    clearTimeout(this.expiries.get(sub));
+    this.expiries.delete(sub);
+    this.hub.remove(sub);
+    this.counters.add(SHARD_SLOT.CONNECTIONS, -1);
+  }
+}

@@ -1,0 +1,124 @@
+// One subscriber's bounded write queue and its slow-consumer policy, without a socket: the transport
+// asks it before each write and reports each write's outcome; it holds what the socket refused,
+// counts every byte, and decides when the policy applies. Unit-tested on its own.
+//
+// The socket layer (uWS) cannot say how much of its own buffer is unsent, and a corked write
+// reports backpressure only on the next write. So everything handed to the socket since the last
+// write that went through counts as still queued: a conservative bound that the real memory use
+// never exceeds. The bound can be passed by the one write that revealed the backpressure, never more.
+import type { SlowConsumerPolicy } from '../config/config.js';
+import { encodeReset } from '../sequencing/sse-encoding.js';
+
+const RESET_DROPPED = encodeReset('dropped');
+
+export interface WriteQueueLimits {
+  maxBackpressure: number;
+  slowConsumer: SlowConsumerPolicy;
+}
+
+export interface WriteQueueStats {
+  /** events skipped under SLOW_CONSUMER=drop */
+  dropped(events: number): void;
+  /** a reset frame ends a drop period */
+  resetSent(): void;
+  /** the bytes counted as queued for this subscriber changed from `before` to `now` */
+  queued(before: number, now: number): void;
+}
+
+/** What to do with an event chunk: write it now, it was queued, it was skipped (drop), or close the consumer. */
+export type Verdict = 'write' | 'queued' | 'skipped' | 'disconnect';
+
+export class WriteQueue {
+  private pieces: Uint8Array[] = [];
+  private pieceBytes = 0;
+  /** upper bound of bytes the socket may still hold for us */
+  private handedToSocket = 0;
+  private accounted = 0;
+  private isBlocked = false;
+  private dropping = false;
+
+  constructor(
+    private readonly limits: WriteQueueLimits,
+    private readonly stats: WriteQueueStats,
+  ) {}
+
+  /** The socket refused a write and has not asked for more: nothing may be handed to it. */
+  get blocked(): boolean {
+    return this.isBlocked;
+  }
+
+  /** Bytes counted against MAX_BACKPRESSURE now. */
+  get queuedBytes(): number {
+    return this.accounted;
+  }
+
+  offer(bytes: Uint8Array, events: number): Verdict {
+    if (this.dropping) {
+      this.stats.dropped(events);
+      return 'skipped';
+    }
+    if (!this.isBlocked) return 'write';
+    if (this.pieceBytes + this.handedToSocket + bytes.length > this.limits.maxBackpressure) return this.overflow(events);
+    // A copy: a view would pin its whole batch buffer, and the bound must be the real memory.
+    this.pieces.push(Uint8Array.prototype.slice.call(bytes));
+    this.pieceBytes += bytes.length;
+    this.account();
+    return 'queued';
+  }
+
+  /**
+   * After `length` bytes were handed to the socket; `ok` is what the socket said. With `bounded`, a
+   * refused write that passes the bound applies the policy ('disconnect', or a drop period).
+   */
+  written(length: number, ok: boolean, bounded: boolean): 'ok' | 'disconnect' {
+    if (ok) {
+      this.isBlocked = false;
+      this.handedToSocket = length; // may still sit in the socket's buffer; the next write would tell
+    } else {
+      this.handedToSocket += length;
+      this.isBlocked = true;
+    }
+    this.account();
+    if (bounded && !ok && this.handedToSocket > this.limits.maxBackpressure) return this.overflow(0) === 'disconnect' ? 'disconnect' : 'ok';
+    return 'ok';
+  }
+
+  /**
+   * The socket is writable again: the bytes to write now (the queued events, then the reset frame
+   * that ends a drop period), or undefined when nothing waits. Report the write with `written`.
+   */
+  take(): Uint8Array | undefined {
+    const pieces = this.pieces;
+    if (this.dropping) {
+      pieces.push(RESET_DROPPED);
+      this.dropping = false;
+      this.stats.resetSent();
+    }
+    this.pieces = [];
+    this.pieceBytes = 0;
+    if (pieces.length === 0) return undefined;
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+  }
+
+  /** The stream ended: nothing is held any more. */
+  clear(): void {
+    this.pieces = [];
+    this.pieceBytes = 0;
+    this.isBlocked = false;
+    this.account();
+  }
+
+  private overflow(events: number): Verdict {
+    if (this.limits.slowConsumer === 'disconnect') return 'disconnect';
+    this.dropping = true;
+    this.stats.dropped(events);
+    return 'skipped';
+  }
+
+  private account(): void {
+    const now = this.isBlocked ? this.pieceBytes + this.handedToSocket : 0;
+    if (now === this.accounted) return;
+    this.stats.queued(this.accounted, now);
+    this.accounted = now;
+  }
+}

@@ -1,0 +1,87 @@
+// Prometheus text (prom-client) rendered by the main thread from the shared counters, so /metrics
+// answers for the whole server whichever shard the scrape landed on.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { GLOBAL_SLOT, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from '../threads/shared-counters.js';
+
+type ShardSlot = (typeof SHARD_SLOT)[keyof typeof SHARD_SLOT];
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly publishLatency: Histogram;
+  readonly batchEvents: Histogram;
+  readonly eventsPublished: Counter;
+
+  constructor(shared: SharedCounters, historySize: () => number) {
+    const registry = this.registry;
+    const perShard = (kind: 'counter' | 'gauge', name: string, help: string, slot: ShardSlot): void => {
+      const Metric = kind === 'counter' ? Counter : Gauge;
+      new Metric({
+        name,
+        help,
+        labelNames: ['shard'],
+        registers: [registry],
+        collect(this: Counter | Gauge) {
+          this.reset();
+          for (let s = 0; s < shared.shardRows; s++) {
+            const value = shared.perShard[s * SHARD_SLOTS + slot]!;
+            if (this instanceof Gauge) this.set({ shard: String(s) }, value);
+            else this.inc({ shard: String(s) }, value);
+          }
+        },
+      });
+    };
+    perShard('gauge', 'sse_connections', 'Open SSE streams', SHARD_SLOT.CONNECTIONS);
+    perShard('counter', 'sse_deliveries_total', 'Events written (or queued) to connections', SHARD_SLOT.DELIVERIES);
+    perShard('counter', 'sse_sent_bytes_total', 'SSE bytes written (or queued) to connections', SHARD_SLOT.BYTES_SENT);
+    perShard('counter', 'sse_slow_consumer_disconnects_total', 'Connections closed by SLOW_CONSUMER=disconnect', SHARD_SLOT.SLOW_DISCONNECTED);
+    perShard('counter', 'sse_slow_consumer_dropped_events_total', 'Events skipped by SLOW_CONSUMER=drop', SHARD_SLOT.SLOW_DROPPED);
+    perShard('gauge', 'sse_backpressure_bytes', 'Bytes held for backpressured connections', SHARD_SLOT.QUEUED_BYTES);
+    perShard('gauge', 'sse_backpressure_peak_bytes', 'Most bytes ever held for one connection', SHARD_SLOT.QUEUED_BYTES_PEAK);
+    perShard('counter', 'sse_fanout_passes_total', 'Times batches joined fan-out (a pass, or a pass growing at a segment boundary)', SHARD_SLOT.FANOUT_PASSES);
+    perShard('counter', 'sse_fanout_events_total', 'Events fanned out by passes', SHARD_SLOT.FANOUT_EVENTS);
+    perShard('counter', 'sse_fanout_segments_total', 'Fan-out segments written', SHARD_SLOT.SEGMENTS);
+    perShard('counter', 'sse_fanout_segment_seconds_total', 'Time spent writing fan-out segments', SHARD_SLOT.SEGMENT_SECONDS);
+    perShard('counter', 'sse_replayed_events_total', 'Events replayed from history on resume', SHARD_SLOT.REPLAYED_EVENTS);
+    perShard('counter', 'sse_reset_frames_total', 'Reset frames sent', SHARD_SLOT.RESETS);
+    perShard('counter', 'sse_heartbeats_total', 'Heartbeat comments sent', SHARD_SLOT.HEARTBEATS);
+    perShard('counter', 'sse_shed_connections_total', 'Streams refused over MAX_CONNECTIONS or while draining', SHARD_SLOT.SHED_CONNECTIONS);
+    perShard('counter', 'sse_token_expired_closes_total', 'Streams closed at their JWT exp', SHARD_SLOT.JWT_EXPIRED);
+    this.eventsPublished = new Counter({
+      name: 'sse_events_published_total',
+      help: 'Events accepted by this server and sequenced',
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'sse_history_events',
+      help: 'Events retained for replay',
+      registers: [registry],
+      collect(this: Gauge) {
+        this.set(historySize());
+      },
+    });
+    new Gauge({
+      name: 'sse_event_log_up',
+      help: '1 while the event log (Redis in cluster mode) is reachable; 0 means publishes are refused',
+      registers: [registry],
+      collect(this: Gauge) {
+        this.set(Atomics.load(shared.global, GLOBAL_SLOT.DEGRADED) === 1 ? 0 : 1);
+      },
+    });
+    this.publishLatency = new Histogram({
+      name: 'sse_publish_latency_seconds',
+      help: 'From a publish request body received to its events sequenced',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+    this.batchEvents = new Histogram({
+      name: 'sse_batch_events',
+      help: 'Events per batch handed to the shards (at most BATCH_SIZE)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
+      registers: [registry],
+    });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,65 @@
+// Encodes each sequenced event to SSE bytes once and collects events into shared batches for the
+// shards. Its cost per event does not depend on how many subscribers there are. It does not choose
+// sequence numbers: the local sequencer (one server) or the Redis event log (cluster mode) does.
+//
+// Batching is leading-edge: after a quiet period the first event leaves on the next tick (with
+// whatever else arrived in that tick); after that, at most one batch leaves per BATCH_MS unless
+// BATCH_SIZE fills first. A lone event is never held back, and a busy stream still gets the fewer,
+// larger writes that cut fan-out cost. No event waits longer than BATCH_MS.
+import type { PublishItem } from '../intake/publish-request.js';
+import { BatchBuilder, type SharedBatch } from './batch-layout.js';
+import { formatId } from './event-ids.js';
+import { encodeEvent } from './sse-encoding.js';
+
+export class Batcher {
+  private seq = 0;
+  private readonly builder = new BatchBuilder();
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private lastFlushAt = -Infinity; // ms, performance.now()
+
+  constructor(
+    private currentEpoch: string,
+    private readonly batchSize: number,
+    private readonly batchMs: number,
+    private readonly emit: (batch: SharedBatch) => void,
+  ) {}
+
+  get epoch(): string {
+    return this.currentEpoch;
+  }
+
+  /** The sequence number of the newest event appended. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Appends an event already given its place in the global order; a new epoch starts a new batch. Returns its id. */
+  append(epoch: string, seq: number, item: PublishItem): string {
+    if (epoch !== this.currentEpoch) {
+      this.flush();
+      this.currentEpoch = epoch;
+    }
+    this.seq = seq;
+    const id = formatId(epoch, seq);
+    const bytes = item.event === undefined ? encodeEvent({ id, data: item.data }) : encodeEvent({ id, event: item.event, data: item.data });
+    this.builder.add(seq, item.topic, bytes);
+    if (this.builder.size >= this.batchSize) this.flush();
+    else if (this.timer === undefined) {
+      const wait = this.lastFlushAt + this.batchMs - performance.now();
+      this.timer = wait <= 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), wait);
+    }
+    return id;
+  }
+
+  /** Seals the current batch now (also used before shutdown so nothing accepted stays unsent). */
+  flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = undefined;
+    }
+    if (this.builder.size === 0) return;
+    this.lastFlushAt = performance.now();
+    this.emit(this.builder.seal(this.currentEpoch));
+  }
+}

@@ -1,0 +1,186 @@
+// Cluster mode: many servers, one event stream, on Redis. One Redis Stream holds every topic's
+// events in one global order (its entry ids are `<seq>-0`, with seq from one INCRBY counter, so ids
+// look the same as in single-server mode) and doubles as the shared history, capped near
+// HISTORY_SIZE. Each server publishes with one Lua call and reads the stream once with XREAD,
+// feeding its own batcher: one encode per event per server.
+//
+// Each entry carries its epoch. A Redis that comes back empty gets a new epoch, so old ids resolve
+// to a reset frame instead of silently meaning new events.
+import { Redis } from 'ioredis';
+import { HttpError } from '../intake/errors.js';
+import type { PublishItem } from '../intake/publish-request.js';
+import { formatId, newEpoch } from './event-ids.js';
+import type { EventLog } from './event-log.js';
+
+const STREAM = 'sse:events';
+const SEQ = 'sse:seq';
+const EPOCH = 'sse:epoch';
+
+// Both scripts take KEYS = stream, seq, epoch and ARGV[1] = a candidate epoch. The epoch in force is
+// created when missing (a fresh or emptied Redis), together with an empty stream and counter.
+const ENSURE_EPOCH = `
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[3], epoch)
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
+`;
+
+const EPOCH_LUA = `${ENSURE_EPOCH} return epoch`;
+
+// ARGV[2] = maxlen, ARGV[3] = n, then topic/event/data per item; an empty event means no event name.
+const PUBLISH_LUA = `${ENSURE_EPOCH}
+local n = tonumber(ARGV[3])
+local last = redis.call('INCRBY', KEYS[2], n)
+local first = last - n + 1
+for i = 0, n - 1 do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], (first + i) .. '-0',
+    'p', epoch, 't', ARGV[4 + 3 * i], 'e', ARGV[5 + 3 * i], 'd', ARGV[6 + 3 * i])
+end
+return {epoch, first}
+`;
+
+export interface LoggedEvent {
+  epoch: string;
+  seq: number;
+  item: PublishItem;
+}
+
+/** Takes the events read from the log, in stream order. */
+export type LoggedEventSink = (events: LoggedEvent[]) => void;
+
+type Fields = string[];
+type XReadReply = Array<[string, Array<[string, Fields]>]> | null;
+
+export class RedisEventLog implements EventLog {
+  private readonly commands: Redis;
+  private readonly reader: Redis;
+  private cursor = '0-0';
+  private epoch: string | undefined;
+  private stopped = false;
+  private checkEpoch = true;
+  private up = false;
+  private sink: LoggedEventSink = () => {};
+
+  constructor(
+    url: string,
+    private readonly maxLen: number,
+    private readonly onHealth: (up: boolean) => void,
+  ) {
+    const options = {
+      // Fail publishes at once while Redis is away (a 503), instead of queueing them in memory.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 2_000,
+      retryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
+      lazyConnect: true,
+    };
+    this.commands = new Redis(url, options);
+    // The reader blocks in XREAD: its own connection, no command timeout.
+    this.reader = new Redis(url, { ...options, commandTimeout: undefined });
+    for (const c of [this.commands, this.reader]) {
+      c.on('error', () => {}); // reported through health, not as unhandled errors
+      c.on('ready', () => this.health());
+      c.on('close', () => this.health());
+    }
+    this.reader.on('ready', () => {
+      this.checkEpoch = true;
+    });
+  }
+
+  get currentEpoch(): string | undefined {
+    return this.epoch;
+  }
+
+  /** Connects and learns the epoch in force, which the shards' histories start with. */
+  async connect(): Promise<string> {
+    await Promise.all([this.commands.connect(), this.reader.connect()]);
+    await this.syncEpoch();
+    return this.epoch!;
+  }
+
+  /** Reads the retained stream from its beginning into `sink` (that fills the history), then follows it. */
+  async start(sink: LoggedEventSink): Promise<void> {
+    this.sink = sink;
+    while (await this.readOnce(false));
+    void this.readLoop();
+  }
+
+  async publish(items: readonly PublishItem[]): Promise<string[]> {
+    const args: string[] = [newEpoch(), String(this.maxLen), String(items.length)];
+    for (const it of items) args.push(it.topic, it.event ?? '', it.data);
+    let reply: [string, number];
+    try {
+      reply = (await this.commands.eval(PUBLISH_LUA, 3, STREAM, SEQ, EPOCH, ...args)) as [string, number];
+    } catch (err) {
+      throw new HttpError('UNAVAILABLE', `event log (Redis) unreachable: ${(err as Error).message}`);
+    }
+    const [epoch, first] = reply;
+    if (epoch !== this.epoch) this.checkEpoch = true;
+    return items.map((_, i) => formatId(epoch, first + i));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.reader.disconnect();
+    await this.commands.quit().catch(() => {});
+  }
+
+  private health(): void {
+    const up = this.commands.status === 'ready' && this.reader.status === 'ready';
+    if (up === this.up) return;
+    this.up = up;
+    this.onHealth(up);
+  }
+
+  /** Reads what follows the cursor (waiting up to 1 s when `block`); false when there was nothing. */
+  private async readOnce(block: boolean): Promise<boolean> {
+    const reply = (
+      block
+        ? await this.reader.xread('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', STREAM, this.cursor)
+        : await this.reader.xread('COUNT', 1000, 'STREAMS', STREAM, this.cursor)
+    ) as XReadReply;
+    if (reply === null) return false;
+    const entries = reply[0]![1];
+    const out: LoggedEvent[] = [];
+    for (const [id, f] of entries) {
+      // fields: p <epoch> t <topic> e <event or ''> d <data>
+      const event = f[5] === '' ? undefined : f[5]!;
+      const item: PublishItem = event === undefined ? { topic: f[3]!, data: f[7]! } : { topic: f[3]!, event, data: f[7]! };
+      out.push({ epoch: f[1]!, seq: Number(id.slice(0, id.indexOf('-'))), item });
+    }
+    this.cursor = entries[entries.length - 1]![0];
+    this.sink(out);
+    return true;
+  }
+
+  private async readLoop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (this.checkEpoch) await this.syncEpoch();
+        // Idle: a cheap moment to notice a Redis that was emptied without us losing the connection.
+        if (!(await this.readOnce(true))) this.checkEpoch = true;
+      } catch {
+        if (this.stopped) return;
+        this.health();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  /**
+   * The epoch in Redis decides where reading resumes: the same epoch continues after the cursor
+   * (events published through other servers meanwhile are not skipped); a new one (Redis came back
+   * empty) starts from the beginning of the new stream.
+   */
+  private async syncEpoch(): Promise<void> {
+    const epoch = (await this.reader.eval(EPOCH_LUA, 3, STREAM, SEQ, EPOCH, newEpoch())) as string;
+    if (epoch !== this.epoch) {
+      if (this.epoch !== undefined) console.error(`event log epoch changed (${this.epoch} -> ${epoch}): Redis lost its history; clients will get reset frames`);
+      this.epoch = epoch;
+      this.cursor = '0-0';
+    }
+    this.checkEpoch = false;
+  }
+}

@@ -1,0 +1,50 @@
+// SHARDS=0: one shard and its HTTP surface in the main thread, listening itself. The same Shard and
+// ShardHttp a worker runs, without the thread hop.
+import type { Config } from '../config/config.js';
+import { Shard } from '../fanout/shard.js';
+import type { SharedBatch } from '../sequencing/batch-layout.js';
+import { ShardHttp, type Backend } from '../transport/routes.js';
+import { listen, type Listening } from '../transport/uws-app.js';
+import type { ShardHost } from './shard-host.js';
+import type { SharedCounters } from './shared-counters.js';
+
+export class InThreadShard implements ShardHost {
+  private readonly shard: Shard;
+  private http: ShardHttp | undefined;
+
+  constructor(private readonly config: Config, shared: SharedCounters, epoch: string) {
+    this.shard = new Shard(config, 0, shared, epoch);
+  }
+
+  get historySize(): number {
+    return this.shard.history.size;
+  }
+
+  async start(backend: Backend): Promise<void> {
+    const http: ShardHttp = new ShardHttp({
+      config: this.config,
+      shard: this.shard,
+      backend,
+      // no crash-shard here: there is no shard to replace
+      debug: this.config.debugFaults ? { closeStreams: () => http.events.closeAll() } : undefined,
+    });
+    this.http = http;
+  }
+
+  listen(host: string, port: number): Promise<Listening> {
+    return listen(this.started().app, host, port);
+  }
+
+  deliver(batch: SharedBatch): void {
+    this.shard.receive(batch);
+  }
+
+  shutdown(ms: number): Promise<void> {
+    return this.started().shutdown(ms);
+  }
+
+  private started(): ShardHttp {
+    if (this.http === undefined) throw new Error('InThreadShard used before start()');
+    return this.http;
+  }
+}

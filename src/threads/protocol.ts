@@ -1,0 +1,40 @@
+// Every message between the main thread (acceptor + sequencing) and the shard workers, in one place.
+import type { Config } from '../config/config.js';
+import type { PublishItem } from '../intake/publish-request.js';
+import type { SharedBatch } from '../sequencing/batch-layout.js';
+
+/** Handed to a worker at start (workerData). */
+export interface ShardInit {
+  index: number;
+  config: Config;
+  counters: SharedArrayBuffer;
+  shardRows: number;
+  epoch: string;
+  /** the retained history, so a replacement shard can serve resumes at once */
+  history: SharedBatch[];
+}
+
+export interface PublishRequest {
+  reqId: number;
+  items: PublishItem[];
+  receivedAt: number;
+}
+
+export type PublishResult = { reqId: number; ids: string[] } | { reqId: number; code: string; message: string };
+
+export type ToShard =
+  | { type: 'batch'; batch: SharedBatch }
+  | { type: 'published'; results: PublishResult[] }
+  | { type: 'metrics'; reqId: number; text: string }
+  | { type: 'shutdown'; ms: number }
+  /** fault injection (DEBUG_FAULTS): end every stream; clients reconnect and resume */
+  | { type: 'close-streams' };
+
+export type FromShard =
+  | { type: 'ready'; descriptor: number }
+  | { type: 'publish'; requests: PublishRequest[] }
+  | { type: 'metrics'; reqId: number }
+  | { type: 'shut-down' }
+  /** a shard asks every shard (itself included) to close its streams */
+  | { type: 'close-streams' }
+  | { type: 'fatal'; error: string };

@@ -1,0 +1,18 @@
+// Where the shards run: all in this thread (SHARDS=0) or in worker threads behind an acceptor. The
+// composition root picks one; the rest of the server does not care which.
+import type { SharedBatch } from '../sequencing/batch-layout.js';
+import type { Backend } from '../transport/routes.js';
+import type { Listening } from '../transport/uws-app.js';
+
+export interface ShardHost {
+  /** Starts the shards; from now on they may ask `backend` to sequence publishes. */
+  start(backend: Backend): Promise<void>;
+  /** Takes connections on host:port. */
+  listen(host: string, port: number): Promise<Listening>;
+  /** A sealed batch, in sequence order, for every shard. */
+  deliver(batch: SharedBatch): void;
+  /** Events retained for replay. */
+  readonly historySize: number;
+  /** Graceful shutdown: every stream ended over `ms`, then the apps closed. */
+  shutdown(ms: number): Promise<void>;
+}

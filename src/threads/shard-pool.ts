@@ -1,0 +1,143 @@
+// Main-thread side of the shards: starts SHARDS workers, hands them the acceptor's sockets, sends
+// each sealed batch to all of them (shared memory: one message per shard per batch), answers their
+// publish and metrics requests, and replaces a shard that fails.
+//
+// A worker holding uWS sockets must never be terminate()d or die with an uncaught exception: that
+// aborts the whole process ("uv_loop_close() while having open handles"). Shards catch their own
+// fatal errors, close their app and exit; here we only unplug their descriptor and start a new one.
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../config/config.js';
+import { History } from '../fanout/history.js';
+import { HttpError } from '../intake/errors.js';
+import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
+import type { Backend } from '../transport/routes.js';
+import { createAcceptor, listen, type Acceptor, type Listening } from '../transport/uws-app.js';
+import { Coalescer } from './coalescer.js';
+import type { FromShard, PublishResult, ShardInit, ToShard } from './protocol.js';
+import type { ShardHost } from './shard-host.js';
+import { GLOBAL_SLOT, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from './shared-counters.js';
+
+interface ShardHandle {
+  index: number;
+  worker: Worker;
+  descriptor: number | undefined;
+  ready: Promise<void>;
+  stopped: Promise<void>;
+}
+
+export class ShardPool implements ShardHost {
+  private readonly shards: ShardHandle[] = [];
+  /** the same window every shard holds, to seed a replacement shard */
+  private readonly history: History;
+  private readonly acceptor: Acceptor;
+  private backend: Backend | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly shared: SharedCounters,
+    epoch: string,
+  ) {
+    this.history = new History(config.historySize, epoch);
+    this.acceptor = createAcceptor(config);
+  }
+
+  get historySize(): number {
+    return this.history.size;
+  }
+
+  async start(backend: Backend): Promise<void> {
+    this.backend = backend;
+    for (let i = 0; i < this.config.shards; i++) this.shards.push(this.spawn(i, backend));
+    await Promise.all(this.shards.map((s) => s.ready));
+  }
+
+  /** The acceptor hands every accepted socket to one of the shards, round-robin. */
+  listen(host: string, port: number): Promise<Listening> {
+    return listen(this.acceptor.app, host, port);
+  }
+
+  deliver(batch: SharedBatch): void {
+    this.history.append(batchFromShared(batch));
+    const message: ToShard = { type: 'batch', batch };
+    for (const s of this.shards) s.worker.postMessage(message);
+  }
+
+  /** Each shard ends its streams over `ms` and closes its app; resolves when all have. */
+  async shutdown(ms: number): Promise<void> {
+    this.stopping = true;
+    for (const s of this.shards) s.worker.postMessage({ type: 'shutdown', ms } satisfies ToShard);
+    await Promise.all(this.shards.map((s) => s.stopped));
+  }
+
+  private spawn(index: number, backend: Backend): ShardHandle {
+    const init: ShardInit = {
+      index,
+      config: this.config,
+      counters: this.shared.buffer,
+      shardRows: this.shared.shardRows,
+      epoch: this.history.epoch,
+      history: this.history.batches.map((b) => b.shared),
+    };
+    const worker = new Worker(new URL('./shard-worker.js', import.meta.url), { workerData: init });
+    let onReady!: () => void;
+    let onStopped!: () => void;
+    const handle: ShardHandle = {
+      index,
+      worker,
+      descriptor: undefined,
+      ready: new Promise((r) => (onReady = r)),
+      stopped: new Promise((r) => (onStopped = r)),
+    };
+    const replies = new Coalescer<PublishResult>((results) => worker.postMessage({ type: 'published', results } satisfies ToShard));
+    worker.on('message', (m: FromShard) => {
+      switch (m.type) {
+        case 'ready':
+          handle.descriptor = m.descriptor;
+          this.acceptor.addShard(m.descriptor);
+          onReady();
+          return;
+        case 'publish':
+          for (const { reqId, items, receivedAt } of m.requests) {
+            backend.publish(items, receivedAt).then(
+              (ids) => replies.push({ reqId, ids }),
+              (err: unknown) => {
+                const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
+                replies.push({ reqId, code: e.code, message: e.message });
+              },
+            );
+          }
+          return;
+        case 'metrics':
+          backend.metricsText().then((text) => worker.postMessage({ type: 'metrics', reqId: m.reqId, text } satisfies ToShard));
+          return;
+        case 'shut-down':
+          onStopped();
+          return;
+        case 'close-streams':
+          for (const s of this.shards) s.worker.postMessage({ type: 'close-streams' } satisfies ToShard);
+          return;
+        case 'fatal':
+          console.error(`shard ${index} failed: ${m.error}`);
+          return;
+      }
+    });
+    worker.on('error', (err) => console.error(`shard ${index} error:`, err));
+    worker.on('exit', (code) => this.replace(handle, code, onStopped));
+    return handle;
+  }
+
+  /** A shard exited: unplug it, give back its connection slots, and (unless stopping) start another. */
+  private replace(handle: ShardHandle, code: number, onStopped: () => void): void {
+    if (handle.descriptor !== undefined) this.acceptor.removeShard(handle.descriptor);
+    const row = handle.index * SHARD_SLOTS;
+    Atomics.sub(this.shared.global, GLOBAL_SLOT.CONNECTIONS, this.shared.perShard[row + SHARD_SLOT.CONNECTIONS]!);
+    this.shared.perShard[row + SHARD_SLOT.CONNECTIONS] = 0;
+    this.shared.perShard[row + SHARD_SLOT.QUEUED_BYTES] = 0;
+    onStopped();
+    if (this.stopping || this.backend === undefined) return;
+    console.error(`shard ${handle.index} exited (code ${code}); starting a replacement`);
+    const next = this.spawn(handle.index, this.backend);
+    this.shards[this.shards.indexOf(handle)] = next;
+  }
+}

@@ -1,0 +1,75 @@
+// A shard: a worker thread with its own uWS app (a child of the main thread's acceptor), its own
+// connections, history and hub. Receives batches in order; asks the main thread to sequence
+// publishes and to render metrics.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Shard } from '../fanout/shard.js';
+import { HttpError, type ErrorCode } from '../intake/errors.js';
+import { ShardHttp } from '../transport/routes.js';
+import { Coalescer } from './coalescer.js';
+import type { FromShard, PublishRequest, ShardInit, ToShard } from './protocol.js';
+import { PendingRequests } from './request-reply.js';
+import { attachSharedCounters } from './shared-counters.js';
+
+const init = workerData as ShardInit;
+const port = parentPort!;
+const post = (m: FromShard): void => port.postMessage(m);
+
+const shard = new Shard(init.config, init.index, attachSharedCounters(init.counters, init.shardRows), init.epoch);
+shard.seed(init.history);
+
+const pending = new PendingRequests();
+const publishes = new Coalescer<PublishRequest>((requests) => post({ type: 'publish', requests }));
+const http = new ShardHttp({
+  config: init.config,
+  shard,
+  backend: {
+    publish: (items, receivedAt) => pending.ask<string[]>((reqId) => publishes.push({ reqId, items, receivedAt })),
+    metricsText: () => pending.ask<string>((reqId) => post({ type: 'metrics', reqId })),
+  },
+  debug: init.config.debugFaults
+    ? {
+        crash() {
+          throw new Error('fault injected by POST /_debug/crash-shard');
+        },
+        closeStreams: () => post({ type: 'close-streams' }),
+      }
+    : undefined,
+});
+
+// The listener also keeps this thread alive: the app never listens itself, and a thread that ends
+// would reset the sockets the acceptor hands to it.
+port.on('message', (m: ToShard) => {
+  switch (m.type) {
+    case 'batch':
+      return shard.receive(m.batch);
+    case 'published':
+      for (const r of m.results) {
+        if ('ids' in r) pending.resolve(r.reqId, r.ids);
+        else pending.reject(r.reqId, new HttpError(r.code as ErrorCode, r.message));
+      }
+      return;
+    case 'metrics':
+      return pending.resolve(m.reqId, m.text);
+    case 'close-streams':
+      return http.events.closeAll();
+    case 'shutdown':
+      void http.shutdown(m.ms).then(() => {
+        post({ type: 'shut-down' });
+        port.close();
+      });
+      return;
+  }
+});
+
+// A fatal error must not escape: an uncaught exception in a thread holding uWS sockets aborts the
+// whole process. Close the app (its clients reconnect elsewhere and resume) and end this thread.
+process.on('uncaughtException', (err) => {
+  post({ type: 'fatal', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  try {
+    http.close();
+  } finally {
+    port.close();
+  }
+});
+
+post({ type: 'ready', descriptor: http.descriptor() });

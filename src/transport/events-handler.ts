@@ -1,0 +1,128 @@
+// GET /events: admission (topics, draining, token, MAX_CONNECTIONS), then the stream: headers, the
+// shard's resume bytes, and live events from the hub. Also owns the open streams of this shard:
+// heartbeats, and ending them all at shutdown.
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { Config } from '../config/config.js';
+import type { Shard } from '../fanout/shard.js';
+import { Auth, bearer, cookie, type SubscriberGrant } from '../intake/auth.js';
+import { topicsFromQuery } from '../intake/topics.js';
+import { encodeComment, encodeRetry } from '../sequencing/sse-encoding.js';
+import { GLOBAL_SLOT, SHARD_SLOT } from '../threads/shared-counters.js';
+import type { Cors, Header } from './cors.js';
+import { sendError, shed, type ShedCode } from './responses.js';
+import { SseStream } from './sse-stream.js';
+
+/** What a stream request needs from its uWS request object, read before the handler returns. */
+interface StreamRequest {
+  params: URLSearchParams;
+  accept: string;
+  lastEventId: string;
+  authorization: string;
+  cookie: string;
+}
+
+export class EventsHandler {
+  private readonly streams = new Set<SseStream>();
+  private readonly auth: Auth;
+  private readonly retryFrame: Buffer;
+  private readonly openComment: Buffer;
+  private readonly heartbeatTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: Config,
+    private readonly shard: Shard,
+    private readonly cors: Cors,
+  ) {
+    this.auth = new Auth(config);
+    this.retryFrame = encodeRetry(config.retryMs);
+    this.openComment = encodeComment(`ok shard=${shard.index}`);
+    this.heartbeatTimer = setInterval(() => {
+      let sent = 0;
+      for (const s of this.streams) if (s.heartbeat()) sent++;
+      shard.counters.add(SHARD_SLOT.HEARTBEATS, sent);
+    }, config.heartbeatMs);
+  }
+
+  handle(res: HttpResponse, req: HttpRequest): void {
+    const r: StreamRequest = {
+      params: new URLSearchParams(req.getQuery() ?? ''),
+      accept: req.getHeader('accept'),
+      lastEventId: req.getHeader('last-event-id'),
+      authorization: req.getHeader('authorization'),
+      cookie: req.getHeader('cookie'),
+    };
+    const cors = this.cors.headers(req.getHeader('origin'));
+    let topics: string[];
+    try {
+      topics = topicsFromQuery(r.params);
+    } catch (err) {
+      return sendError(res, err, cors); // with CORS headers, so a browser page can read why
+    }
+    if (this.shard.counters.flag(GLOBAL_SLOT.DRAINING) === 1) return this.shed(res, r, cors, 'DRAINING');
+    if (!this.auth.subscribersNeedToken) return this.open(res, r, topics, cors, {});
+    const token = bearer(r.authorization) ?? cookie(r.cookie, 'sse_token') ?? r.params.get('token') ?? undefined;
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    this.auth.checkSubscriber(token, topics).then(
+      (grant) => !aborted && res.cork(() => this.open(res, r, topics, cors, grant)),
+      (err: unknown) => !aborted && res.cork(() => sendError(res, err, cors)),
+    );
+  }
+
+  /** Fault injection: ends every stream at once (clients reconnect and resume). */
+  closeAll(): void {
+    for (const s of [...this.streams]) s.end();
+  }
+
+  /** Shutdown: ends every stream, spread over `ms` so that clients do not all reconnect at once. */
+  shutdown(ms: number): Promise<void> {
+    clearInterval(this.heartbeatTimer);
+    const streams = [...this.streams];
+    if (ms === 0 || streams.length === 0) {
+      for (const s of streams) s.end();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      let left = streams.length;
+      streams.forEach((s, i) => {
+        setTimeout(() => {
+          s.end();
+          if (--left === 0) resolve();
+        }, (ms * i) / streams.length);
+      });
+    });
+  }
+
+  private shed(res: HttpResponse, r: StreamRequest, cors: Header[], code: ShedCode): void {
+    this.shard.counters.add(SHARD_SLOT.SHED_CONNECTIONS);
+    shed(res, r.accept, cors, code, this.config.retryMs);
+  }
+
+  private open(res: HttpResponse, r: StreamRequest, topics: string[], cors: Header[], grant: SubscriberGrant): void {
+    const { shard, config } = this;
+    const { counters } = shard;
+    if (!counters.tryAdmit(config.maxConnections)) return this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS');
+
+    const stream = new SseStream(res, new Set(topics), config, counters);
+    res.onAborted(() => stream.aborted());
+    stream.whenClosed(() => {
+      this.streams.delete(stream);
+      shard.unsubscribe(stream);
+      counters.release();
+    });
+
+    res.writeStatus('200 OK');
+    res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.writeHeader('Cache-Control', 'no-cache');
+    res.writeHeader('X-Accel-Buffering', 'no');
+    res.writeHeader('X-SSE-Shard', String(shard.index));
+    for (const [k, v] of cors) res.writeHeader(k, v);
+    // The header wins: browsers resend the original query (with its old lastEventId) on every reconnect.
+    const lastEventId = r.lastEventId !== '' ? r.lastEventId : (r.params.get('lastEventId') ?? undefined);
+    const resume = shard.subscribe(stream, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
+    stream.open(Buffer.concat([this.openComment, this.retryFrame, ...resume]));
+    this.streams.add(stream);
+  }
+}

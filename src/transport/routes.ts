@@ -1,0 +1,143 @@
+// The HTTP surface of one shard (or of the single-process server): one uWS app and its route table.
+// uWS lifecycle rules: onAborted is attached before a handler returns whenever the response outlives
+// it, and every write made later (promise, timer) is corked.
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { Config } from '../config/config.js';
+import type { Shard } from '../fanout/shard.js';
+import { Auth } from '../intake/auth.js';
+import { HttpError } from '../intake/errors.js';
+import { GLOBAL_SLOT } from '../threads/shared-counters.js';
+import { Cors } from './cors.js';
+import { renderDemoPage } from './demo-page.js';
+import { EventsHandler } from './events-handler.js';
+import { handlePublish, type Publish } from './publish-handler.js';
+import { send, sendError, sendJson } from './responses.js';
+import { createApp } from './uws-app.js';
+
+/** What a shard asks of the thread that sequences events and holds the metrics registry. */
+export interface Backend {
+  publish: Publish;
+  metricsText(): Promise<string>;
+}
+
+export interface ShardHttpOptions {
+  config: Config;
+  shard: Shard;
+  backend: Backend;
+  /** DEBUG_FAULTS=1 only: fault injection for tests */
+  debug?: {
+    /** POST /_debug/crash-shard: a fatal error inside this shard (worker shards only) */
+    crash?: () => void;
+    /** POST /_debug/close-streams: every shard ends all its streams (clients reconnect and resume) */
+    closeStreams(): void;
+  };
+}
+
+export class ShardHttp {
+  readonly app: TemplatedApp;
+  readonly events: EventsHandler;
+  private readonly auth: Auth;
+  private readonly cors: Cors;
+
+  constructor(private readonly opts: ShardHttpOptions) {
+    const { config, shard } = opts;
+    this.auth = new Auth(config);
+    this.cors = new Cors(config.corsOrigins);
+    this.events = new EventsHandler(config, shard, this.cors);
+    this.app = createApp(config);
+    this.app.any('/*', (res, req) => this.route(res, req));
+  }
+
+  /** Handle for the acceptor of another thread (worker shards). */
+  descriptor(): number {
+    return this.app.getDescriptor();
+  }
+
+  /** Ends every stream over `ms`, then closes the app. */
+  async shutdown(ms: number): Promise<void> {
+    await this.events.shutdown(ms);
+    this.app.close();
+  }
+
+  /** A fatal error: close everything now (clients reconnect elsewhere and resume). */
+  close(): void {
+    void this.events.shutdown(0);
+    this.app.close();
+  }
+
+  private flag(slot: number): boolean {
+    return this.opts.shard.counters.flag(slot) === 1;
+  }
+
+  private route(res: HttpResponse, req: HttpRequest): void {
+    const method = req.getMethod().toUpperCase();
+    const path = req.getUrl();
+    try {
+      switch (path) {
+        case '/events':
+          return method === 'GET' ? this.events.handle(res, req) : this.notAllowed(res, 'GET');
+        case '/publish':
+          if (method === 'POST') return this.publish(res, req);
+          if (method === 'OPTIONS') return send(res, 204, '', 'text/plain', this.cors.preflight(req.getHeader('origin')));
+          return this.notAllowed(res, 'POST, OPTIONS');
+        case '/healthz':
+          return method === 'GET' ? this.healthz(res) : this.notAllowed(res, 'GET');
+        case '/metrics':
+          return method === 'GET' ? this.metrics(res) : this.notAllowed(res, 'GET');
+        case '/':
+          return method === 'GET' ? send(res, 200, renderDemoPage(), 'text/html; charset=utf-8') : this.notAllowed(res, 'GET');
+        case '/_debug/crash-shard':
+        case '/_debug/close-streams': {
+          const action = path === '/_debug/crash-shard' ? this.opts.debug?.crash : this.opts.debug?.closeStreams;
+          if (action === undefined || method !== 'POST') break;
+          sendJson(res, 202, { shard: this.opts.shard.index });
+          setImmediate(action);
+          return;
+        }
+      }
+      sendError(res, new HttpError('NOT_FOUND'));
+    } catch (err) {
+      sendError(res, err);
+    }
+  }
+
+  private notAllowed(res: HttpResponse, allow: string): void {
+    sendError(res, new HttpError('METHOD_NOT_ALLOWED'), [['Allow', allow]]);
+  }
+
+  private publish(res: HttpResponse, req: HttpRequest): void {
+    handlePublish(res, req, {
+      config: this.opts.config,
+      auth: this.auth,
+      cors: this.cors,
+      draining: () => this.flag(GLOBAL_SLOT.DRAINING),
+      publish: this.opts.backend.publish,
+    });
+  }
+
+  private healthz(res: HttpResponse): void {
+    const draining = this.flag(GLOBAL_SLOT.DRAINING);
+    const degraded = this.flag(GLOBAL_SLOT.DEGRADED);
+    const status = draining ? 'draining' : degraded ? 'degraded' : 'ok';
+    const { shard } = this.opts;
+    sendJson(res, draining ? 503 : 200, {
+      status,
+      ...(degraded ? { problem: 'event log (Redis) unreachable: publishing is refused, streams stay open' } : {}),
+      shard: shard.index,
+      connections: Atomics.load(shard.counters.sharedGlobal, GLOBAL_SLOT.CONNECTIONS),
+      epoch: shard.history.epoch,
+      lastSeq: shard.history.lastSeq,
+    });
+  }
+
+  private metrics(res: HttpResponse): void {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    this.opts.backend.metricsText().then(
+      (text) => !aborted && res.cork(() => send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8')),
+      (err: unknown) => !aborted && res.cork(() => sendError(res, err)),
+    );
+  }
+}
