@@ -16,15 +16,21 @@ export const ERRORS = {
   TOO_MANY_CONNECTIONS: { status: 503, message: 'connection limit reached, retry later' },
   DRAINING: { status: 503, message: 'server is shutting down' },
   UNAVAILABLE: { status: 503, message: 'event log unavailable, retry later' },
+  KEYS_UNAVAILABLE: { status: 503, message: 'token signing keys (JWKS) not loaded yet, retry later' },
+  TOO_MANY_CONNECTIONS_PER_IP: { status: 503, message: 'too many streams from this address, retry later' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** An error that travels to the client as `{"error", "code"}` with its catalog status. */
+/** An error that travels to the client as `{"error", "code"}` with its catalog status (and `Retry-After` when given). */
 export class HttpError extends Error {
   readonly status: number;
-  constructor(readonly code: ErrorCode, detail?: string) {
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+    readonly retryAfterS?: number,
+  ) {
     super(detail ?? ERRORS[code].message);
     this.status = ERRORS[code].status;
   }
