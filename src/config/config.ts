@@ -1,11 +1,13 @@
 // The one place that reads process.env: every setting is validated once, all problems are
 // reported together, and the result is frozen.
 import { availableParallelism } from 'node:os';
+import { readAccessControl, type AccessControlConfig } from './access-control.js';
 import { EnvReader, type Env } from './env-reader.js';
 
 export type SlowConsumerPolicy = 'disconnect' | 'drop';
 
-export interface Config {
+/** Access control (JWT key sources, claims, per-address limits, TRUST_PROXY): see access-control.ts. */
+export interface Config extends AccessControlConfig {
   readonly host: string;
   readonly port: number;
   /** worker-thread shards; 0 = everything in the main thread */
@@ -106,6 +108,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     drainMs: read.int('DRAIN_MS', DEFAULTS.DRAIN_MS, 0, 60_000),
     debugFaults: read.oneOf('DEBUG_FAULTS', '0', ['0', '1']) === '1',
+    ...readAccessControl(read, jwtSecret),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);

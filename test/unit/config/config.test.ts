@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { ACCESS_CONTROL_DEFAULTS } from '../../../src/config/access-control.js';
 import { ConfigError, DEFAULTS, loadConfig, type Config } from '../../../src/config/config.js';
 
 /** The problems loadConfig reports for `env`, or [] when it accepts it. */
@@ -39,6 +40,7 @@ describe('loadConfig defaults', () => {
       redisUrl: undefined,
       drainMs: 2_000,
       debugFaults: false,
+      ...ACCESS_CONTROL_DEFAULTS, // access-control variables: test/unit/config/access-control.test.ts
     } satisfies Config);
   });
 
@@ -100,6 +102,7 @@ describe('loadConfig defaults', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       drainMs: 0,
       debugFaults: true,
+      ...ACCESS_CONTROL_DEFAULTS,
     } satisfies Config);
   });
 });
