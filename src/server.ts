@@ -1,7 +1,11 @@
 // Entry point and composition root: an event goes intake (transport handlers) -> sequencing (local
 // sequencer or Redis log, then the batcher) -> threads (shard host) -> fan-out (shard, hub) ->
 // transport (SSE stream). Shuts down gracefully on SIGTERM/SIGINT.
+// First: raises uWS's request-head limit before anything loads uWS (see the module).
+import './config/uws-limits.js';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { JwksCache } from './intake/jwks-cache.js';
+import { createAddressCounters } from './threads/address-counters.js';
 import { HttpError } from './intake/errors.js';
 import type { PublishItem } from './intake/publish-request.js';
 import { Metrics } from './metrics/metrics.js';
@@ -27,7 +31,7 @@ function configOrExit(): Config {
 
 function settings(config: Config): string {
   const { shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes } = config;
-  return JSON.stringify({ shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes, cors: config.corsOrigins, publishAuth: config.publishToken !== undefined, subscriberAuth: config.jwtSecret !== undefined, tls: config.tlsCertFile !== undefined, redis: config.redisUrl !== undefined });
+  return JSON.stringify({ shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes, cors: config.corsOrigins, publishAuth: config.publishToken !== undefined, subscriberAuth: config.jwtSecret !== undefined || config.jwtPublicKeyFile !== undefined || config.jwksUrl !== undefined, jwtAlgorithms: config.jwtAlgorithms, jwks: config.jwksUrl !== undefined, maxConnectionsPerIp: config.maxConnectionsPerIp, trustProxy: config.trustProxy, tls: config.tlsCertFile !== undefined, redis: config.redisUrl !== undefined });
 }
 
 /** Cluster mode: the Redis log, connected, and the epoch in force there. */
@@ -59,7 +63,13 @@ async function main(): Promise<void> {
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, config, shared);
   const epoch = redis?.currentEpoch ?? newEpoch();
 
-  const shards: ShardHost = config.shards === 0 ? new InThreadShard(config, shared, epoch) : new ShardPool(config, shared, epoch);
+  // Access control shared by every shard: the JWKS, fetched once per process (here), and the
+  // per-address stream counts. A JWKS not reachable yet does not stop the start: /healthz says so.
+  const jwks = config.jwksUrl === undefined ? undefined : new JwksCache({ url: config.jwksUrl, cacheS: config.jwksCacheS });
+  await jwks?.start();
+  const access = { jwks, addressCounters: config.maxConnectionsPerIp > 0 ? createAddressCounters(config.maxConnections) : undefined };
+  const shards: ShardHost =
+    config.shards === 0 ? new InThreadShard(config, shared, epoch, access) : new ShardPool(config, shared, epoch, access);
   const metrics = new Metrics(shared, () => shards.historySize);
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {
     metrics.batchEvents.observe(batch.count);
@@ -92,6 +102,7 @@ async function main(): Promise<void> {
     console.log(`${signal}: draining ${config.drainMs} ms`);
     Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
     listening.close();
+    jwks?.stop();
     batcher.flush();
     const hardStop = setTimeout(() => {
       console.error('drain took too long, exiting');

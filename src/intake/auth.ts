@@ -1,14 +1,30 @@
-// Publisher bearer token and subscriber JWTs (HS256, via `jose`). Tokens are never logged.
+// Who may publish and subscribe. Publishers: PUBLISH_TOKEN, or a JWT whose publish claim covers
+// every topic of the request. Subscribers: a JWT whose topics claim covers every requested topic.
+// JWTs are verified by token-verifier.ts against every configured key source. Every refusal is
+// logged with its reason (refusal-log.ts); tokens never are.
 import { timingSafeEqual } from 'node:crypto';
-import { errors as joseErrors, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Config } from '../config/config.js';
 import { HttpError } from './errors.js';
-import { compileTopicPatterns } from './topics.js';
+import type { JwksFeed } from './jwks-feed.js';
+import { RefusalLog } from './refusal-log.js';
+import { firstUncovered, patternsOf, refusalFor, TokenRefused } from './token-claims.js';
+import { TokenVerifier } from './token-verifier.js';
 
 export interface SubscriberGrant {
   /** seconds since the epoch when the stream must close, if the token expires */
   exp?: number;
 }
+
+/** Decides, once the body is parsed, whether the publisher may publish to these topics. */
+export interface PublisherCheck {
+  /** resolves when allowed; rejects with 401, 403 or 503 */
+  allow(topics: readonly string[]): Promise<void>;
+}
+
+const OPEN: PublisherCheck = { allow: () => Promise.resolve() };
+/** Retry-After for a publisher while the JWKS has never been reached */
+const KEYS_RETRY_AFTER_S = 5;
 
 export function bearer(authorization: string): string | undefined {
   const m = /^Bearer\s+(\S+)$/i.exec(authorization);
@@ -18,53 +34,137 @@ export function bearer(authorization: string): string | undefined {
 export function cookie(header: string, name: string): string | undefined {
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      const raw = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(raw);
+      } catch {
+        return raw; // a stray % is not worth a 500: the token check will say what is wrong
+      }
+    }
   }
   return undefined;
 }
 
 export class Auth {
   private readonly publishToken: Buffer | undefined;
-  private readonly jwtKey: Uint8Array | undefined;
+  private readonly verifier: TokenVerifier;
 
-  constructor(config: Config) {
+  constructor(
+    private readonly config: Config,
+    private readonly jwks?: JwksFeed,
+    private readonly log = new RefusalLog(),
+  ) {
     this.publishToken = config.publishToken === undefined ? undefined : Buffer.from(config.publishToken);
-    this.jwtKey = config.jwtSecret === undefined ? undefined : new TextEncoder().encode(config.jwtSecret);
+    this.verifier = new TokenVerifier({
+      secret: config.jwtSecret,
+      publicKeyPem: config.jwtPublicKeyPem,
+      jwks: config.jwksUrl === undefined ? undefined : jwks,
+      algorithms: config.jwtAlgorithms,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      clockToleranceS: config.jwtClockToleranceS,
+    });
+    if (config.jwksUrl !== undefined && jwks === undefined) throw new Error('JWKS_URL is set but no JWKS feed was given');
   }
 
   get subscribersNeedToken(): boolean {
-    return this.jwtKey !== undefined;
+    return this.verifier.configured;
   }
 
-  checkPublisher(authorization: string): void {
-    if (this.publishToken === undefined) return;
-    const given = Buffer.from(bearer(authorization) ?? '');
-    if (given.length !== this.publishToken.length || !timingSafeEqual(given, this.publishToken)) {
-      throw new HttpError('UNAUTHORIZED', 'POST /publish needs Authorization: Bearer <PUBLISH_TOKEN>');
+  /** For /healthz: why tokens cannot all be verified now (the JWKS was never reached), if so. */
+  healthProblem(): string | undefined {
+    if (this.config.jwksUrl === undefined || this.jwks === undefined) return undefined;
+    const state = this.jwks.state();
+    return state.keys === undefined ? (state.problem ?? 'JWKS not loaded yet') : undefined;
+  }
+
+  /**
+   * Before the body is read. Publishing is open only when neither PUBLISH_TOKEN nor a key source is
+   * configured. PUBLISH_TOKEN allows every topic; a JWT is checked against the topics once they are
+   * known. Throws 401 at once when no token could pass (the caller closes the connection).
+   */
+  checkPublisher(authorization: string): PublisherCheck {
+    const jwtPossible = this.verifier.configured;
+    if (this.publishToken === undefined && !jwtPossible) return OPEN;
+    const token = bearer(authorization);
+    if (token !== undefined && this.publishToken !== undefined) {
+      const given = Buffer.from(token);
+      if (given.length === this.publishToken.length && timingSafeEqual(given, this.publishToken)) return OPEN;
     }
+    if (token === undefined || !jwtPossible) {
+      const need = [this.publishToken !== undefined ? 'Bearer <PUBLISH_TOKEN>' : '', jwtPossible ? 'Bearer <publisher JWT>' : ''].filter(Boolean);
+      this.log.refused('POST /publish', 401, token === undefined ? 'no bearer token' : 'wrong publish token');
+      throw new HttpError('UNAUTHORIZED', `POST /publish needs Authorization: ${need.join(' or ')}`);
+    }
+    const verified = this.verify(token, 'POST /publish');
+    verified.catch(() => undefined); // settled by allow(); the body may never come
+    return {
+      allow: async (topics) => {
+        let payload: JWTPayload;
+        try {
+          payload = await verified;
+        } catch (err) {
+          if (err instanceof HttpError && err.code === 'KEYS_UNAVAILABLE') throw new HttpError('KEYS_UNAVAILABLE', undefined, KEYS_RETRY_AFTER_S);
+          throw err;
+        }
+        const claim = this.config.jwtPublishClaim;
+        const patterns = this.claimOrRefuse(payload, claim, 'POST /publish');
+        if (patterns === undefined) {
+          this.log.refused('POST /publish', 403, `token has no ${JSON.stringify(claim)} claim`);
+          throw new HttpError('FORBIDDEN', `token has no "${claim}" claim: it may not publish`);
+        }
+        const topic = firstUncovered(patterns, topics);
+        if (topic !== undefined) {
+          this.log.refused('POST /publish', 403, `token does not allow publishing to ${topic}`);
+          throw new HttpError('FORBIDDEN', `token does not allow publishing to topic ${topic}`);
+        }
+      },
+    };
   }
 
-  /** 401 for a missing, malformed, badly signed or expired token; 403 when it does not cover a topic. */
+  /** 401 for a missing, malformed, badly signed or expired token; 403 when it does not cover a topic; 503 KEYS_UNAVAILABLE. */
   async checkSubscriber(token: string | undefined, topics: Iterable<string>): Promise<SubscriberGrant> {
-    if (this.jwtKey === undefined) return {};
+    if (!this.verifier.configured) return {};
     if (token === undefined) {
+      this.log.refused('GET /events', 401, 'no token');
       throw new HttpError('UNAUTHORIZED', 'a subscriber token is required: Authorization: Bearer, the sse_token cookie, or ?token=');
     }
-    let payload;
+    const payload = await this.verify(token, 'GET /events');
+    const claim = this.config.jwtTopicsClaim;
+    const patterns = this.claimOrRefuse(payload, claim, 'GET /events');
+    if (patterns === undefined) {
+      this.log.refused('GET /events', 401, `token has no ${JSON.stringify(claim)} claim`);
+      throw new HttpError('UNAUTHORIZED', `token has no "${claim}" claim (an array of topic patterns)`);
+    }
+    const topic = firstUncovered(patterns, topics);
+    if (topic !== undefined) {
+      this.log.refused('GET /events', 403, `token does not allow topic ${topic}`);
+      throw new HttpError('FORBIDDEN', `token does not allow topic ${topic}`);
+    }
+    return typeof payload.exp === 'number' ? { exp: payload.exp } : {};
+  }
+
+  private async verify(token: string, what: string): Promise<JWTPayload> {
     try {
-      ({ payload } = await jwtVerify(token, this.jwtKey, { algorithms: ['HS256'] }));
+      return await this.verifier.verify(token);
     } catch (err) {
-      const why = err instanceof joseErrors.JWTExpired ? 'token expired' : 'token invalid';
-      throw new HttpError('UNAUTHORIZED', why);
+      if (err instanceof HttpError && err.code === 'KEYS_UNAVAILABLE') {
+        this.log.refused(what, 503, 'JWKS not loaded yet: the client is asked to retry');
+        throw err;
+      }
+      const refusal = refusalFor(err);
+      this.log.refused(what, refusal.status, refusal.reason);
+      throw refusal;
     }
-    const patterns = payload['topics'];
-    if (!Array.isArray(patterns) || !patterns.every((p): p is string => typeof p === 'string')) {
-      throw new HttpError('UNAUTHORIZED', 'token has no "topics" claim (an array of topic patterns)');
+  }
+
+  private claimOrRefuse(payload: JWTPayload, claim: string, what: string): string[] | undefined {
+    try {
+      return patternsOf(payload, claim);
+    } catch (err) {
+      if (err instanceof TokenRefused) this.log.refused(what, err.status, err.reason);
+      throw err;
     }
-    const allowed = compileTopicPatterns(patterns);
-    for (const topic of topics) {
-      if (!allowed(topic)) throw new HttpError('FORBIDDEN', `token does not allow topic ${topic}`);
-    }
-    return payload.exp === undefined ? {} : { exp: payload.exp };
   }
 }

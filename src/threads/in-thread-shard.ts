@@ -2,6 +2,7 @@
 // ShardHttp a worker runs, without the thread hop.
 import type { Config } from '../config/config.js';
 import { Shard } from '../fanout/shard.js';
+import { AccessControl, type SharedAccess } from '../intake/access-control.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import { ShardHttp, type Backend } from '../transport/routes.js';
 import { listen, type Listening } from '../transport/uws-app.js';
@@ -12,7 +13,13 @@ export class InThreadShard implements ShardHost {
   private readonly shard: Shard;
   private http: ShardHttp | undefined;
 
-  constructor(private readonly config: Config, shared: SharedCounters, epoch: string) {
+  constructor(
+    private readonly config: Config,
+    shared: SharedCounters,
+    epoch: string,
+    /** SHARDS=0: the JWKS cache itself and the per-address table, used directly */
+    private readonly access: SharedAccess = {},
+  ) {
     this.shard = new Shard(config, 0, shared, epoch);
   }
 
@@ -24,6 +31,7 @@ export class InThreadShard implements ShardHost {
     const http: ShardHttp = new ShardHttp({
       config: this.config,
       shard: this.shard,
+      access: new AccessControl(this.config, this.access),
       backend,
       // no crash-shard here: there is no shard to replace
       debug: this.config.debugFaults ? { closeStreams: () => http.events.closeAll() } : undefined,

@@ -1,5 +1,6 @@
 // Every message between the main thread (acceptor + sequencing) and the shard workers, in one place.
 import type { Config } from '../config/config.js';
+import type { JwksState } from '../intake/jwks-feed.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 
@@ -12,6 +13,10 @@ export interface ShardInit {
   epoch: string;
   /** the retained history, so a replacement shard can serve resumes at once */
   history: SharedBatch[];
+  /** JWKS_URL: the main thread's JWKS as it is now (later changes come as 'jwks' messages) */
+  jwks?: JwksState;
+  /** MAX_CONNECTIONS_PER_IP: the table of streams per client address, shared by every shard */
+  addressCounters?: SharedArrayBuffer;
 }
 
 export interface PublishRequest {
@@ -28,7 +33,11 @@ export type ToShard =
   | { type: 'metrics'; reqId: number; text: string }
   | { type: 'shutdown'; ms: number }
   /** fault injection (DEBUG_FAULTS): end every stream; clients reconnect and resume */
-  | { type: 'close-streams' };
+  | { type: 'close-streams' }
+  /** the JWKS changed (broadcast to every shard) */
+  | { type: 'jwks'; state: JwksState }
+  /** answer to 'jwks-refetch': the JWKS is as fresh as it will get (any change came before as 'jwks') */
+  | { type: 'jwks-refetched'; reqId: number };
 
 export type FromShard =
   | { type: 'ready'; descriptor: number }
@@ -37,4 +46,6 @@ export type FromShard =
   | { type: 'shut-down' }
   /** a shard asks every shard (itself included) to close its streams */
   | { type: 'close-streams' }
-  | { type: 'fatal'; error: string };
+  | { type: 'fatal'; error: string }
+  /** a token named an unknown kid: fetch the JWKS again if allowed, then answer 'jwks-refetched' */
+  | { type: 'jwks-refetch'; reqId: number };

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/config.js';
 import { History } from '../fanout/history.js';
 import { HttpError } from '../intake/errors.js';
+import type { JwksCache } from '../intake/jwks-cache.js';
 import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
 import type { Backend } from '../transport/routes.js';
 import { createAcceptor, listen, type Acceptor, type Listening } from '../transport/uws-app.js';
@@ -37,9 +38,14 @@ export class ShardPool implements ShardHost {
     private readonly config: Config,
     private readonly shared: SharedCounters,
     epoch: string,
+    /** access control shared by all shards: the one JWKS fetcher of the process, the per-address table */
+    private readonly access: { jwks?: JwksCache | undefined; addressCounters?: SharedArrayBuffer | undefined } = {},
   ) {
     this.history = new History(config.historySize, epoch);
     this.acceptor = createAcceptor(config);
+    access.jwks?.onChange((state) => {
+      for (const s of this.shards) s.worker.postMessage({ type: 'jwks', state } satisfies ToShard);
+    });
   }
 
   get historySize(): number {
@@ -78,6 +84,8 @@ export class ShardPool implements ShardHost {
       shardRows: this.shared.shardRows,
       epoch: this.history.epoch,
       history: this.history.batches.map((b) => b.shared),
+      ...(this.access.jwks ? { jwks: this.access.jwks.state() } : {}),
+      ...(this.access.addressCounters ? { addressCounters: this.access.addressCounters } : {}),
     };
     const worker = new Worker(new URL('./shard-worker.js', import.meta.url), { workerData: init });
     let onReady!: () => void;
@@ -119,6 +127,11 @@ export class ShardPool implements ShardHost {
           return;
         case 'fatal':
           console.error(`shard ${index} failed: ${m.error}`);
+          return;
+        case 'jwks-refetch':
+          void (this.access.jwks?.refetch() ?? Promise.resolve()).then(() =>
+            worker.postMessage({ type: 'jwks-refetched', reqId: m.reqId } satisfies ToShard),
+          );
           return;
       }
     });

@@ -3,7 +3,9 @@
 // publishes and to render metrics.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Shard } from '../fanout/shard.js';
+import { AccessControl } from '../intake/access-control.js';
 import { HttpError, type ErrorCode } from '../intake/errors.js';
+import { JwksMirror } from '../intake/jwks-feed.js';
 import { ShardHttp } from '../transport/routes.js';
 import { Coalescer } from './coalescer.js';
 import type { FromShard, PublishRequest, ShardInit, ToShard } from './protocol.js';
@@ -19,9 +21,12 @@ shard.seed(init.history);
 
 const pending = new PendingRequests();
 const publishes = new Coalescer<PublishRequest>((requests) => post({ type: 'publish', requests }));
+// The JWKS is fetched by the main thread only; this shard keeps a copy and asks it to refetch.
+const jwks = init.jwks === undefined ? undefined : new JwksMirror(init.jwks, () => pending.ask<void>((reqId) => post({ type: 'jwks-refetch', reqId })));
 const http = new ShardHttp({
   config: init.config,
   shard,
+  access: new AccessControl(init.config, { jwks, addressCounters: init.addressCounters }),
   backend: {
     publish: (items, receivedAt) => pending.ask<string[]>((reqId) => publishes.push({ reqId, items, receivedAt })),
     metricsText: () => pending.ask<string>((reqId) => post({ type: 'metrics', reqId })),
@@ -52,6 +57,10 @@ port.on('message', (m: ToShard) => {
       return pending.resolve(m.reqId, m.text);
     case 'close-streams':
       return http.events.closeAll();
+    case 'jwks':
+      return jwks?.update(m.state);
+    case 'jwks-refetched':
+      return pending.resolve(m.reqId, undefined);
     case 'shutdown':
       void http.shutdown(m.ms).then(() => {
         post({ type: 'shut-down' });

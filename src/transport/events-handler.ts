@@ -4,7 +4,9 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../config/config.js';
 import type { Shard } from '../fanout/shard.js';
-import { Auth, bearer, cookie, type SubscriberGrant } from '../intake/auth.js';
+import type { AccessControl } from '../intake/access-control.js';
+import { bearer, cookie, type SubscriberGrant } from '../intake/auth.js';
+import { HttpError } from '../intake/errors.js';
 import { topicsFromQuery } from '../intake/topics.js';
 import { encodeComment, encodeRetry } from '../sequencing/sse-encoding.js';
 import { GLOBAL_SLOT, SHARD_SLOT } from '../threads/shared-counters.js';
@@ -19,11 +21,15 @@ interface StreamRequest {
   lastEventId: string;
   authorization: string;
   cookie: string;
+  /** the socket's peer address and X-Forwarded-For, for MAX_CONNECTIONS_PER_IP */
+  peer: string;
+  forwardedFor: string;
 }
+
+const ADDRESS_TEXT = new TextDecoder();
 
 export class EventsHandler {
   private readonly streams = new Set<SseStream>();
-  private readonly auth: Auth;
   private readonly retryFrame: Buffer;
   private readonly openComment: Buffer;
   private readonly heartbeatTimer: NodeJS.Timeout;
@@ -32,8 +38,8 @@ export class EventsHandler {
     private readonly config: Config,
     private readonly shard: Shard,
     private readonly cors: Cors,
+    private readonly access: AccessControl,
   ) {
-    this.auth = new Auth(config);
     this.retryFrame = encodeRetry(config.retryMs);
     this.openComment = encodeComment(`ok shard=${shard.index}`);
     this.heartbeatTimer = setInterval(() => {
@@ -50,6 +56,8 @@ export class EventsHandler {
       lastEventId: req.getHeader('last-event-id'),
       authorization: req.getHeader('authorization'),
       cookie: req.getHeader('cookie'),
+      peer: ADDRESS_TEXT.decode(res.getRemoteAddressAsText()),
+      forwardedFor: req.getHeader('x-forwarded-for'),
     };
     const cors = this.cors.headers(req.getHeader('origin'));
     let topics: string[];
@@ -59,15 +67,19 @@ export class EventsHandler {
       return sendError(res, err, cors); // with CORS headers, so a browser page can read why
     }
     if (this.shard.counters.flag(GLOBAL_SLOT.DRAINING) === 1) return this.shed(res, r, cors, 'DRAINING');
-    if (!this.auth.subscribersNeedToken) return this.open(res, r, topics, cors, {});
+    const { auth } = this.access;
+    if (!auth.subscribersNeedToken) return this.open(res, r, topics, cors, {});
     const token = bearer(r.authorization) ?? cookie(r.cookie, 'sse_token') ?? r.params.get('token') ?? undefined;
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
-    this.auth.checkSubscriber(token, topics).then(
+    auth.checkSubscriber(token, topics).then(
       (grant) => !aborted && res.cork(() => this.open(res, r, topics, cors, grant)),
-      (err: unknown) => !aborted && res.cork(() => sendError(res, err, cors)),
+      // keys not loaded yet (JWKS never reached): shed like overload, so a browser comes back
+      (err: unknown) =>
+        !aborted &&
+        res.cork(() => (err instanceof HttpError && err.code === 'KEYS_UNAVAILABLE' ? this.shed(res, r, cors, 'KEYS_UNAVAILABLE') : sendError(res, err, cors))),
     );
   }
 
@@ -104,6 +116,11 @@ export class EventsHandler {
     const { shard, config } = this;
     const { counters } = shard;
     if (!counters.tryAdmit(config.maxConnections)) return this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS');
+    const lease = this.access.addresses.admit(r.peer, r.forwardedFor); // MAX_CONNECTIONS_PER_IP
+    if (lease === undefined) {
+      counters.release();
+      return this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS_PER_IP');
+    }
 
     const stream = new SseStream(res, new Set(topics), config, counters);
     res.onAborted(() => stream.aborted());
@@ -111,6 +128,7 @@ export class EventsHandler {
       this.streams.delete(stream);
       shard.unsubscribe(stream);
       counters.release();
+      lease.release();
     });
 
     res.writeStatus('200 OK');

@@ -2,7 +2,7 @@
 // body within MAX_PUBLISH_BYTES, parses it, and answers with the ids once the events are sequenced.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../config/config.js';
-import type { Auth } from '../intake/auth.js';
+import type { Auth, PublisherCheck } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
 import { parsePublish, type PublishItem } from '../intake/publish-request.js';
 import type { Cors } from './cors.js';
@@ -22,8 +22,9 @@ export function handlePublish(
   const declared = Number(req.getHeader('content-length') || 0);
   const params = new URLSearchParams(req.getQuery() ?? '');
   // Refusals before the body is read close the connection, so its unread body cannot be taken for a request.
+  let publisher: PublisherCheck; // PUBLISH_TOKEN, or a JWT checked against the topics once the body is parsed
   try {
-    ctx.auth.checkPublisher(req.getHeader('authorization'));
+    publisher = ctx.auth.checkPublisher(req.getHeader('authorization'));
     if (ctx.draining()) throw new HttpError('DRAINING');
     if (declared > config.maxPublishBytes) throw new HttpError('BODY_TOO_LARGE');
   } catch (err) {
@@ -48,7 +49,7 @@ export function handlePublish(
         return fail(err);
       }
       const { items, many } = parsed;
-      ctx.publish(items, receivedAt).then((ids) => {
+      publisher.allow(items.map((i) => i.topic)).then(() => ctx.publish(items, receivedAt)).then((ids) => {
         if (!aborted) res.cork(() => sendJson(res, 202, many ? { ids } : { id: ids[0] }, cors));
       }, fail);
     },

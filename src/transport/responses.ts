@@ -40,10 +40,11 @@ export function sendJson(res: HttpResponse, status: number, value: unknown, head
 export function sendError(res: HttpResponse, err: unknown, headers: readonly Header[] = [], closeConnection = false): void {
   const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
   if (!(err instanceof HttpError)) console.error('internal error:', err);
-  send(res, e.status, e.body(), 'application/json', headers, closeConnection);
+  const retryAfter: Header[] = e.retryAfterS === undefined ? [] : [['Retry-After', String(e.retryAfterS)]];
+  send(res, e.status, e.body(), 'application/json', [...headers, ...retryAfter], closeConnection);
 }
 
-export type ShedCode = 'TOO_MANY_CONNECTIONS' | 'DRAINING' | 'UNAVAILABLE';
+export type ShedCode = 'TOO_MANY_CONNECTIONS' | 'DRAINING' | 'UNAVAILABLE' | 'KEYS_UNAVAILABLE' | 'TOO_MANY_CONNECTIONS_PER_IP';
 
 /**
  * Over a limit, draining, or no shard to serve: an EventSource gets a 200 stream carrying only a

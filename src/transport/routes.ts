@@ -4,7 +4,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Config } from '../config/config.js';
 import type { Shard } from '../fanout/shard.js';
-import { Auth } from '../intake/auth.js';
+import type { AccessControl } from '../intake/access-control.js';
 import { HttpError } from '../intake/errors.js';
 import { GLOBAL_SLOT } from '../threads/shared-counters.js';
 import { Cors } from './cors.js';
@@ -23,6 +23,8 @@ export interface Backend {
 export interface ShardHttpOptions {
   config: Config;
   shard: Shard;
+  /** tokens and per-address limits (src/intake/access-control.ts) */
+  access: AccessControl;
   backend: Backend;
   /** DEBUG_FAULTS=1 only: fault injection for tests */
   debug?: {
@@ -36,14 +38,12 @@ export interface ShardHttpOptions {
 export class ShardHttp {
   readonly app: TemplatedApp;
   readonly events: EventsHandler;
-  private readonly auth: Auth;
   private readonly cors: Cors;
 
   constructor(private readonly opts: ShardHttpOptions) {
     const { config, shard } = opts;
-    this.auth = new Auth(config);
     this.cors = new Cors(config.corsOrigins);
-    this.events = new EventsHandler(config, shard, this.cors);
+    this.events = new EventsHandler(config, shard, this.cors, opts.access);
     this.app = createApp(config);
     this.app.any('/*', (res, req) => this.route(res, req));
   }
@@ -108,7 +108,7 @@ export class ShardHttp {
   private publish(res: HttpResponse, req: HttpRequest): void {
     handlePublish(res, req, {
       config: this.opts.config,
-      auth: this.auth,
+      auth: this.opts.access.auth,
       cors: this.cors,
       draining: () => this.flag(GLOBAL_SLOT.DRAINING),
       publish: this.opts.backend.publish,
@@ -117,12 +117,15 @@ export class ShardHttp {
 
   private healthz(res: HttpResponse): void {
     const draining = this.flag(GLOBAL_SLOT.DRAINING);
-    const degraded = this.flag(GLOBAL_SLOT.DEGRADED);
-    const status = draining ? 'draining' : degraded ? 'degraded' : 'ok';
+    const problems = [
+      this.flag(GLOBAL_SLOT.DEGRADED) ? 'event log (Redis) unreachable: publishing is refused, streams stay open' : undefined,
+      this.opts.access.healthProblem(),
+    ].filter((p): p is string => p !== undefined);
+    const status = draining ? 'draining' : problems.length > 0 ? 'degraded' : 'ok';
     const { shard } = this.opts;
     sendJson(res, draining ? 503 : 200, {
       status,
-      ...(degraded ? { problem: 'event log (Redis) unreachable: publishing is refused, streams stay open' } : {}),
+      ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),
       shard: shard.index,
       connections: Atomics.load(shard.counters.sharedGlobal, GLOBAL_SLOT.CONNECTIONS),
       epoch: shard.history.epoch,
