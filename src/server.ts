@@ -30,8 +30,9 @@ function configOrExit(): Config {
 }
 
 function settings(config: Config): string {
+  const keySource = config.jwtSecret !== undefined || config.jwtPublicKeyFile !== undefined || config.jwksUrl !== undefined;
   const { shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes } = config;
-  return JSON.stringify({ shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes, cors: config.corsOrigins, publishAuth: config.publishToken !== undefined, subscriberAuth: config.jwtSecret !== undefined || config.jwtPublicKeyFile !== undefined || config.jwksUrl !== undefined, jwtAlgorithms: config.jwtAlgorithms, jwks: config.jwksUrl !== undefined, maxConnectionsPerIp: config.maxConnectionsPerIp, trustProxy: config.trustProxy, tls: config.tlsCertFile !== undefined, redis: config.redisUrl !== undefined });
+  return JSON.stringify({ shards, batchSize, batchMs, segmentSize, historySize, maxBackpressure, slowConsumer, heartbeatMs, retryMs, maxConnections, maxPublishBytes, cors: config.corsOrigins, publishAuth: config.publishToken !== undefined || keySource, subscriberAuth: keySource, jwtAlgorithms: config.jwtAlgorithms, jwks: config.jwksUrl !== undefined, maxConnectionsPerIp: config.maxConnectionsPerIp, trustProxy: config.trustProxy, tls: config.tlsCertFile !== undefined, redis: config.redisUrl !== undefined });
 }
 
 /** Cluster mode: the Redis log, connected, and the epoch in force there. */
