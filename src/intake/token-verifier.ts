@@ -6,11 +6,10 @@
 // JWKS states: never reached since start -> a token that only the JWKS could verify gets
 // KEYS_UNAVAILABLE (the caller sheds it like overload, so a browser comes back), not a 401;
 // reached -> an unknown kid asks for one refetch (rate-limited by the cache), then is refused.
-import type { KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import { HttpError } from './errors.js';
 import type { JwksFeed } from './jwks-feed.js';
-import { ASYMMETRIC_ALGORITHMS, keyFromJwk, keyFromPem, secretKey, type VerificationKey } from './jwt-keys.js';
+import { ASYMMETRIC_ALGORITHMS, importedKey, keyFromJwk, keyFromPem, secretKey, type VerificationKey } from './jwt-keys.js';
 import { refusalFor, shown, TokenRefused } from './token-claims.js';
 
 /** Tokens longer than this are refused before any parsing. */
@@ -112,7 +111,7 @@ export class TokenVerifier {
   private async tryKeys(token: string, alg: string, keys: readonly VerificationKey[]): Promise<JWTPayload | undefined> {
     for (const k of keys) {
       try {
-        const { payload } = await jwtVerify(token, k.key as KeyObject, {
+        const { payload } = await jwtVerify(token, await importedKey(k, alg), {
           algorithms: [alg],
           issuer: this.opts.issuer,
           audience: this.opts.audience,
