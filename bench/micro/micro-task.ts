@@ -24,7 +24,10 @@ export interface MicroResult {
   group: string;
   name: string;
   unit: string;
+  /** mean */
   nsPerOp: number;
+  /** median (p50) of the samples, per operation */
+  nsPerOpMedian?: number;
   opsPerSecond: number;
   /** relative margin of error of the mean, percent */
   rme: number;

@@ -153,7 +153,10 @@ export function renderMarkdown(r: ResultsFile): string {
   if (r.micro.length > 0) {
     out.push('## Micro-benchmarks (tinybench, the uWS server\'s code)');
     out.push('');
-    for (const x of r.micro) out.push(`- ${x.group}: ${x.name}: **${formatNs(x.nsPerOp)}** per ${x.unit} (±${x.rme.toFixed(1)}%)`);
+    for (const x of r.micro) {
+      const median = x.nsPerOpMedian === undefined ? '' : `, median ${formatNs(x.nsPerOpMedian)}`;
+      out.push(`- ${x.group}: ${x.name}: **${formatNs(x.nsPerOp)}** per ${x.unit} (±${x.rme.toFixed(1)}%${median})`);
+    }
     out.push('');
   }
   if (r.charts.length > 0) {

@@ -10,7 +10,8 @@ export async function runMicro(ctx: ScenarioContext): Promise<void> {
   try {
     const results = await child.request<MicroResult[]>({ type: 'micro', taskMs: ctx.settings.micro.taskMs });
     for (const r of results) {
-      ctx.log(`micro ${r.group}: ${r.name}: ${formatNs(r.nsPerOp)} per ${r.unit} (±${r.rme.toFixed(1)}%)`);
+      const median = r.nsPerOpMedian === undefined ? '' : `, median ${formatNs(r.nsPerOpMedian)}`;
+      ctx.log(`micro ${r.group}: ${r.name}: ${formatNs(r.nsPerOp)} per ${r.unit}${median} (±${r.rme.toFixed(1)}%)`);
       ctx.record({ scenario: 'micro', variant: 'uws', round: 0, ...r });
     }
   } finally {
