@@ -587,3 +587,39 @@ describe('MAX_CONNECTIONS_PER_IP', () => {
     });
   });
 });
+
+describe.skipIf(SHARDS === 0)('MAX_CONNECTIONS_PER_IP when a shard fails', () => {
+  let server: TestServer;
+  const open: RawStream[] = [];
+  beforeAll(async () => {
+    server = await startServer({ MAX_CONNECTIONS_PER_IP: '2', DEBUG_FAULTS: '1', RETRY_MS: '100' });
+  });
+  afterAll(async () => {
+    for (const s of open) s.close();
+    await server?.stop();
+  });
+
+  it('the streams of a failed shard give their places back', async () => {
+    for (let i = 0; i < 2; i++) open.push(await openStream(`${server.url}/events?topic=crash`));
+    await waitFor(async () => (await server.metric('sse_connections')) === 2, 'two streams');
+    await expectRetryOnly(await openStream(`${server.url}/events?topic=crash`));
+    // crash shards until one of the two streams has gone with its shard
+    for (let i = 0; i < 8 && open.every((s) => !s.closed); i++) {
+      const replaced = (server.output().match(/starting a replacement/g) ?? []).length;
+      await fetch(`${server.url}/_debug/crash-shard`, { method: 'POST' });
+      await waitFor(() => (server.output().match(/starting a replacement/g) ?? []).length > replaced, 'a replacement shard');
+    }
+    const alive = open.filter((s) => !s.closed).length;
+    expect(alive).toBeLessThan(2);
+    await waitFor(async () => (await server.metric('sse_connections')) === alive, 'the failed shard to give its streams back');
+    // the acceptor sheds while it has no shard: wait for the replacement to take requests
+    await waitFor(async () => (await fetch(`${server.url}/healthz`)).status === 200, 'a shard to answer');
+    for (let i = alive; i < 2; i++) {
+      const s = await openStream(`${server.url}/events?topic=crash`);
+      open.push(s);
+      expect(s.status).toBe(200);
+      expect(s.closed).toBe(false);
+    }
+    await expectRetryOnly(await openStream(`${server.url}/events?topic=crash`));
+  });
+});
