@@ -9,7 +9,7 @@ import { HttpError } from './errors.js';
 import type { JwksFeed } from './jwks-feed.js';
 import { RefusalLog } from './refusal-log.js';
 import { firstUncovered, patternsOf, refusalFor, TokenRefused } from './token-claims.js';
-import { TokenVerifier } from './token-verifier.js';
+import { MAX_TOKEN_BYTES, TokenVerifier } from './token-verifier.js';
 
 export interface SubscriberGrant {
   /** seconds since the epoch when the stream must close, if the token expires */
@@ -18,11 +18,14 @@ export interface SubscriberGrant {
 
 /** Decides, once the body is parsed, whether the publisher may publish to these topics. */
 export interface PublisherCheck {
-  /** resolves when allowed; rejects with 401, 403 or 503 */
-  allow(topics: readonly string[]): Promise<void>;
+  /**
+   * undefined: allowed now (PUBLISH_TOKEN, or publishing open), so the answer can go out in the same
+   * callback; a promise for a JWT, which resolves when allowed and rejects with 401, 403 or 503.
+   */
+  allow(topics: readonly string[]): Promise<void> | undefined;
 }
 
-const OPEN: PublisherCheck = { allow: () => Promise.resolve() };
+const OPEN: PublisherCheck = { allow: () => undefined };
 /** Retry-After for a publisher while the JWKS has never been reached */
 const KEYS_RETRY_AFTER_S = 5;
 
@@ -44,6 +47,11 @@ export function cookie(header: string, name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** The shape of a compact JWS within the size cap; the verifier checks the rest. */
+function looksLikeJwt(token: string): boolean {
+  return token.length <= MAX_TOKEN_BYTES && /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);
 }
 
 export class Auth {
@@ -92,9 +100,11 @@ export class Auth {
       const given = Buffer.from(token);
       if (given.length === this.publishToken.length && timingSafeEqual(given, this.publishToken)) return OPEN;
     }
-    if (token === undefined || !jwtPossible) {
+    // what cannot be a JWT is refused now, before the body is read
+    if (token === undefined || !jwtPossible || !looksLikeJwt(token)) {
       const need = [this.publishToken !== undefined ? 'Bearer <PUBLISH_TOKEN>' : '', jwtPossible ? 'Bearer <publisher JWT>' : ''].filter(Boolean);
-      this.log.refused('POST /publish', 401, token === undefined ? 'no bearer token' : 'wrong publish token');
+      const why = token === undefined ? 'no bearer token' : jwtPossible ? 'neither the publish token nor a JWT' : 'wrong publish token';
+      this.log.refused('POST /publish', 401, why);
       throw new HttpError('UNAUTHORIZED', `POST /publish needs Authorization: ${need.join(' or ')}`);
     }
     const verified = this.verify(token, 'POST /publish');

@@ -21,16 +21,12 @@ export function shown(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-/**
- * The topic patterns in `claim`: an array of strings, or one string of space-separated patterns
- * (for providers whose custom claims can only be strings). undefined when the claim is absent.
- */
+/** The topic patterns in `claim`, an array of strings; undefined when the claim is absent. */
 export function patternsOf(payload: JWTPayload, claim: string): string[] | undefined {
   const value = payload[claim];
   if (value === undefined) return undefined;
-  if (typeof value === 'string') return value.split(/\s+/).filter(Boolean);
   if (Array.isArray(value) && value.every((p): p is string => typeof p === 'string')) return value;
-  throw new TokenRefused(`claim ${shown(claim)} is not an array of strings`, `token claim "${claim}" must be an array of topic patterns`);
+  throw new TokenRefused(`claim ${shown(claim)} is not an array of strings`, `the token's "${claim}" claim must be an array of topic patterns`);
 }
 
 /** The first of `topics` the patterns do not cover, or undefined when they cover all. */

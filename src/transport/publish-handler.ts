@@ -49,7 +49,8 @@ export function handlePublish(
         return fail(err);
       }
       const { items, many } = parsed;
-      publisher.allow(items.map((i) => i.topic)).then(() => ctx.publish(items, receivedAt)).then((ids) => {
+      const allowed = publisher.allow(items.map((i) => i.topic)); // undefined: allowed now
+      (allowed === undefined ? ctx.publish(items, receivedAt) : allowed.then(() => ctx.publish(items, receivedAt))).then((ids) => {
         if (!aborted) res.cork(() => sendJson(res, 202, many ? { ids } : { id: ids[0] }, cors));
       }, fail);
     },

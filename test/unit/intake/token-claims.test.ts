@@ -1,5 +1,5 @@
-// Claims (src/intake/token-claims.ts): topic patterns under any claim name (namespaced URLs too), as
-// an array or a space-separated string; coverage of every topic; and the refusal log's rate limit
+// Claims (src/intake/token-claims.ts): topic patterns under any claim name (namespaced URLs too), an
+// array of strings and nothing else; coverage of every topic; and the refusal log's rate limit
 // (src/intake/refusal-log.ts).
 import { describe, expect, it } from 'vitest';
 import { RefusalLog } from '../../../src/intake/refusal-log.js';
@@ -11,13 +11,9 @@ describe('patternsOf', () => {
     expect(patternsOf({ 'https://example.com/topics': ['news.*'] }, 'https://example.com/topics')).toEqual(['news.*']);
   });
 
-  it('reads one string as space-separated patterns (providers whose custom claims are strings)', () => {
-    expect(patternsOf({ topics: 'a  b.*\tc' }, 'topics')).toEqual(['a', 'b.*', 'c']);
-  });
-
-  it('absent is undefined; anything else is refused', () => {
+  it('absent is undefined; anything else (a string too) is refused', () => {
     expect(patternsOf({}, 'topics')).toBeUndefined();
-    for (const bad of [1, null, {}, ['a', 1], true]) {
+    for (const bad of ['a', 1, null, {}, ['a', 1], true]) {
       expect(() => patternsOf({ topics: bad }, 'topics')).toThrow(TokenRefused);
     }
   });
