@@ -18,9 +18,18 @@ export function bearer(authorization: string): string | undefined {
 export function cookie(header: string, name: string): string | undefined {
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) return percentDecoded(part.slice(eq + 1).trim());
   }
   return undefined;
+}
+
+/** A malformed escape is kept as it is: the token then fails verification (401), never a URIError (500). */
+function percentDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 export class Auth {

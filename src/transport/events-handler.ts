@@ -9,7 +9,7 @@ import { topicsFromQuery } from '../intake/topics.js';
 import { encodeComment, encodeRetry } from '../sequencing/sse-encoding.js';
 import { GLOBAL_SLOT, SHARD_SLOT } from '../threads/shared-counters.js';
 import type { Cors, Header } from './cors.js';
-import { sendError, shed, type ShedCode } from './responses.js';
+import { isHeadOnly, sendError, shed, type ShedCode } from './responses.js';
 import { SseStream } from './sse-stream.js';
 
 /** What a stream request needs from its uWS request object, read before the handler returns. */
@@ -103,6 +103,10 @@ export class EventsHandler {
   private open(res: HttpResponse, r: StreamRequest, topics: string[], cors: Header[], grant: SubscriberGrant): void {
     const { shard, config } = this;
     const { counters } = shard;
+    if (isHeadOnly(res)) {
+      this.writeStreamHead(res, cors);
+      return void res.endWithoutBody();
+    }
     if (!counters.tryAdmit(config.maxConnections)) return this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS');
 
     const stream = new SseStream(res, new Set(topics), config, counters);
@@ -113,16 +117,20 @@ export class EventsHandler {
       counters.release();
     });
 
-    res.writeStatus('200 OK');
-    res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.writeHeader('Cache-Control', 'no-cache');
-    res.writeHeader('X-Accel-Buffering', 'no');
-    res.writeHeader('X-SSE-Shard', String(shard.index));
-    for (const [k, v] of cors) res.writeHeader(k, v);
+    this.writeStreamHead(res, cors);
     // The header wins: browsers resend the original query (with its old lastEventId) on every reconnect.
     const lastEventId = r.lastEventId !== '' ? r.lastEventId : (r.params.get('lastEventId') ?? undefined);
     const resume = shard.subscribe(stream, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
     stream.open(Buffer.concat([this.openComment, this.retryFrame, ...resume]));
     this.streams.add(stream);
+  }
+
+  private writeStreamHead(res: HttpResponse, cors: Header[]): void {
+    res.writeStatus('200 OK');
+    res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.writeHeader('Cache-Control', 'no-cache');
+    res.writeHeader('X-Accel-Buffering', 'no');
+    res.writeHeader('X-SSE-Shard', String(this.shard.index));
+    for (const [k, v] of cors) res.writeHeader(k, v);
   }
 }

@@ -6,7 +6,10 @@ import type { Auth } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
 import { parsePublish, type PublishItem } from '../intake/publish-request.js';
 import type { Cors } from './cors.js';
-import { readBody, sendError, sendJson } from './responses.js';
+import { readBody, refuseWhileSending, sendError, sendJson, type Linger } from './responses.js';
+
+/** After an early refusal, how much more of the body is read and dropped, and for how long, before closing. */
+const LINGER: Linger = { bytes: 1 << 20, ms: 2_000, trustFraming: true };
 
 /** Sequences events: in this thread (SHARDS=0) or by asking the main thread. */
 export type Publish = (items: PublishItem[], receivedAt: number) => Promise<string[]>;
@@ -21,13 +24,14 @@ export function handlePublish(
   const contentType = req.getHeader('content-type');
   const declared = Number(req.getHeader('content-length') || 0);
   const params = new URLSearchParams(req.getQuery() ?? '');
-  // Refusals before the body is read close the connection, so its unread body cannot be taken for a request.
+  // Refused before the body is read: the answer goes out at once, the connection closes in stages.
   try {
     ctx.auth.checkPublisher(req.getHeader('authorization'));
     if (ctx.draining()) throw new HttpError('DRAINING');
     if (declared > config.maxPublishBytes) throw new HttpError('BODY_TOO_LARGE');
   } catch (err) {
-    return sendError(res, err, cors, true);
+    if (declared === 0 || !(err instanceof HttpError)) return sendError(res, err, cors, true);
+    return refuseWhileSending(res, err, cors, LINGER);
   }
   let aborted = false;
   res.onAborted(() => {
