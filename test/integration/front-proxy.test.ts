@@ -127,6 +127,8 @@ describe('deploy/nginx.conf in front of the server', () => {
     expect(tooLarge.status, text).toBe(413);
     expect(tooLarge.headers.get('content-type')).toMatch(/^application\/json/);
     expect(JSON.parse(text)).toMatchObject({ code: 'BODY_TOO_LARGE' });
+    // refused by nginx itself (client_max_body_size), so the body never reaches the server
+    expect(nginx.output()).toContain('client intended to send too large body: 65537 bytes');
 
     // no Content-Length to check up front: nginx counts the chunks as they come
     const chunk = 'y'.repeat(40_000);
@@ -137,6 +139,7 @@ describe('deploy/nginx.conf in front of the server', () => {
     );
     expect(chunked.status, chunked.raw.slice(0, 300)).toBe(413);
     expect(JSON.parse(chunked.body)).toMatchObject({ code: 'BODY_TOO_LARGE' });
+    expect(nginx.output()).toContain('client intended to send too large chunked body');
 
     // the two limits agree: exactly the limit passes nginx and the server
     const atLimit = 'z'.repeat(LIMIT);
@@ -180,6 +183,38 @@ describe('deploy/nginx.conf in front of the server', () => {
     await watcher.waitForEvents(1);
     expect(seen(watcher)).toEqual([{ id, data: 'hello chunked\nwörld' }]);
     watcher.close();
+  });
+});
+
+describe('deploy/nginx.conf and slow consumers', () => {
+  let slowServer: TestServer;
+  let proxy: TestNginx;
+  beforeAll(async () => {
+    slowServer = await startServer({ MAX_BACKPRESSURE: '1048576', MAX_PUBLISH_BYTES: String(1 << 20) });
+    proxy = await startNginx(slowServer.port);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await slowServer?.stop();
+  });
+
+  it('lets backpressure through: a client that stops reading behind nginx is still disconnected by the server', async () => {
+    // proxy_buffering off: nginx reads from the server only as fast as the client takes the bytes. A
+    // buffering nginx would spool up to 1 GB per stream to disk and the server would never notice.
+    const stuck = await openStream(`${proxy.url}/events?topic=flood`);
+    await ready(stuck);
+    stuck.pause();
+    const event = 'x'.repeat(16 * 1024);
+    let bytes = 0;
+    while ((await slowServer.metric('sse_slow_consumer_disconnects_total')) === 0) {
+      // kernel buffers on both sides of nginx absorb some megabytes first; 96 MB is far beyond them
+      expect(bytes, 'the server never saw backpressure through nginx').toBeLessThan(96 << 20);
+      const res = await slowServer.publishJson(Array.from({ length: 8 }, () => ({ topic: 'flood', data: event })));
+      expect(res.status).toBe(202);
+      bytes += 8 * event.length;
+    }
+    await waitFor(async () => (await slowServer.metric('sse_connections')) === 0, 'the stuck stream to be closed');
+    stuck.close();
   });
 });
 
