@@ -41,7 +41,7 @@ export function renderNginxConf(opts: { dir: string; listenPort: number; upstrea
   // Debian's compiled-in temp folders are under /var/lib/nginx; nginx creates all five at start.
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${dir}/${t}_temp;`);
   conf = replaceLine(conf, 'http {', ['http {', ...temps].join('\n'));
-  conf = replaceLine(conf, 'listen 80;', `        listen 127.0.0.1:${opts.listenPort};`);
+  conf = replaceLine(conf, 'listen 80 backlog=4096;', `        listen 127.0.0.1:${opts.listenPort} backlog=4096;`);
   conf = replaceLine(conf, 'server 127.0.0.1:8080;', `        server 127.0.0.1:${opts.upstreamPort};`);
   return conf;
 }
