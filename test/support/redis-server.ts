@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 export interface RedisServer {
   url: string;
@@ -21,16 +22,6 @@ export interface RedisOptions {
   persist: boolean;
   /** called with each redis-server process started, e.g. to kill it with its parent */
   onSpawn?: (child: ChildProcess) => void;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 /** Whether a Redis on this loopback port answers PING. */
