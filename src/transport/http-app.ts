@@ -11,7 +11,7 @@ import { parsePublish } from '../publish-request.js';
 import type { Backend, Shard } from '../shard.js';
 import { GLOBAL_SLOT, SHARD_SLOT } from '../shared-counters.js';
 import { formatId } from '../event-ids.js';
-import { encodeComment, encodeIdOnly, encodeReset, encodeRetry } from '../sse-encoding.js';
+import { encodeComment, encodeReset, encodeRetry } from '../sse-encoding.js';
 import { topicsFromQuery } from '../topics.js';
 import { renderDemoPage } from './demo-page.js';
 import { readBody, send, sendError, sendJson } from './responses.js';
@@ -225,7 +225,7 @@ export class HttpApp {
     for (const [k, v] of cors) res.writeHeader(k, v);
     const head: Uint8Array[] = [this.openComment, this.retryFrame];
     if (plan.reset !== undefined) {
-      head.push(encodeReset(plan.reset), encodeIdOnly(formatId(shard.history.epoch, plan.lastSeq)));
+      head.push(encodeReset(plan.reset, formatId(shard.history.epoch, plan.lastSeq)));
       counters.add(SHARD_SLOT.RESETS);
     }
     head.push(...plan.events);
