@@ -135,8 +135,8 @@ async function launchChromium(executablePath: string): Promise<TestBrowser> {
       await page.goto(url);
       return testPage({
         errors,
-        evaluate: (fn, arg) => page.evaluate(fn, arg),
-        waitUntil: (fn, arg, what) => withMessage(what, async () => void (await page.waitForFunction(fn, arg, { polling: POLL_MS }))),
+        evaluate: (fn, arg) => page.evaluate(fn as (arg: unknown) => never, arg as unknown),
+        waitUntil: (fn, arg, what) => withMessage(what, async () => void (await page.waitForFunction(fn as (arg: unknown) => unknown, arg as unknown, { polling: POLL_MS }))),
         click: (css) => page.locator(css).click(),
         fill: (css, value) => page.locator(css).fill(value),
         close: () => page.close(),
@@ -163,7 +163,7 @@ async function launchFirefox(executablePath: string): Promise<TestBrowser> {
       return testPage({
         errors,
         evaluate: (fn, arg) => page.evaluate(fn as (arg: unknown) => never, arg),
-        waitUntil: (fn, arg, what) => withMessage(what, async () => void (await page.waitForFunction(fn, { polling: POLL_MS }, arg))),
+        waitUntil: (fn, arg, what) => withMessage(what, async () => void (await page.waitForFunction(fn as (arg: unknown) => unknown, { polling: POLL_MS }, arg as unknown))),
         click: (css) => page.locator(css).click(),
         fill: (css, value) => page.locator(css).fill(value, { typingThreshold: 0 }), // set at once, as Playwright does, not typed key by key
         close: () => page.close(),
