@@ -4,12 +4,10 @@
 import type { Config } from '../config/config.js';
 import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
 import { formatId } from '../sequencing/event-ids.js';
-import { encodeIdOnly, encodeReset } from '../sequencing/sse-encoding.js';
+import { encodeReset } from '../sequencing/sse-encoding.js';
 import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/shared-counters.js';
 import { History } from './history.js';
 import { Hub, type Subscriber } from './hub.js';
-
-const RESET_EPOCH = encodeReset('epoch');
 
 /** A subscriber the server can end (its token expired). */
 export interface Stream extends Subscriber {
@@ -44,7 +42,8 @@ export class Shard {
     const batch = batchFromShared(shared);
     // Cluster mode, Redis came back empty: old positions mean nothing now. Epoch changes happen
     // while nothing flows (the log was down), so no older batch is still waiting for its pass.
-    if (batch.epoch !== this.history.epoch) this.hub.restart(RESET_EPOCH);
+    // The reset carries the position just before the new epoch's first event, so a reconnect replays it.
+    if (batch.epoch !== this.history.epoch) this.hub.restart(encodeReset('epoch', formatId(batch.epoch, batch.firstSeq - 1)));
     this.history.append(batch);
     this.hub.deliver(batch);
   }
@@ -66,8 +65,9 @@ export class Shard {
     sub.lastSeq = plan.lastSeq;
     const head: Uint8Array[] = [];
     if (plan.reset !== undefined) {
-      // The id-only block moves the browser's Last-Event-ID here, so its next reconnect does not earn another reset.
-      head.push(encodeReset(plan.reset), encodeIdOnly(formatId(this.history.epoch, plan.lastSeq)));
+      // Its id moves the client's Last-Event-ID here (Firefox ignores an id in a block without data),
+      // so the next reconnect resumes from here instead of earning another reset.
+      head.push(encodeReset(plan.reset, formatId(this.history.epoch, plan.lastSeq)));
       this.counters.add(SHARD_SLOT.RESETS);
     }
     head.push(...plan.events);
