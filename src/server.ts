@@ -13,7 +13,7 @@ import { RedisEventLog } from './sequencing/redis-event-log.js';
 import { InThreadShard } from './threads/in-thread-shard.js';
 import type { ShardHost } from './threads/shard-host.js';
 import { ShardPool } from './threads/shard-pool.js';
-import { createSharedCounters, GLOBAL_SLOT, type SharedCounters } from './threads/shared-counters.js';
+import { createSharedCounters, GLOBAL_SLOT, setSequenced, type SharedCounters } from './threads/shared-counters.js';
 
 function configOrExit(): Config {
   try {
@@ -63,12 +63,14 @@ async function main(): Promise<void> {
   const metrics = new Metrics(shared, () => shards.historySize);
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {
     metrics.batchEvents.observe(batch.count);
+    setSequenced(shared, batcher.lastSeq);
     shards.deliver(batch);
   });
   const log: EventLog = redis ?? new LocalSequencer(batcher);
   const publish = async (items: PublishItem[], receivedAt: number): Promise<string[]> => {
     if (draining()) throw new HttpError('DRAINING');
     const ids = await log.publish(items);
+    setSequenced(shared, batcher.lastSeq); // a publisher may hand its ids to subscribers before the batch leaves
     metrics.eventsPublished.inc(items.length);
     metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
     return ids;

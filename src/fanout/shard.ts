@@ -3,7 +3,7 @@
 // (SHARDS=0) is one such shard in the main thread.
 import type { Config } from '../config/config.js';
 import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
-import { formatId } from '../sequencing/event-ids.js';
+import { formatId, parseId } from '../sequencing/event-ids.js';
 import { encodeReset } from '../sequencing/sse-encoding.js';
 import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/shared-counters.js';
 import { History } from './history.js';
@@ -14,16 +14,29 @@ export interface Stream extends Subscriber {
   end(): void;
 }
 
+/** Longest a stream waits for this shard to reach the position its Last-Event-ID says it has (ms). */
+export const CATCH_UP_MS = 2_000;
+
+interface Waiter {
+  seq: number;
+  resolve(): void;
+}
+
 export class Shard {
   readonly history: History;
   readonly hub: Hub;
   readonly counters: ShardCounters;
   /** streams that close at their token's exp */
   private readonly expiries = new Map<Stream, NodeJS.Timeout>();
+  /** streams waiting for this shard to catch up with their Last-Event-ID */
+  private waiters: Waiter[] = [];
+  /** cluster mode: another server may have given out ids this one has not read yet */
+  private readonly clustered: boolean;
 
   constructor(config: Config, readonly index: number, shared: SharedCounters, epoch: string) {
     this.counters = new ShardCounters(shared, index);
     this.history = new History(config.historySize, epoch);
+    this.clustered = config.redisUrl !== undefined;
     const counters = this.counters;
     this.hub = new Hub(config.segmentSize, {
       onPass(events) {
@@ -46,6 +59,33 @@ export class Shard {
     if (batch.epoch !== this.history.epoch) this.hub.restart(encodeReset('epoch', formatId(batch.epoch, batch.firstSeq - 1)));
     this.history.append(batch);
     this.hub.deliver(batch);
+    if (this.waiters.length > 0) {
+      const lastSeq = this.history.lastSeq;
+      for (const w of this.waiters) if (w.seq <= lastSeq) w.resolve();
+      this.waiters = this.waiters.filter((w) => w.seq > lastSeq);
+    }
+  }
+
+  /**
+   * A Last-Event-ID ahead of this shard's history: another shard (batches in flight) or, in cluster
+   * mode, another server has got further. Resolves once this shard has caught up, or after
+   * CATCH_UP_MS (subscribe then answers a reset); undefined when there is nothing to wait for. An id
+   * past everything this server has sequenced (one server) was never given out: no wait, a reset.
+   */
+  catchUp(lastEventId: string | undefined): Promise<void> | undefined {
+    const id = parseId(lastEventId);
+    if (id === undefined || id.epoch !== this.history.epoch || id.seq <= this.history.lastSeq) return undefined;
+    if (!this.clustered && id.seq > this.counters.sequenced) return undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, CATCH_UP_MS);
+      this.waiters.push({
+        seq: id.seq,
+        resolve() {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
   }
 
   /** A new (or replacement) shard starts with the retained history, so resumes work on it too. */

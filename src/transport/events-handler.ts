@@ -101,12 +101,25 @@ export class EventsHandler {
   }
 
   private open(res: HttpResponse, r: StreamRequest, topics: string[], cors: Header[], grant: SubscriberGrant): void {
-    const { shard, config } = this;
-    const { counters } = shard;
+    const { shard } = this;
     if (isHeadOnly(res)) {
       this.writeStreamHead(res, cors);
       return void res.endWithoutBody();
     }
+    // The header wins: browsers resend the original query (with its old lastEventId) on every reconnect.
+    const lastEventId = r.lastEventId !== '' ? r.lastEventId : (r.params.get('lastEventId') ?? undefined);
+    const caughtUp = shard.catchUp(lastEventId);
+    if (caughtUp === undefined) return this.start(res, r, topics, cors, grant, lastEventId);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    void caughtUp.then(() => !aborted && res.cork(() => this.start(res, r, topics, cors, grant, lastEventId)));
+  }
+
+  private start(res: HttpResponse, r: StreamRequest, topics: string[], cors: Header[], grant: SubscriberGrant, lastEventId: string | undefined): void {
+    const { shard, config } = this;
+    const { counters } = shard;
     if (!counters.tryAdmit(config.maxConnections)) return this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS');
 
     const stream = new SseStream(res, new Set(topics), config, counters);
@@ -118,8 +131,6 @@ export class EventsHandler {
     });
 
     this.writeStreamHead(res, cors);
-    // The header wins: browsers resend the original query (with its old lastEventId) on every reconnect.
-    const lastEventId = r.lastEventId !== '' ? r.lastEventId : (r.params.get('lastEventId') ?? undefined);
     const resume = shard.subscribe(stream, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
     stream.open(Buffer.concat([this.openComment, this.retryFrame, ...resume]));
     this.streams.add(stream);

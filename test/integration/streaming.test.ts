@@ -145,4 +145,22 @@ describe('streaming', () => {
       await small.stop();
     }
   });
+
+  it('an id ahead of the server gets a reset frame at its real position, and every event after it is delivered', async () => {
+    const last = await server.publish('ahead', 'before');
+    const [epoch] = last.split('-');
+    const ahead = `${epoch}-${seqOf(last) + 1000}`;
+    const s = await openStream(`${server.url}/events?topic=ahead`, { 'last-event-id': ahead });
+    const ids = [await server.publish('ahead', 'one'), await server.publish('ahead', 'two')];
+    await waitFor(() => s.events.filter((e) => e.event !== 'reset').length >= 2 && s.events, 'the events after the reset');
+    const [reset, ...events] = s.events;
+    expect(reset).toMatchObject({ event: 'reset', data: '{"reason":"history"}' });
+    // not a position 1000 ahead, which would have skipped every event up to it
+    expect(seqOf(reset!.id!)).toBeLessThan(seqOf(ids[0]!));
+    expect(events.map((e) => [e.id, e.data])).toEqual([
+      [ids[0], 'one'],
+      [ids[1], 'two'],
+    ]);
+    s.close();
+  });
 });
