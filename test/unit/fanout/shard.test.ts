@@ -358,7 +358,7 @@ describe('Shard.seed', () => {
     const expected = pub.after(2, new Set(['a']));
     expect(utf8(join(original, ['a'], id).head)).toBe(expected);
     expect(utf8(join(seeded, ['a'], id).head)).toBe(expected);
-    expect(join(unseeded, ['a'], id).head).toEqual([]); // without the seed the replay would be lost
+    expect(utf8(join(unseeded, ['a'], id).head)).not.toContain(frame('a', 3)); // without the seed the replay would be lost
   });
 
   it('a new stream on a seeded shard starts at the newest seeded event and gets the next batch live', async () => {

@@ -1,4 +1,6 @@
 // The one catalog of error responses: a code's status and the `{"error", "code"}` body clients match on.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ERRORS, HttpError } from '../../../src/intake/errors.js';
 
@@ -22,18 +24,32 @@ describe('HttpError', () => {
     expect(JSON.parse(tricky.body())).toEqual({ error: 'topic "a\\b"\n</script>', code: 'FORBIDDEN' });
   });
 
-  it('the catalog has the statuses the README documents', () => {
-    const byStatus: Record<number, string[]> = {};
-    for (const [code, { status }] of Object.entries(ERRORS)) (byStatus[status] ??= []).push(code);
-    expect(byStatus).toEqual({
-      400: ['BAD_TOPIC', 'MISSING_TOPIC', 'TOO_MANY_TOPICS', 'BAD_EVENT_NAME', 'BAD_JSON', 'BAD_PUBLISH_ITEM', 'EMPTY_BATCH', 'BAD_ENCODING'],
-      401: ['UNAUTHORIZED'],
-      403: ['FORBIDDEN'],
-      404: ['NOT_FOUND'],
-      405: ['METHOD_NOT_ALLOWED'],
-      413: ['BODY_TOO_LARGE'],
-      500: ['INTERNAL'],
-      503: ['TOO_MANY_CONNECTIONS', 'DRAINING', 'UNAVAILABLE'],
-    });
+  it('the README lists every code of the catalog, each under its status', () => {
+    expect(readmeErrors()).toEqual(catalogByStatus());
   });
 });
+
+/** status -> codes, from the catalog */
+function catalogByStatus(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [code, { status }] of Object.entries(ERRORS)) (out[status] ??= []).push(code);
+  for (const codes of Object.values(out)) codes.sort();
+  return out;
+}
+
+/** status -> codes, from the README's first sentence about errors: `400` `BAD_TOPIC`, ...; `401` ... */
+function readmeErrors(): Record<string, string[]> {
+  const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+  const start = readme.indexOf('**Errors**');
+  expect(start).toBeGreaterThanOrEqual(0);
+  const paragraph = readme.slice(start, readme.indexOf('\n\n', start)).replace(/\s+/g, ' ');
+  const sentence = paragraph.slice(0, paragraph.search(/`\.\s/) + 1);
+  const out: Record<string, string[]> = {};
+  let status: string | undefined;
+  for (const [, token] of sentence.matchAll(/`([^`]+)`/g)) {
+    if (/^\d{3}$/.test(token!)) status = token;
+    else if (status !== undefined && /^[A-Z][A-Z_]+$/.test(token!)) (out[status] ??= []).push(token!);
+  }
+  for (const codes of Object.values(out)) codes.sort();
+  return out;
+}
