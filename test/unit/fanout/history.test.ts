@@ -20,17 +20,6 @@ const text = (bytes: Uint8Array[]): string[] => bytes.map((b) => Buffer.from(b).
 const frame = (topic: string, seq: number, epoch = EPOCH): string => `id: ${epoch}-${seq}\ndata: ${topic}#${seq}\n\n`;
 const set = (...topics: string[]): ReadonlySet<string> => new Set(topics);
 
-describe('BatchBuilder + batchFromShared (the input History holds)', () => {
-  it('keeps each event\'s bytes, topic and sequence number', () => {
-    const b = batch(5, ['a', 'b', 'a']);
-    expect(b.firstSeq).toBe(5);
-    expect(b.count).toBe(3);
-    expect(b.topics).toEqual(['a', 'b']);
-    expect([...b.topicIndex]).toEqual([0, 1, 0]);
-    expect(Buffer.from(b.bytes).toString()).toBe(frame('a', 5) + frame('b', 6) + frame('a', 7));
-  });
-});
-
 describe('History', () => {
   it('starts empty with lastSeq 0', () => {
     const h = new History(4, EPOCH);
