@@ -52,7 +52,7 @@ export class SseStream implements Stream {
     if (verdict === 'skipped') return;
     this.counters.add(SHARD_SLOT.DELIVERIES, events);
     this.counters.add(SHARD_SLOT.BYTES_SENT, bytes.length);
-    if (verdict === 'write') this.write(bytes);
+    if (verdict !== 'queued') this.write(verdict);
   }
 
   /** Heartbeat sweep: a comment for a connection that had no write since the previous sweep. */

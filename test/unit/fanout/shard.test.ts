@@ -5,11 +5,11 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
-import { Shard, type Stream } from '../../../src/fanout/shard.js';
+import { CATCH_UP_MS, Shard, type Stream } from '../../../src/fanout/shard.js';
 import { BatchBuilder, type SharedBatch } from '../../../src/sequencing/batch-layout.js';
 import { formatId } from '../../../src/sequencing/event-ids.js';
-import { encodeEvent, encodeIdOnly, encodeReset, type ResetReason } from '../../../src/sequencing/sse-encoding.js';
-import { createSharedCounters, SHARD_SLOT, SHARD_SLOTS } from '../../../src/threads/shared-counters.js';
+import { encodeEvent, encodeReset, type ResetReason } from '../../../src/sequencing/sse-encoding.js';
+import { createSharedCounters, setSequenced, SHARD_SLOT, SHARD_SLOTS } from '../../../src/threads/shared-counters.js';
 
 const EPOCH = 'e1';
 const HISTORY_SIZE = 8;
@@ -42,8 +42,7 @@ class Publisher {
 const frame = (topic: string, seq: number, epoch = EPOCH): string => `id: ${epoch}-${seq}\ndata: ${topic}#${seq}\n\n`;
 const utf8 = (chunks: readonly Uint8Array[]): string => Buffer.concat(chunks).toString('utf8');
 /** What a resume that cannot be honoured starts with, built from the encoders so it follows them. */
-const resetHead = (reason: ResetReason, epoch: string, lastSeq: number): string =>
-  utf8([encodeReset(reason), encodeIdOnly(formatId(epoch, lastSeq))]);
+const resetHead = (reason: ResetReason, epoch: string, lastSeq: number): string => utf8([encodeReset(reason, formatId(epoch, lastSeq))]);
 
 class TestStream implements Stream {
   readonly topics: ReadonlySet<string>;
@@ -212,7 +211,7 @@ describe('Shard resume that cannot be honoured: a reset, then the current positi
     ['an unparseable id', 'garbage', 'history'],
     ['an id from another epoch', formatId('e0', 5), 'epoch'],
     ['an id older than the window', formatId(EPOCH, 1), 'history'],
-  ])('%s (%s) -> reset "%s": the head is the reset frame and an id-only block at the newest event', async (_what, id, reason) => {
+  ])('%s (%s) -> reset "%s": the head is the reset frame carrying the newest event\'s id', async (_what, id, reason) => {
     const { s, pub } = filled();
     const stream = join(s, ['a'], id);
     expect(utf8(stream.head)).toBe(resetHead(reason, EPOCH, 10));
@@ -224,7 +223,7 @@ describe('Shard resume that cannot be honoured: a reset, then the current positi
     expect(stream.live).toBe(frame('a', 11)); // live goes on, nothing of 1..10 follows the reset
   });
 
-  it('the id-only block is resumable: the reconnect that carries it gets no second reset', () => {
+  it('the reset\'s id is resumable: the reconnect that carries it gets no second reset', () => {
     const { s } = filled();
     join(s, ['a'], 'garbage');
     const again = join(s, ['a'], formatId(EPOCH, 10));
@@ -333,7 +332,7 @@ describe('Shard epoch change (cluster mode: the log came back empty)', () => {
     await turn();
     const fresh = new Publisher('e2');
     s.receive(fresh.batch(['a']));
-    const resetEpoch = Buffer.from(encodeReset('epoch'));
+    const resetEpoch = Buffer.from(encodeReset('epoch', formatId('e2', 0)));
     for (const x of [onA, onB]) expect(Buffer.from(x.sends[0]!.bytes).equals(resetEpoch)).toBe(true); // at once, even to b
     await untilTurns(() => onA.lastSeq === 1, 'the new epoch\'s first event');
     expect(onA.live).toBe(resetEpoch.toString() + frame('a', 1, 'e2'));
@@ -371,5 +370,53 @@ describe('Shard.seed', () => {
     s.receive(pub.batch(['a']));
     await untilTurns(() => stream.lastSeq === 3, 'the next batch');
     expect(stream.received).toBe(frame('a', 3));
+  });
+});
+
+describe('Shard.catchUp: a Last-Event-ID ahead of this shard', () => {
+  it('nothing to wait for when the id is not ahead, unparseable, or from another epoch', () => {
+    const s = shard();
+    const pub = new Publisher();
+    s.receive(pub.batch(['a', 'a']));
+    for (const id of [undefined, 'garbage', formatId(EPOCH, 2), formatId(EPOCH, 1), formatId('other', 9)]) expect(s.catchUp(id)).toBeUndefined();
+  });
+
+  it('one server: an id past everything this server sequenced is not waited for (subscribe answers a reset)', () => {
+    const shared = createSharedCounters(1);
+    setSequenced(shared, 3);
+    const s = new Shard(config, 0, shared, EPOCH);
+    expect(s.catchUp(formatId(EPOCH, 4))).toBeUndefined();
+    expect(utf8(join(s, ['a'], formatId(EPOCH, 4)).head)).toBe(resetHead('history', EPOCH, 0));
+  });
+
+  it('one server: an id sequenced but not yet here waits for the batch, then resumes without a reset', async () => {
+    const shared = createSharedCounters(1);
+    const s = new Shard(config, 0, shared, EPOCH);
+    const pub = new Publisher();
+    s.receive(pub.batch(['a']));
+    setSequenced(shared, 3); // another shard already has 2 and 3
+    const waiting = s.catchUp(formatId(EPOCH, 2));
+    expect(waiting).toBeInstanceOf(Promise);
+    let done = false;
+    void waiting!.then(() => (done = true));
+    await turn();
+    expect(done).toBe(false);
+    s.receive(pub.batch(['a', 'a']));
+    await waiting;
+    expect(utf8(join(s, ['a'], formatId(EPOCH, 2)).head)).toBe(frame('a', 3));
+  });
+
+  it('cluster mode: an id past this server waits, bounded by CATCH_UP_MS, then subscribe answers a reset', async () => {
+    vi.useFakeTimers();
+    try {
+      const s = new Shard(loadConfig({ HISTORY_SIZE: '8', REDIS_URL: 'redis://127.0.0.1:1' }), 0, createSharedCounters(1), EPOCH);
+      const waiting = s.catchUp(formatId(EPOCH, 50));
+      expect(waiting).toBeInstanceOf(Promise);
+      await vi.advanceTimersByTimeAsync(CATCH_UP_MS);
+      await waiting;
+      expect(utf8(join(s, ['a'], formatId(EPOCH, 50)).head)).toBe(resetHead('history', EPOCH, 0));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
