@@ -10,7 +10,6 @@ import { Redis } from 'ioredis';
 import { HttpError } from '../intake/errors.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import { formatId, newEpoch } from './event-ids.js';
-import type { EventLog } from './event-log.js';
 
 const STREAM = 'sse:events';
 const SEQ = 'sse:seq';
@@ -57,7 +56,7 @@ export type LoggedEventSink = (events: LoggedEvent[]) => void;
 type Fields = string[];
 type XReadReply = Array<[string, Array<[string, Fields]>]> | null;
 
-export class RedisEventLog implements EventLog {
+export class RedisEventLog {
   private readonly commands: Redis;
   private readonly reader: Redis;
   private cursor = '0-0';

@@ -44,6 +44,11 @@ export function encodeEvent(ev: SseEvent): Buffer {
   return Buffer.from(eventText(ev), 'utf8');
 }
 
+/** A published event (validated: its name has no CR, LF or NUL) under its id. */
+export function encodePublished(id: string, item: { event?: string; data: string }): Buffer {
+  return item.event === undefined ? encodeEvent({ id, data: item.data }) : encodeEvent({ id, event: item.event, data: item.data });
+}
+
 function retryValue(ms: number): number {
   if (!Number.isSafeInteger(ms) || ms < 0) throw new EncodingError('retry must be a non-negative integer (ms)');
   return ms;

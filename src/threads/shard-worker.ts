@@ -4,6 +4,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Shard } from '../fanout/shard.js';
 import { HttpError, type ErrorCode } from '../intake/errors.js';
+import type { PublishItem } from '../intake/publish-request.js';
+import { LocalSequencer, type SequencedRun } from '../sequencing/local-sequencer.js';
+import { SharedSequence } from '../sequencing/shared-sequence.js';
 import { ShardHttp } from '../transport/routes.js';
 import { Coalescer } from './coalescer.js';
 import type { FromShard, PublishRequest, ShardInit, ToShard } from './protocol.js';
@@ -14,18 +17,24 @@ const init = workerData as ShardInit;
 const port = parentPort!;
 const post = (m: FromShard): void => port.postMessage(m);
 
-const shard = new Shard(init.config, init.index, attachSharedCounters(init.counters, init.shardRows), init.epoch);
+const shared = attachSharedCounters(init.counters, init.shardRows);
+const shard = new Shard(init.config, init.index, shared, init.epoch);
 shard.seed(init.history);
 
 const pending = new PendingRequests();
+// One server: number and encode here, answer at once; the main thread orders the runs and batches them.
+const runs = new Coalescer<SequencedRun>((list) => post({ type: 'sequenced', runs: list }));
+const local = new LocalSequencer(new SharedSequence(shared.position), init.epoch, (run) => runs.push(run));
+// Cluster mode: Redis numbers them, through the main thread's connection.
 const publishes = new Coalescer<PublishRequest>((requests) => post({ type: 'publish', requests }));
+const publish =
+  init.config.redisUrl === undefined
+    ? (items: PublishItem[], receivedAt: number) => local.assign(items, receivedAt)
+    : (items: PublishItem[], receivedAt: number) => pending.ask<string[]>((reqId) => publishes.push({ reqId, items, receivedAt }));
 const http = new ShardHttp({
   config: init.config,
   shard,
-  backend: {
-    publish: (items, receivedAt) => pending.ask<string[]>((reqId) => publishes.push({ reqId, items, receivedAt })),
-    metricsText: () => pending.ask<string>((reqId) => post({ type: 'metrics', reqId })),
-  },
+  backend: { publish, metricsText: () => pending.ask<string>((reqId) => post({ type: 'metrics', reqId })) },
   debug: init.config.debugFaults
     ? {
         crash() {
@@ -64,6 +73,7 @@ port.on('message', (m: ToShard) => {
 // A fatal error must not escape: an uncaught exception in a thread holding uWS sockets aborts the
 // whole process. Close the app (its clients reconnect elsewhere and resume) and end this thread.
 process.on('uncaughtException', (err) => {
+  runs.flush(); // numbers already given out must reach the main thread, or they leave a gap
   post({ type: 'fatal', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   try {
     http.close();

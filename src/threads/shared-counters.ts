@@ -35,7 +35,7 @@ export interface SharedCounters {
   readonly shardRows: number;
   readonly perShard: Float64Array;
   readonly global: Int32Array;
-  /** [0]: the newest sequence number this server has sequenced (one writer: the main thread) */
+  /** [0]: the newest sequence number claimed on this server (SharedSequence) */
   readonly position: BigInt64Array;
   readonly buffer: SharedArrayBuffer;
 }
@@ -56,10 +56,6 @@ export function attachSharedCounters(buffer: SharedArrayBuffer, shardRows: numbe
   };
 }
 
-/** Records the newest sequence number sequenced here: an id past it was never given out by this server. */
-export function setSequenced(shared: SharedCounters, seq: number): void {
-  Atomics.store(shared.position, 0, BigInt(seq));
-}
 
 /** One shard's writable row. */
 export class ShardCounters {
@@ -91,6 +87,7 @@ export class ShardCounters {
   flag(slot: number): number {
     return Atomics.load(this.shared.global, slot);
   }
+  /** The newest sequence number claimed on this server: an id past it was never given out here. */
   get sequenced(): number {
     return Number(Atomics.load(this.shared.position, 0));
   }

@@ -11,8 +11,8 @@ import { readBody, refuseWhileSending, sendError, sendJson, type Linger } from '
 /** After an early refusal, how much more of the body is read and dropped, and for how long, before closing. */
 const LINGER: Linger = { bytes: 1 << 20, ms: 2_000, trustFraming: true };
 
-/** Sequences events: in this thread (SHARDS=0) or by asking the main thread. */
-export type Publish = (items: PublishItem[], receivedAt: number) => Promise<string[]>;
+/** Sequences events: the ids at once (one server), or later (cluster mode: Redis numbers them). */
+export type Publish = (items: PublishItem[], receivedAt: number) => string[] | Promise<string[]>;
 
 export function handlePublish(
   res: HttpResponse,
@@ -52,9 +52,18 @@ export function handlePublish(
         return fail(err);
       }
       const { items, many } = parsed;
-      ctx.publish(items, receivedAt).then((ids) => {
+      const answer = (ids: string[]): void => {
         if (!aborted) res.cork(() => sendJson(res, 202, many ? { ids } : { id: ids[0] }, cors));
-      }, fail);
+      };
+      let ids;
+      try {
+        ids = ctx.publish(items, receivedAt);
+      } catch (err) {
+        return fail(err);
+      }
+      // Answered in this callback when the ids are known: a pipelined request behind it finds no answer pending.
+      if (Array.isArray(ids)) answer(ids);
+      else ids.then(answer, fail);
     },
     () => fail(new HttpError('BODY_TOO_LARGE'), true),
   );

@@ -49,7 +49,7 @@ export function completeAnswers(raw: string, bodiless = 0): number {
 
 /** The status codes of the responses in `raw`, in order. */
 export function statuses(raw: string): number[] {
-  return [...raw.matchAll(/(?:^|\n)HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+  return [...raw.matchAll(/HTTP\/1\.1 (\d{3}) [A-Z]/g)].map((m) => Number(m[1]));
 }
 
 export interface RawResponse {

@@ -9,7 +9,7 @@ import { CATCH_UP_MS, Shard, type Stream } from '../../../src/fanout/shard.js';
 import { BatchBuilder, type SharedBatch } from '../../../src/sequencing/batch-layout.js';
 import { formatId } from '../../../src/sequencing/event-ids.js';
 import { encodeEvent, encodeReset, type ResetReason } from '../../../src/sequencing/sse-encoding.js';
-import { createSharedCounters, setSequenced, SHARD_SLOT, SHARD_SLOTS } from '../../../src/threads/shared-counters.js';
+import { createSharedCounters, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from '../../../src/threads/shared-counters.js';
 
 const EPOCH = 'e1';
 const HISTORY_SIZE = 8;
@@ -373,6 +373,9 @@ describe('Shard.seed', () => {
   });
 });
 
+/** Numbers claimed on this server (by any shard) up to `seq`, as SharedSequence would leave them. */
+const claimUpTo = (shared: SharedCounters, seq: number): void => void Atomics.store(shared.position, 0, BigInt(seq));
+
 describe('Shard.catchUp: a Last-Event-ID ahead of this shard', () => {
   it('nothing to wait for when the id is not ahead, unparseable, or from another epoch', () => {
     const s = shard();
@@ -383,7 +386,7 @@ describe('Shard.catchUp: a Last-Event-ID ahead of this shard', () => {
 
   it('one server: an id past everything this server sequenced is not waited for (subscribe answers a reset)', () => {
     const shared = createSharedCounters(1);
-    setSequenced(shared, 3);
+    claimUpTo(shared, 3);
     const s = new Shard(config, 0, shared, EPOCH);
     expect(s.catchUp(formatId(EPOCH, 4))).toBeUndefined();
     expect(utf8(join(s, ['a'], formatId(EPOCH, 4)).head)).toBe(resetHead('history', EPOCH, 0));
@@ -394,7 +397,7 @@ describe('Shard.catchUp: a Last-Event-ID ahead of this shard', () => {
     const s = new Shard(config, 0, shared, EPOCH);
     const pub = new Publisher();
     s.receive(pub.batch(['a']));
-    setSequenced(shared, 3); // another shard already has 2 and 3
+    claimUpTo(shared, 3); // another shard already gave out 2 and 3
     const waiting = s.catchUp(formatId(EPOCH, 2));
     expect(waiting).toBeInstanceOf(Promise);
     let done = false;
