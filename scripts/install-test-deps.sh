@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Installs the real components the tests run against, from Debian, when they are missing:
-# redis-server (cluster mode) and chromium (demo page). Fails loudly instead of letting tests skip.
+# redis-server (cluster mode), chromium and firefox-esr (demo page, in both browsers), nginx (the
+# shipped front proxy) and systemd (systemd-analyze checks the shipped unit). Fails loudly instead
+# of letting tests skip.
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing from Debian: ${missing[*]}"
 SUDO=""

@@ -11,9 +11,10 @@ import type { PublishItem } from './intake/publish-request.js';
 import { Metrics } from './metrics/metrics.js';
 import { Batcher } from './sequencing/batcher.js';
 import { newEpoch } from './sequencing/event-ids.js';
-import type { EventLog } from './sequencing/event-log.js';
-import { LocalSequencer } from './sequencing/local-sequencer.js';
+import { LocalSequencer, type SequencedRun } from './sequencing/local-sequencer.js';
 import { RedisEventLog } from './sequencing/redis-event-log.js';
+import { Reorderer } from './sequencing/reorderer.js';
+import { SharedSequence } from './sequencing/shared-sequence.js';
 import { InThreadShard } from './threads/in-thread-shard.js';
 import type { ShardHost } from './threads/shard-host.js';
 import { ShardPool } from './threads/shard-pool.js';
@@ -76,15 +77,25 @@ async function main(): Promise<void> {
     metrics.batchEvents.observe(batch.count);
     shards.deliver(batch);
   });
-  const log: EventLog = redis ?? new LocalSequencer(batcher);
-  const publish = async (items: PublishItem[], receivedAt: number): Promise<string[]> => {
-    if (draining()) throw new HttpError('DRAINING');
-    const ids = await log.publish(items);
-    metrics.eventsPublished.inc(items.length);
+  const accepted = (count: number, receivedAt: number): void => {
+    metrics.eventsPublished.inc(count);
     metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
-    return ids;
   };
-  await shards.start({ publish, metricsText: () => metrics.text() });
+  // One server: events numbered in any thread come back to sequence order here, then to the batcher.
+  const reorderer = new Reorderer(0, (run: SequencedRun) => {
+    batcher.appendRun(run);
+    accepted(run.bytes.length, run.receivedAt);
+  });
+  const local = new LocalSequencer(new SharedSequence(shared.position), epoch, (run) => reorderer.add(run));
+  const publish = (items: PublishItem[], receivedAt: number): string[] | Promise<string[]> => {
+    if (draining()) throw new HttpError('DRAINING');
+    if (redis === undefined) return local.assign(items, receivedAt);
+    return redis.publish(items).then((ids) => {
+      accepted(items.length, receivedAt);
+      return ids;
+    });
+  };
+  await shards.start({ publish, metricsText: () => metrics.text() }, (runs) => runs.forEach((run) => reorderer.add(run)));
 
   // Cluster mode: load the retained stream (the shared history) before taking connections.
   await redis?.start((events) => {

@@ -8,6 +8,7 @@ import { formatId } from '../../src/sequencing/event-ids.js';
 import type { PublishItem } from '../../src/intake/publish-request.js';
 import { Batcher } from '../../src/sequencing/batcher.js';
 import { LocalSequencer } from '../../src/sequencing/local-sequencer.js';
+import { SharedSequence } from '../../src/sequencing/shared-sequence.js';
 import { encodeEvent } from '../../src/sequencing/sse-encoding.js';
 import { payloadOf, type MicroTask } from './micro-task.js';
 
@@ -20,14 +21,14 @@ export function batcherTasks(): { tasks: MicroTask[]; close: () => void } {
   const items = [item];
   let sealed = 0;
   const nowhere = new Batcher('0123456789ab', 256, 2, () => void sealed++);
-  const toNowhere = new LocalSequencer(nowhere);
+  const toNowhere = new LocalSequencer(new SharedSequence(new BigInt64Array(new SharedArrayBuffer(8))), '0123456789ab', (run) => nowhere.appendRun(run));
 
   // SHARDS=2: each sealed batch is posted to two workers (here, two ports nobody reads; closed at the end)
   const channels = [new MessageChannel(), new MessageChannel()];
   const shards = new Batcher('0123456789ab', 256, 2, (batch: SharedBatch) => {
     for (const c of channels) c.port1.postMessage({ type: 'batch', batch });
   });
-  const toShards = new LocalSequencer(shards);
+  const toShards = new LocalSequencer(new SharedSequence(new BigInt64Array(new SharedArrayBuffer(8))), '0123456789ab', (run) => shards.appendRun(run));
 
   return {
     tasks: [

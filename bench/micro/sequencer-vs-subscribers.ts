@@ -9,6 +9,7 @@ import type { SharedBatch } from '../../src/sequencing/batch-layout.js';
 import type { PublishItem } from '../../src/intake/publish-request.js';
 import { Batcher } from '../../src/sequencing/batcher.js';
 import { LocalSequencer } from '../../src/sequencing/local-sequencer.js';
+import { SharedSequence } from '../../src/sequencing/shared-sequence.js';
 import { benchModule } from '../processes.js';
 import { payloadOf, type MicroTask } from './micro-task.js';
 
@@ -30,7 +31,8 @@ export async function sequencerVsSubscribersTasks(): Promise<{ tasks: MicroTask[
       worker.once('error', reject);
     });
     workers.push(worker);
-    const sequencer = new LocalSequencer(new Batcher('0123456789ab', 256, 2, (batch: SharedBatch) => worker.postMessage(batch)));
+    const batcher = new Batcher('0123456789ab', 256, 2, (batch: SharedBatch) => worker.postMessage(batch));
+    const sequencer = new LocalSequencer(new SharedSequence(new BigInt64Array(new SharedArrayBuffer(8))), '0123456789ab', (run) => batcher.appendRun(run));
     const settle = (): Promise<void> =>
       new Promise((resolve) => {
         worker.once('message', () => resolve());

@@ -14,9 +14,6 @@ export interface ResumePlan {
   reset?: ResetReason;
 }
 
-/** How far (events) a client's id may be ahead of this history and still be taken as lag, not garbage. */
-export const MAX_LAG = 100_000;
-
 export class History {
   /** oldest first from `start`; the first batch may start before the window */
   private held: EventBatch[] = [];
@@ -70,10 +67,9 @@ export class History {
     const id = parseId(lastEventId);
     if (id === undefined) return { ...live, reset: 'history' };
     if (id.epoch !== this.epoch) return { ...live, reset: 'epoch' };
-    // Slightly ahead: the client came from a shard (or a server) further along than this one. Nothing
-    // to replay; it must only skip what it already has when that arrives here. Far ahead is not ours.
-    if (id.seq > this.lastSeq) return id.seq - this.lastSeq <= MAX_LAG ? { events: [], lastSeq: id.seq } : { ...live, reset: 'history' };
-    if (id.seq < this.firstSeq - 1) return { ...live, reset: 'history' };
+    // Ahead of this history: taking it as a position would silently skip every event up to it. The
+    // shard first waits (bounded) for a position another shard or server has reached (Shard.catchUp).
+    if (id.seq > this.lastSeq || id.seq < this.firstSeq - 1) return { ...live, reset: 'history' };
     const events: Uint8Array[] = [];
     for (let b = this.batchHolding(id.seq + 1); b < this.held.length; b++) {
       const batch = this.held[b]!;

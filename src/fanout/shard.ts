@@ -3,17 +3,23 @@
 // (SHARDS=0) is one such shard in the main thread.
 import type { Config } from '../config/config.js';
 import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
-import { formatId } from '../sequencing/event-ids.js';
-import { encodeIdOnly, encodeReset } from '../sequencing/sse-encoding.js';
+import { formatId, parseId } from '../sequencing/event-ids.js';
+import { encodeReset } from '../sequencing/sse-encoding.js';
 import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/shared-counters.js';
 import { History } from './history.js';
 import { Hub, type Subscriber } from './hub.js';
 
-const RESET_EPOCH = encodeReset('epoch');
-
 /** A subscriber the server can end (its token expired). */
 export interface Stream extends Subscriber {
   end(): void;
+}
+
+/** Longest a stream waits for this shard to reach the position its Last-Event-ID says it has (ms). */
+export const CATCH_UP_MS = 2_000;
+
+interface Waiter {
+  seq: number;
+  resolve(): void;
 }
 
 export class Shard {
@@ -22,10 +28,15 @@ export class Shard {
   readonly counters: ShardCounters;
   /** streams that close at their token's exp */
   private readonly expiries = new Map<Stream, NodeJS.Timeout>();
+  /** streams waiting for this shard to catch up with their Last-Event-ID */
+  private waiters: Waiter[] = [];
+  /** cluster mode: another server may have given out ids this one has not read yet */
+  private readonly clustered: boolean;
 
   constructor(config: Config, readonly index: number, shared: SharedCounters, epoch: string) {
     this.counters = new ShardCounters(shared, index);
     this.history = new History(config.historySize, epoch);
+    this.clustered = config.redisUrl !== undefined;
     const counters = this.counters;
     this.hub = new Hub(config.segmentSize, {
       onPass(events) {
@@ -44,9 +55,37 @@ export class Shard {
     const batch = batchFromShared(shared);
     // Cluster mode, Redis came back empty: old positions mean nothing now. Epoch changes happen
     // while nothing flows (the log was down), so no older batch is still waiting for its pass.
-    if (batch.epoch !== this.history.epoch) this.hub.restart(RESET_EPOCH);
+    // The reset carries the position just before the new epoch's first event, so a reconnect replays it.
+    if (batch.epoch !== this.history.epoch) this.hub.restart(encodeReset('epoch', formatId(batch.epoch, batch.firstSeq - 1)));
     this.history.append(batch);
     this.hub.deliver(batch);
+    if (this.waiters.length > 0) {
+      const lastSeq = this.history.lastSeq;
+      for (const w of this.waiters) if (w.seq <= lastSeq) w.resolve();
+      this.waiters = this.waiters.filter((w) => w.seq > lastSeq);
+    }
+  }
+
+  /**
+   * A Last-Event-ID ahead of this shard's history: another shard (batches in flight) or, in cluster
+   * mode, another server has got further. Resolves once this shard has caught up, or after
+   * CATCH_UP_MS (subscribe then answers a reset); undefined when there is nothing to wait for. An id
+   * past everything this server has sequenced (one server) was never given out: no wait, a reset.
+   */
+  catchUp(lastEventId: string | undefined): Promise<void> | undefined {
+    const id = parseId(lastEventId);
+    if (id === undefined || id.epoch !== this.history.epoch || id.seq <= this.history.lastSeq) return undefined;
+    if (!this.clustered && id.seq > this.counters.sequenced) return undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, CATCH_UP_MS);
+      this.waiters.push({
+        seq: id.seq,
+        resolve() {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
   }
 
   /** A new (or replacement) shard starts with the retained history, so resumes work on it too. */
@@ -66,8 +105,9 @@ export class Shard {
     sub.lastSeq = plan.lastSeq;
     const head: Uint8Array[] = [];
     if (plan.reset !== undefined) {
-      // The id-only block moves the browser's Last-Event-ID here, so its next reconnect does not earn another reset.
-      head.push(encodeReset(plan.reset), encodeIdOnly(formatId(this.history.epoch, plan.lastSeq)));
+      // Its id moves the client's Last-Event-ID here (Firefox ignores an id in a block without data),
+      // so the next reconnect resumes from here instead of earning another reset.
+      head.push(encodeReset(plan.reset, formatId(this.history.epoch, plan.lastSeq)));
       this.counters.add(SHARD_SLOT.RESETS);
     }
     head.push(...plan.events);

@@ -25,8 +25,8 @@ export interface WriteQueueStats {
   queued(before: number, now: number): void;
 }
 
-/** What to do with an event chunk: write it now, it was queued, it was skipped (drop), or close the consumer. */
-export type Verdict = 'write' | 'queued' | 'skipped' | 'disconnect';
+/** What to do with an event chunk: the bytes to write now, or it was queued, skipped (drop), or the consumer must be closed. */
+export type Verdict = Uint8Array | 'queued' | 'skipped' | 'disconnect';
 
 export class WriteQueue {
   private pieces: Uint8Array[] = [];
@@ -54,10 +54,12 @@ export class WriteQueue {
 
   offer(bytes: Uint8Array, events: number): Verdict {
     if (this.dropping) {
+      // A write went through since the drop period began, before the reset could be taken: it ends here.
+      if (!this.isBlocked) return this.endDropPeriod(bytes);
       this.stats.dropped(events);
       return 'skipped';
     }
-    if (!this.isBlocked) return 'write';
+    if (!this.isBlocked) return bytes;
     if (this.pieceBytes + this.handedToSocket + bytes.length > this.limits.maxBackpressure) return this.overflow(events);
     // A copy: a view would pin its whole batch buffer, and the bound must be the real memory.
     this.pieces.push(Uint8Array.prototype.slice.call(bytes));
@@ -89,10 +91,10 @@ export class WriteQueue {
    */
   take(): Uint8Array | undefined {
     const pieces = this.pieces;
-    if (this.dropping) {
-      pieces.push(RESET_DROPPED);
-      this.dropping = false;
-      this.stats.resetSent();
+    // The reset frame only when it fits under the bound: written while the socket still refuses, it
+    // would push the count past it, once per drop period. Otherwise it goes with the next event.
+    if (this.dropping && this.pieceBytes + this.handedToSocket + RESET_DROPPED.length <= this.limits.maxBackpressure) {
+      pieces.push(this.endDropPeriod(RESET_DROPPED));
     }
     this.pieces = [];
     this.pieceBytes = 0;
@@ -106,6 +108,12 @@ export class WriteQueue {
     this.pieceBytes = 0;
     this.isBlocked = false;
     this.account();
+  }
+
+  private endDropPeriod(next: Uint8Array): Uint8Array {
+    this.dropping = false;
+    this.stats.resetSent();
+    return next === RESET_DROPPED ? next : Buffer.concat([RESET_DROPPED, next]);
   }
 
   private overflow(events: number): Verdict {

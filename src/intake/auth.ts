@@ -37,14 +37,7 @@ export function bearer(authorization: string): string | undefined {
 export function cookie(header: string, name: string): string | undefined {
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      const raw = part.slice(eq + 1).trim();
-      try {
-        return decodeURIComponent(raw);
-      } catch {
-        return raw; // a stray % is not worth a 500: the token check will say what is wrong
-      }
-    }
+    if (eq > 0 && part.slice(0, eq).trim() === name) return percentDecoded(part.slice(eq + 1).trim());
   }
   return undefined;
 }
@@ -52,6 +45,15 @@ export function cookie(header: string, name: string): string | undefined {
 /** The shape of a compact JWS within the size cap; the verifier checks the rest. */
 function looksLikeJwt(token: string): boolean {
   return token.length <= MAX_TOKEN_BYTES && /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);
+}
+
+/** A malformed escape is kept as it is: the token then fails verification (401), never a URIError (500). */
+function percentDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 export class Auth {

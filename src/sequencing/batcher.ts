@@ -8,8 +8,9 @@
 // larger writes that cut fan-out cost. No event waits longer than BATCH_MS.
 import type { PublishItem } from '../intake/publish-request.js';
 import { BatchBuilder, type SharedBatch } from './batch-layout.js';
+import type { SequencedRun } from './local-sequencer.js';
 import { formatId } from './event-ids.js';
-import { encodeEvent } from './sse-encoding.js';
+import { encodePublished } from './sse-encoding.js';
 
 export class Batcher {
   private seq = 0;
@@ -39,16 +40,25 @@ export class Batcher {
       this.flush();
       this.currentEpoch = epoch;
     }
-    this.seq = seq;
     const id = formatId(epoch, seq);
-    const bytes = item.event === undefined ? encodeEvent({ id, data: item.data }) : encodeEvent({ id, event: item.event, data: item.data });
-    this.builder.add(seq, item.topic, bytes);
+    this.appendEncoded(seq, item.topic, encodePublished(id, item));
+    return id;
+  }
+
+  /** Appends events already numbered and encoded, in this epoch. */
+  appendRun(run: SequencedRun): void {
+    for (let i = 0; i < run.bytes.length; i++) this.appendEncoded(run.firstSeq + i, run.topics[i]!, run.bytes[i]!);
+  }
+
+  /** Appends an event already numbered and encoded, in this epoch. */
+  appendEncoded(seq: number, topic: string, bytes: Uint8Array): void {
+    this.seq = seq;
+    this.builder.add(seq, topic, bytes);
     if (this.builder.size >= this.batchSize) this.flush();
     else if (this.timer === undefined) {
       const wait = this.lastFlushAt + this.batchMs - performance.now();
       this.timer = wait <= 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), wait);
     }
-    return id;
   }
 
   /** Seals the current batch now (also used before shutdown so nothing accepted stays unsent). */

@@ -1,20 +1,33 @@
-// One server, no Redis: consecutive sequence numbers in this process's epoch, handed straight to
-// the batcher. The main thread is the only caller, so a plain counter is the global order.
+// One server, no Redis: whichever thread receives a publish numbers it from the shared sequence,
+// encodes it once under its id and answers at once (no round trip to another thread, so HTTP
+// pipelining works); the encoded run goes to the main thread, which restores the global order
+// (Reorderer) before batching. With SHARDS=0 that thread is the main thread itself.
 import type { PublishItem } from '../intake/publish-request.js';
-import type { Batcher } from './batcher.js';
-import type { EventLog } from './event-log.js';
+import { formatId } from './event-ids.js';
+import type { SharedSequence } from './shared-sequence.js';
+import { encodePublished } from './sse-encoding.js';
 
-export class LocalSequencer implements EventLog {
-  private seq = 0;
+/** Events numbered and encoded together: `bytes[i]` is the event numbered `firstSeq + i`. */
+export interface SequencedRun {
+  firstSeq: number;
+  topics: string[];
+  bytes: Uint8Array[];
+  /** when the publish request's body was in (ms since the epoch), for the publish latency */
+  receivedAt: number;
+}
 
-  constructor(private readonly batcher: Batcher) {}
+export class LocalSequencer {
+  constructor(
+    private readonly sequence: SharedSequence,
+    private readonly epoch: string,
+    private readonly sink: (run: SequencedRun) => void,
+  ) {}
 
   /** Synchronous: the ids are known before this returns. */
-  assign(items: readonly PublishItem[]): string[] {
-    return items.map((item) => this.batcher.append(this.batcher.epoch, ++this.seq, item));
-  }
-
-  publish(items: readonly PublishItem[]): Promise<string[]> {
-    return Promise.resolve(this.assign(items));
+  assign(items: readonly PublishItem[], receivedAt = performance.timeOrigin + performance.now()): string[] {
+    const firstSeq = this.sequence.claim(items.length);
+    const ids = items.map((_, i) => formatId(this.epoch, firstSeq + i));
+    this.sink({ firstSeq, topics: items.map((it) => it.topic), bytes: items.map((it, i) => encodePublished(ids[i]!, it)), receivedAt });
+    return ids;
   }
 }

@@ -10,17 +10,20 @@ import { Redis } from 'ioredis';
 import { HttpError } from '../intake/errors.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import { formatId, newEpoch } from './event-ids.js';
-import type { EventLog } from './event-log.js';
 
 const STREAM = 'sse:events';
 const SEQ = 'sse:seq';
 const EPOCH = 'sse:epoch';
 
-// Both scripts take KEYS = stream, seq, epoch and ARGV[1] = a candidate epoch. The epoch in force is
-// created when missing (a fresh or emptied Redis), together with an empty stream and counter.
+// Both scripts take KEYS = stream, seq, epoch and ARGV[1] = a candidate epoch, ARGV[2] and ARGV[3] =
+// the epoch this server is in and the highest seq it has seen there. A new epoch (with an empty
+// stream and counter) starts when none is set (a fresh or emptied Redis), or when the counter is
+// below what this server has seen: Redis was restored from an older snapshot and would give the
+// same ids to other events. Old ids must resolve to a reset, never to someone else's event.
 const ENSURE_EPOCH = `
 local epoch = redis.call('GET', KEYS[3])
-if not epoch then
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+if not epoch or (epoch == ARGV[2] and seq < tonumber(ARGV[3])) then
   epoch = ARGV[1]
   redis.call('SET', KEYS[3], epoch)
   redis.call('DEL', KEYS[1], KEYS[2])
@@ -29,14 +32,14 @@ end
 
 const EPOCH_LUA = `${ENSURE_EPOCH} return epoch`;
 
-// ARGV[2] = maxlen, ARGV[3] = n, then topic/event/data per item; an empty event means no event name.
+// ARGV[4] = maxlen, ARGV[5] = n, then topic/event/data per item; an empty event means no event name.
 const PUBLISH_LUA = `${ENSURE_EPOCH}
-local n = tonumber(ARGV[3])
+local n = tonumber(ARGV[5])
 local last = redis.call('INCRBY', KEYS[2], n)
 local first = last - n + 1
 for i = 0, n - 1 do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], (first + i) .. '-0',
-    'p', epoch, 't', ARGV[4 + 3 * i], 'e', ARGV[5 + 3 * i], 'd', ARGV[6 + 3 * i])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], (first + i) .. '-0',
+    'p', epoch, 't', ARGV[6 + 3 * i], 'e', ARGV[7 + 3 * i], 'd', ARGV[8 + 3 * i])
 end
 return {epoch, first}
 `;
@@ -53,11 +56,13 @@ export type LoggedEventSink = (events: LoggedEvent[]) => void;
 type Fields = string[];
 type XReadReply = Array<[string, Array<[string, Fields]>]> | null;
 
-export class RedisEventLog implements EventLog {
+export class RedisEventLog {
   private readonly commands: Redis;
   private readonly reader: Redis;
   private cursor = '0-0';
   private epoch: string | undefined;
+  /** the highest seq this server has read or been given in `epoch` */
+  private seen = 0;
   private stopped = false;
   private checkEpoch = true;
   private up = false;
@@ -108,7 +113,7 @@ export class RedisEventLog implements EventLog {
   }
 
   async publish(items: readonly PublishItem[]): Promise<string[]> {
-    const args: string[] = [newEpoch(), String(this.maxLen), String(items.length)];
+    const args: string[] = [...this.epochArgs(), String(this.maxLen), String(items.length)];
     for (const it of items) args.push(it.topic, it.event ?? '', it.data);
     let reply: [string, number];
     try {
@@ -118,6 +123,7 @@ export class RedisEventLog implements EventLog {
     }
     const [epoch, first] = reply;
     if (epoch !== this.epoch) this.checkEpoch = true;
+    else this.seen = Math.max(this.seen, first + items.length - 1);
     return items.map((_, i) => formatId(epoch, first + i));
   }
 
@@ -125,6 +131,11 @@ export class RedisEventLog implements EventLog {
     this.stopped = true;
     this.reader.disconnect();
     await this.commands.quit().catch(() => {});
+  }
+
+  /** ARGV[1..3] of both scripts. */
+  private epochArgs(): string[] {
+    return [newEpoch(), this.epoch ?? '', String(this.seen)];
   }
 
   private health(): void {
@@ -151,6 +162,7 @@ export class RedisEventLog implements EventLog {
       out.push({ epoch: f[1]!, seq: Number(id.slice(0, id.indexOf('-'))), item });
     }
     this.cursor = entries[entries.length - 1]![0];
+    this.seen = Math.max(this.seen, out[out.length - 1]!.seq);
     this.sink(out);
     return true;
   }
@@ -175,8 +187,9 @@ export class RedisEventLog implements EventLog {
    * empty) starts from the beginning of the new stream.
    */
   private async syncEpoch(): Promise<void> {
-    const epoch = (await this.reader.eval(EPOCH_LUA, 3, STREAM, SEQ, EPOCH, newEpoch())) as string;
+    const epoch = (await this.reader.eval(EPOCH_LUA, 3, STREAM, SEQ, EPOCH, ...this.epochArgs())) as string;
     if (epoch !== this.epoch) {
+      this.seen = 0;
       if (this.epoch !== undefined) console.error(`event log epoch changed (${this.epoch} -> ${epoch}): Redis lost its history; clients will get reset frames`);
       this.epoch = epoch;
       this.cursor = '0-0';

@@ -44,6 +44,11 @@ export function encodeEvent(ev: SseEvent): Buffer {
   return Buffer.from(eventText(ev), 'utf8');
 }
 
+/** A published event (validated: its name has no CR, LF or NUL) under its id. */
+export function encodePublished(id: string, item: { event?: string; data: string }): Buffer {
+  return item.event === undefined ? encodeEvent({ id, data: item.data }) : encodeEvent({ id, event: item.event, data: item.data });
+}
+
 function retryValue(ms: number): number {
   if (!Number.isSafeInteger(ms) || ms < 0) throw new EncodingError('retry must be a non-negative integer (ms)');
   return ms;
@@ -60,19 +65,14 @@ export function encodeComment(text = ''): Buffer {
   return Buffer.from(`${lines.map((l) => `:${l}`).join('\n')}\n\n`, 'utf8');
 }
 
-/**
- * An id with no data: the spec's parser sets the stream's last event ID and dispatches nothing. Sent
- * after a reset so that the browser's next reconnect resumes from here instead of resending the id
- * that could not be resumed (and getting another reset).
- */
-export function encodeIdOnly(id: string): Buffer {
-  assertFieldValue('id', id);
-  return Buffer.from(`id: ${id}\n\n`, 'utf8');
-}
-
 export type ResetReason = 'history' | 'epoch' | 'dropped';
 
-/** Tells a client it missed events and should resynchronise. No `id:`, so its Last-Event-ID stays put. */
-export function encodeReset(reason: ResetReason): Buffer {
-  return encodeEvent({ event: 'reset', data: JSON.stringify({ reason }) });
+/**
+ * Tells a client it missed events and should resynchronise. With `id` (the stream's current position)
+ * the client resumes from there on its next reconnect instead of resending an id that cannot be
+ * resumed; it is in the same block as the data because Firefox ignores an id in a block without data.
+ * Without `id`, the client's Last-Event-ID stays put.
+ */
+export function encodeReset(reason: ResetReason, id?: string): Buffer {
+  return encodeEvent({ id, event: 'reset', data: JSON.stringify({ reason }) });
 }

@@ -11,7 +11,9 @@ export class Coalescer<T> {
     this.pending.push(item);
   }
 
-  private flush(): void {
+  /** Posts what is pending now (also before a failing thread ends, so nothing claimed is lost). */
+  flush(): void {
+    if (this.pending.length === 0) return;
     const items = this.pending;
     this.pending = [];
     this.post(items);

@@ -27,6 +27,7 @@ export class InThreadShard implements ShardHost {
     return this.shard.history.size;
   }
 
+  /** Sequencing happens in this thread, through `backend.publish`: no runs come from elsewhere. */
   async start(backend: Backend): Promise<void> {
     const http: ShardHttp = new ShardHttp({
       config: this.config,

@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import type { JwksState } from '../intake/jwks-feed.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
+import type { SequencedRun } from '../sequencing/local-sequencer.js';
 
 /** Handed to a worker at start (workerData). */
 export interface ShardInit {
@@ -41,6 +42,9 @@ export type ToShard =
 
 export type FromShard =
   | { type: 'ready'; descriptor: number }
+  /** one server: events this shard numbered and encoded itself, for the main thread to order and batch */
+  | { type: 'sequenced'; runs: SequencedRun[] }
+  /** cluster mode: events for the Redis log, answered with 'published' */
   | { type: 'publish'; requests: PublishRequest[] }
   | { type: 'metrics'; reqId: number }
   | { type: 'shut-down' }

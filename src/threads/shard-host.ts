@@ -1,12 +1,16 @@
 // Where the shards run: all in this thread (SHARDS=0) or in worker threads behind an acceptor. The
 // composition root picks one; the rest of the server does not care which.
 import type { SharedBatch } from '../sequencing/batch-layout.js';
+import type { SequencedRun } from '../sequencing/local-sequencer.js';
 import type { Backend } from '../transport/routes.js';
 import type { Listening } from '../transport/uws-app.js';
 
 export interface ShardHost {
-  /** Starts the shards; from now on they may ask `backend` to sequence publishes. */
-  start(backend: Backend): Promise<void>;
+  /**
+   * Starts the shards; from now on they may ask `backend` to sequence publishes (cluster mode) or,
+   * on one server, number and encode events themselves and hand the runs to `sequenced`.
+   */
+  start(backend: Backend, sequenced: (runs: SequencedRun[]) => void): Promise<void>;
   /** Takes connections on host:port. */
   listen(host: string, port: number): Promise<Listening>;
   /** A sealed batch, in sequence order, for every shard. */

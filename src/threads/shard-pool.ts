@@ -11,6 +11,7 @@ import { History } from '../fanout/history.js';
 import { HttpError } from '../intake/errors.js';
 import type { JwksCache } from '../intake/jwks-cache.js';
 import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
+import type { SequencedRun } from '../sequencing/local-sequencer.js';
 import type { Backend } from '../transport/routes.js';
 import { createAcceptor, listen, type Acceptor, type Listening } from '../transport/uws-app.js';
 import { Coalescer } from './coalescer.js';
@@ -31,7 +32,7 @@ export class ShardPool implements ShardHost {
   /** the same window every shard holds, to seed a replacement shard */
   private readonly history: History;
   private readonly acceptor: Acceptor;
-  private backend: Backend | undefined;
+  private calls: { backend: Backend; sequenced: (runs: SequencedRun[]) => void } | undefined;
   private stopping = false;
 
   constructor(
@@ -52,9 +53,9 @@ export class ShardPool implements ShardHost {
     return this.history.size;
   }
 
-  async start(backend: Backend): Promise<void> {
-    this.backend = backend;
-    for (let i = 0; i < this.config.shards; i++) this.shards.push(this.spawn(i, backend));
+  async start(backend: Backend, sequenced: (runs: SequencedRun[]) => void): Promise<void> {
+    this.calls = { backend, sequenced };
+    for (let i = 0; i < this.config.shards; i++) this.shards.push(this.spawn(i, this.calls));
     await Promise.all(this.shards.map((s) => s.ready));
   }
 
@@ -76,7 +77,7 @@ export class ShardPool implements ShardHost {
     await Promise.all(this.shards.map((s) => s.stopped));
   }
 
-  private spawn(index: number, backend: Backend): ShardHandle {
+  private spawn(index: number, { backend, sequenced }: NonNullable<ShardPool['calls']>): ShardHandle {
     const init: ShardInit = {
       index,
       config: this.config,
@@ -105,9 +106,11 @@ export class ShardPool implements ShardHost {
           this.acceptor.addShard(m.descriptor);
           onReady();
           return;
+        case 'sequenced':
+          return sequenced(m.runs);
         case 'publish':
           for (const { reqId, items, receivedAt } of m.requests) {
-            backend.publish(items, receivedAt).then(
+            new Promise<string[]>((resolve) => resolve(backend.publish(items, receivedAt))).then(
               (ids) => replies.push({ reqId, ids }),
               (err: unknown) => {
                 const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
@@ -148,9 +151,9 @@ export class ShardPool implements ShardHost {
     this.shared.perShard[row + SHARD_SLOT.CONNECTIONS] = 0;
     this.shared.perShard[row + SHARD_SLOT.QUEUED_BYTES] = 0;
     onStopped();
-    if (this.stopping || this.backend === undefined) return;
+    if (this.stopping || this.calls === undefined) return;
     console.error(`shard ${handle.index} exited (code ${code}); starting a replacement`);
-    const next = this.spawn(handle.index, this.backend);
+    const next = this.spawn(handle.index, this.calls);
     this.shards[this.shards.indexOf(handle)] = next;
   }
 }

@@ -6,6 +6,9 @@ import { Shard } from '../fanout/shard.js';
 import { AccessControl } from '../intake/access-control.js';
 import { HttpError, type ErrorCode } from '../intake/errors.js';
 import { JwksMirror } from '../intake/jwks-feed.js';
+import type { PublishItem } from '../intake/publish-request.js';
+import { LocalSequencer, type SequencedRun } from '../sequencing/local-sequencer.js';
+import { SharedSequence } from '../sequencing/shared-sequence.js';
 import { ShardHttp } from '../transport/routes.js';
 import { Coalescer } from './coalescer.js';
 import type { FromShard, PublishRequest, ShardInit, ToShard } from './protocol.js';
@@ -16,21 +19,27 @@ const init = workerData as ShardInit;
 const port = parentPort!;
 const post = (m: FromShard): void => port.postMessage(m);
 
-const shard = new Shard(init.config, init.index, attachSharedCounters(init.counters, init.shardRows), init.epoch);
+const shared = attachSharedCounters(init.counters, init.shardRows);
+const shard = new Shard(init.config, init.index, shared, init.epoch);
 shard.seed(init.history);
 
 const pending = new PendingRequests();
+// One server: number and encode here, answer at once; the main thread orders the runs and batches them.
+const runs = new Coalescer<SequencedRun>((list) => post({ type: 'sequenced', runs: list }));
+const local = new LocalSequencer(new SharedSequence(shared.position), init.epoch, (run) => runs.push(run));
+// Cluster mode: Redis numbers them, through the main thread's connection.
 const publishes = new Coalescer<PublishRequest>((requests) => post({ type: 'publish', requests }));
+const publish =
+  init.config.redisUrl === undefined
+    ? (items: PublishItem[], receivedAt: number) => local.assign(items, receivedAt)
+    : (items: PublishItem[], receivedAt: number) => pending.ask<string[]>((reqId) => publishes.push({ reqId, items, receivedAt }));
 // The JWKS is fetched by the main thread only; this shard keeps a copy and asks it to refetch.
 const jwks = init.jwks === undefined ? undefined : new JwksMirror(init.jwks, () => pending.ask<void>((reqId) => post({ type: 'jwks-refetch', reqId })));
 const http = new ShardHttp({
   config: init.config,
   shard,
   access: new AccessControl(init.config, { jwks, addressCounters: init.addressCounters }),
-  backend: {
-    publish: (items, receivedAt) => pending.ask<string[]>((reqId) => publishes.push({ reqId, items, receivedAt })),
-    metricsText: () => pending.ask<string>((reqId) => post({ type: 'metrics', reqId })),
-  },
+  backend: { publish, metricsText: () => pending.ask<string>((reqId) => post({ type: 'metrics', reqId })) },
   debug: init.config.debugFaults
     ? {
         crash() {
@@ -73,6 +82,7 @@ port.on('message', (m: ToShard) => {
 // A fatal error must not escape: an uncaught exception in a thread holding uWS sockets aborts the
 // whole process. Close the app (its clients reconnect elsewhere and resume) and end this thread.
 process.on('uncaughtException', (err) => {
+  runs.flush(); // numbers already given out must reach the main thread, or they leave a gap
   post({ type: 'fatal', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   try {
     http.close();

@@ -35,22 +35,27 @@ export interface SharedCounters {
   readonly shardRows: number;
   readonly perShard: Float64Array;
   readonly global: Int32Array;
+  /** [0]: the newest sequence number claimed on this server (SharedSequence) */
+  readonly position: BigInt64Array;
   readonly buffer: SharedArrayBuffer;
 }
 
 export function createSharedCounters(shardRows: number): SharedCounters {
-  const buffer = new SharedArrayBuffer(8 * SHARD_SLOTS * shardRows + 4 * GLOBAL_SLOTS);
+  const buffer = new SharedArrayBuffer(8 * SHARD_SLOTS * shardRows + 4 * GLOBAL_SLOTS + 8);
   return attachSharedCounters(buffer, shardRows);
 }
 
 export function attachSharedCounters(buffer: SharedArrayBuffer, shardRows: number): SharedCounters {
+  const globalAt = 8 * SHARD_SLOTS * shardRows;
   return {
     shardRows,
     buffer,
     perShard: new Float64Array(buffer, 0, SHARD_SLOTS * shardRows),
-    global: new Int32Array(buffer, 8 * SHARD_SLOTS * shardRows, GLOBAL_SLOTS),
+    global: new Int32Array(buffer, globalAt, GLOBAL_SLOTS),
+    position: new BigInt64Array(buffer, globalAt + 4 * GLOBAL_SLOTS, 1),
   };
 }
+
 
 /** One shard's writable row. */
 export class ShardCounters {
@@ -81,5 +86,9 @@ export class ShardCounters {
   }
   flag(slot: number): number {
     return Atomics.load(this.shared.global, slot);
+  }
+  /** The newest sequence number claimed on this server: an id past it was never given out here. */
+  get sequenced(): number {
+    return Number(Atomics.load(this.shared.position, 0));
   }
 }

@@ -58,7 +58,7 @@ function addRow(cells, className) {
 function show(e) {
   var time = new Date().toISOString().slice(11, 23);
   if (e.type === 'reset') {
-    // A reset frame has no id (the browser would show the previous one): the client missed events.
+    // A reset: the client missed events. Its id is the position it resumes from, not an event's.
     addRow([['time', time], ['id muted', '-'], ['name', 'reset'], ['data', 'missed events, resynchronise: ' + e.data]], 'reset');
   } else {
     addRow([['time', time], ['id', e.lastEventId || '-'], ['name' + (e.type === 'message' ? ' muted' : ''), e.type], ['data', e.data]]);

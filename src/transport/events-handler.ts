@@ -11,7 +11,7 @@ import { topicsFromQuery } from '../intake/topics.js';
 import { encodeComment, encodeRetry } from '../sequencing/sse-encoding.js';
 import { GLOBAL_SLOT, SHARD_SLOT } from '../threads/shared-counters.js';
 import type { Cors, Header } from './cors.js';
-import { sendError, shed, type ShedCode } from './responses.js';
+import { isHeadOnly, sendError, shed, type ShedCode } from './responses.js';
 import { SseStream } from './sse-stream.js';
 
 /** What a stream request needs from its uWS request object, read before the handler returns. */
@@ -113,6 +113,23 @@ export class EventsHandler {
   }
 
   private open(res: HttpResponse, r: StreamRequest, topics: string[], cors: Header[], grant: SubscriberGrant): void {
+    const { shard } = this;
+    if (isHeadOnly(res)) {
+      this.writeStreamHead(res, cors);
+      return void res.endWithoutBody();
+    }
+    // The header wins: browsers resend the original query (with its old lastEventId) on every reconnect.
+    const lastEventId = r.lastEventId !== '' ? r.lastEventId : (r.params.get('lastEventId') ?? undefined);
+    const caughtUp = shard.catchUp(lastEventId);
+    if (caughtUp === undefined) return this.start(res, r, topics, cors, grant, lastEventId);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    void caughtUp.then(() => !aborted && res.cork(() => this.start(res, r, topics, cors, grant, lastEventId)));
+  }
+
+  private start(res: HttpResponse, r: StreamRequest, topics: string[], cors: Header[], grant: SubscriberGrant, lastEventId: string | undefined): void {
     const { shard, config } = this;
     const { counters } = shard;
     if (!counters.tryAdmit(config.maxConnections)) return this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS');
@@ -131,16 +148,18 @@ export class EventsHandler {
       lease.release();
     });
 
+    this.writeStreamHead(res, cors);
+    const resume = shard.subscribe(stream, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
+    stream.open(Buffer.concat([this.openComment, this.retryFrame, ...resume]));
+    this.streams.add(stream);
+  }
+
+  private writeStreamHead(res: HttpResponse, cors: Header[]): void {
     res.writeStatus('200 OK');
     res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.writeHeader('Cache-Control', 'no-cache');
     res.writeHeader('X-Accel-Buffering', 'no');
-    res.writeHeader('X-SSE-Shard', String(shard.index));
+    res.writeHeader('X-SSE-Shard', String(this.shard.index));
     for (const [k, v] of cors) res.writeHeader(k, v);
-    // The header wins: browsers resend the original query (with its old lastEventId) on every reconnect.
-    const lastEventId = r.lastEventId !== '' ? r.lastEventId : (r.params.get('lastEventId') ?? undefined);
-    const resume = shard.subscribe(stream, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
-    stream.open(Buffer.concat([this.openComment, this.retryFrame, ...resume]));
-    this.streams.add(stream);
   }
 }

@@ -6,10 +6,13 @@ import type { Auth, PublisherCheck } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
 import { parsePublish, type PublishItem } from '../intake/publish-request.js';
 import type { Cors } from './cors.js';
-import { readBody, sendError, sendJson } from './responses.js';
+import { readBody, refuseWhileSending, sendError, sendJson, type Linger } from './responses.js';
 
-/** Sequences events: in this thread (SHARDS=0) or by asking the main thread. */
-export type Publish = (items: PublishItem[], receivedAt: number) => Promise<string[]>;
+/** After an early refusal, how much more of the body is read and dropped, and for how long, before closing. */
+const LINGER: Linger = { bytes: 1 << 20, ms: 2_000, trustFraming: true };
+
+/** Sequences events: the ids at once (one server), or later (cluster mode: Redis numbers them). */
+export type Publish = (items: PublishItem[], receivedAt: number) => string[] | Promise<string[]>;
 
 export function handlePublish(
   res: HttpResponse,
@@ -21,14 +24,15 @@ export function handlePublish(
   const contentType = req.getHeader('content-type');
   const declared = Number(req.getHeader('content-length') || 0);
   const params = new URLSearchParams(req.getQuery() ?? '');
-  // Refusals before the body is read close the connection, so its unread body cannot be taken for a request.
+  // Refused before the body is read: the answer goes out at once, the connection closes in stages.
   let publisher: PublisherCheck; // PUBLISH_TOKEN, or a JWT checked against the topics once the body is parsed
   try {
     publisher = ctx.auth.checkPublisher(req.getHeader('authorization'));
     if (ctx.draining()) throw new HttpError('DRAINING');
     if (declared > config.maxPublishBytes) throw new HttpError('BODY_TOO_LARGE');
   } catch (err) {
-    return sendError(res, err, cors, true);
+    if (declared === 0 || !(err instanceof HttpError)) return sendError(res, err, cors, true);
+    return refuseWhileSending(res, err, cors, LINGER);
   }
   let aborted = false;
   res.onAborted(() => {
@@ -49,10 +53,24 @@ export function handlePublish(
         return fail(err);
       }
       const { items, many } = parsed;
-      const allowed = publisher.allow(items.map((i) => i.topic)); // undefined: allowed now
-      (allowed === undefined ? ctx.publish(items, receivedAt) : allowed.then(() => ctx.publish(items, receivedAt))).then((ids) => {
+      const answer = (ids: string[]): void => {
         if (!aborted) res.cork(() => sendJson(res, 202, many ? { ids } : { id: ids[0] }, cors));
-      }, fail);
+      };
+      const publishNow = (): void => {
+        let ids;
+        try {
+          ids = ctx.publish(items, receivedAt);
+        } catch (err) {
+          return fail(err);
+        }
+        // Answered in this callback when the ids are known: a pipelined request behind it finds no answer pending.
+        if (Array.isArray(ids)) answer(ids);
+        else ids.then(answer, fail);
+      };
+      // PUBLISH_TOKEN (or open publishing) is allowed at once; a publisher JWT is checked against the topics first.
+      const allowed = publisher.allow(items.map((i) => i.topic));
+      if (allowed === undefined) publishNow();
+      else allowed.then(publishNow, fail);
     },
     () => fail(new HttpError('BODY_TOO_LARGE'), true),
   );

@@ -1,4 +1,5 @@
 // Small helpers for writing whole responses with uWS. Must run inside a cork (a handler, or res.cork).
+// A HEAD request is marked on its response: every helper then sends the head of the same answer.
 import type { HttpResponse } from 'uWebSockets.js';
 import { HttpError } from '../intake/errors.js';
 import { encodeRetry } from '../sequencing/sse-encoding.js';
@@ -13,10 +14,23 @@ const STATUS_TEXT: Record<number, string> = {
   403: '403 Forbidden',
   404: '404 Not Found',
   405: '405 Method Not Allowed',
+  411: '411 Length Required',
   413: '413 Payload Too Large',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
+
+const HEAD_ONLY = Symbol('head only');
+type Marked = HttpResponse & { [HEAD_ONLY]?: true };
+
+/** HEAD: answer exactly as GET would, without the body (RFC 9110 9.3.2). */
+export function markHeadOnly(res: HttpResponse): void {
+  (res as Marked)[HEAD_ONLY] = true;
+}
+
+export function isHeadOnly(res: HttpResponse): boolean {
+  return (res as Marked)[HEAD_ONLY] === true;
+}
 
 export function send(
   res: HttpResponse,
@@ -30,7 +44,10 @@ export function send(
   res.writeHeader('Content-Type', contentType);
   res.writeHeader('Cache-Control', 'no-store');
   for (const [k, v] of headers) res.writeHeader(k, v);
-  res.end(body, closeConnection);
+  if (!isHeadOnly(res)) return void res.end(body, closeConnection);
+  // This uWS build ends nothing when endWithoutBody gets arguments, so the length is a plain header.
+  res.writeHeader('Content-Length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
+  res.endWithoutBody();
 }
 
 export function sendJson(res: HttpResponse, status: number, value: unknown, headers: readonly Header[] = []): void {
@@ -58,6 +75,56 @@ export function shed(res: HttpResponse, accept: string, cors: readonly Header[],
   } else {
     sendError(res, new HttpError(code), [...cors, ['Retry-After', String(Math.ceil(retry / 1000))]], true);
   }
+}
+
+export interface Linger {
+  /** most body bytes read and dropped after the answer */
+  bytes: number;
+  ms: number;
+  /**
+   * the body's end as framed is trustworthy (one Content-Length): end the response there and let the
+   * connection go on; otherwise close it without ending the response (its body is then cut short),
+   * because an ended response lets uWS read whatever follows the doubtful end as the next request
+   */
+  trustFraming: boolean;
+}
+
+/**
+ * Refuses a request whose body the client may still be sending, so that the answer is not lost:
+ * closing at once with unread data makes the kernel send a TCP reset, which can destroy the answer
+ * before the client reads it (a proxy then reports 502). So the error goes out now as one chunk
+ * with `Connection: close`, the body is read and dropped, and the response ends once the body is in,
+ * or the connection closes after `linger.bytes` more or `linger.ms`, whichever comes first.
+ * (This uWS build writes `Connection: close` into the body when end(.., true) follows a write, so
+ * the header is ours and the close is a plain close.)
+ */
+export function refuseWhileSending(res: HttpResponse, err: HttpError, headers: readonly Header[], linger: Linger): void {
+  res.writeStatus(STATUS_TEXT[err.status] ?? String(err.status));
+  res.writeHeader('Content-Type', 'application/json');
+  res.writeHeader('Cache-Control', 'no-store');
+  res.writeHeader('Connection', 'close');
+  for (const [k, v] of headers) res.writeHeader(k, v);
+  res.write(err.body());
+  let done = false;
+  const finish = (bodyIn: boolean): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    if (bodyIn && linger.trustFraming) res.cork(() => res.end());
+    // next turn: a close inside this callback would drop the answer still corked in uWS
+    else setImmediate(() => aborted || res.close());
+  };
+  const timer = setTimeout(() => finish(false), linger.ms);
+  let dropped = 0;
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = done = true;
+    clearTimeout(timer);
+  });
+  res.onData((chunk, isLast) => {
+    dropped += chunk.byteLength;
+    if (isLast || dropped > linger.bytes) finish(isLast);
+  });
 }
 
 /**

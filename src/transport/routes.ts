@@ -11,7 +11,7 @@ import { Cors } from './cors.js';
 import { renderDemoPage } from './demo-page.js';
 import { EventsHandler } from './events-handler.js';
 import { handlePublish, type Publish } from './publish-handler.js';
-import { send, sendError, sendJson } from './responses.js';
+import { markHeadOnly, refuseWhileSending, send, sendError, sendJson, type Linger } from './responses.js';
 import { createApp } from './uws-app.js';
 
 /** What a shard asks of the thread that sequences events and holds the metrics registry. */
@@ -33,6 +33,29 @@ export interface ShardHttpOptions {
     /** POST /_debug/close-streams: every shard ends all its streams (clients reconnect and resume) */
     closeStreams(): void;
   };
+}
+
+const GET = 'GET, HEAD';
+const FRAMING_LINGER: Linger = { bytes: 64 * 1024, ms: 1_000, trustFraming: false };
+
+/**
+ * RFC 9112 6.3: several Content-Length headers, or one that is not a plain number, or one beside
+ * Transfer-Encoding, leave the end of the body in doubt (request smuggling). This uWS build also
+ * does not check chunk framing strictly, so a chunked publish is refused (411) rather than misread.
+ */
+function framingError(req: HttpRequest, publishing: boolean): 'BAD_FRAMING' | 'LENGTH_REQUIRED' | undefined {
+  let lengths = 0;
+  let malformed = false;
+  let transferEncoding = false;
+  req.forEach((key, value) => {
+    if (key === 'content-length') {
+      lengths++;
+      malformed ||= !/^\d{1,15}$/.test(value);
+    } else if (key === 'transfer-encoding') transferEncoding = true;
+  });
+  if (lengths > 1 || malformed || (transferEncoding && lengths > 0)) return 'BAD_FRAMING';
+  if (transferEncoding) return publishing ? 'LENGTH_REQUIRED' : 'BAD_FRAMING';
+  return undefined;
 }
 
 export class ShardHttp {
@@ -73,19 +96,24 @@ export class ShardHttp {
     const method = req.getMethod().toUpperCase();
     const path = req.getUrl();
     try {
+      const framing = framingError(req, path === '/publish' && method === 'POST');
+      // Where the body ends is in doubt: answer, and close before anything after it is read as a request.
+      if (framing !== undefined) return refuseWhileSending(res, new HttpError(framing), [], FRAMING_LINGER);
+      if (method === 'HEAD') markHeadOnly(res);
+      const get = method === 'GET' || method === 'HEAD';
       switch (path) {
         case '/events':
-          return method === 'GET' ? this.events.handle(res, req) : this.notAllowed(res, 'GET');
+          return get ? this.events.handle(res, req) : this.notAllowed(res, GET);
         case '/publish':
           if (method === 'POST') return this.publish(res, req);
           if (method === 'OPTIONS') return send(res, 204, '', 'text/plain', this.cors.preflight(req.getHeader('origin')));
           return this.notAllowed(res, 'POST, OPTIONS');
         case '/healthz':
-          return method === 'GET' ? this.healthz(res) : this.notAllowed(res, 'GET');
+          return get ? this.healthz(res) : this.notAllowed(res, GET);
         case '/metrics':
-          return method === 'GET' ? this.metrics(res) : this.notAllowed(res, 'GET');
+          return get ? this.metrics(res) : this.notAllowed(res, GET);
         case '/':
-          return method === 'GET' ? send(res, 200, renderDemoPage(), 'text/html; charset=utf-8') : this.notAllowed(res, 'GET');
+          return get ? send(res, 200, renderDemoPage(), 'text/html; charset=utf-8') : this.notAllowed(res, GET);
         case '/_debug/crash-shard':
         case '/_debug/close-streams': {
           const action = path === '/_debug/crash-shard' ? this.opts.debug?.crash : this.opts.debug?.closeStreams;

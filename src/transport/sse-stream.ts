@@ -52,7 +52,7 @@ export class SseStream implements Stream {
     if (verdict === 'skipped') return;
     this.counters.add(SHARD_SLOT.DELIVERIES, events);
     this.counters.add(SHARD_SLOT.BYTES_SENT, bytes.length);
-    if (verdict === 'write') this.write(bytes);
+    if (verdict !== 'queued') this.write(verdict);
   }
 
   /** Heartbeat sweep: a comment for a connection that had no write since the previous sweep. */
@@ -110,7 +110,13 @@ export class SseStream implements Stream {
   /** uWS: the socket is writable again. */
   private writable(): boolean {
     if (this.closed) return true;
-    const chunk = this.queue.take() ?? HEARTBEAT;
+    if (!this.flush(this.queue.take() ?? HEARTBEAT)) return false;
+    // Caught up: a drop period's reset frame that did not fit before goes now, not with the next event.
+    const reset = this.queue.take();
+    return reset === undefined || this.flush(reset);
+  }
+
+  private flush(chunk: Uint8Array): boolean {
     const ok = this.res.write(chunk);
     this.queue.written(chunk.length, ok, false);
     return ok;

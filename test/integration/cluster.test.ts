@@ -120,4 +120,23 @@ describe('cluster mode (REDIS_URL)', () => {
     await late.waitForEvents(1);
     expect(late.events[0]).toMatchObject({ event: 'reset', data: '{"reason":"epoch"}' });
   });
+
+  it('a Redis restored from an older snapshot starts a new epoch: no id is given out twice, subscribers get a reset', async () => {
+    const onA = await open(a, 'topic=restore');
+    const early = await a.publish('restore', 'kept by the snapshot');
+    const snapshot = redis.snapshot();
+    const later = [await a.publish('restore', 'lost 1'), await b.publish('restore', 'lost 2')];
+    await onA.waitForEvents(3);
+    await redis.stop();
+    await redis.start({ from: snapshot }); // the counter is back below what both servers have seen
+    await waitFor(async () => (await (await fetch(`${a.url}/healthz`)).json() as { status: string }).status === 'ok', 'A healthy again', 15_000);
+    await waitFor(async () => (await (await fetch(`${b.url}/healthz`)).json() as { status: string }).status === 'ok', 'B healthy again', 15_000);
+    const fresh = await b.publish('restore', 'after the restore');
+    expect([early, ...later]).not.toContain(fresh);
+    expect(fresh.split('-')[0]).not.toBe(early.split('-')[0]);
+    await waitFor(() => onA.events.some((e) => e.id === fresh), 'the event published after the restore, on A', 15_000);
+    const after = onA.events.slice(3);
+    expect(after[0]).toMatchObject({ event: 'reset', data: '{"reason":"epoch"}' });
+    expect(after.at(-1)).toMatchObject({ id: fresh, data: 'after the restore' });
+  });
 });

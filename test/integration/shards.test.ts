@@ -9,8 +9,23 @@ import { openStream, type RawStream } from '../helpers/sse-client.js';
 // These tests need at least two shards, whatever SHARDS the rest of the suite runs with.
 const SHARDS = String(Math.max(2, Number(TEST_SHARDS)));
 
-/** One publish on its own connection, so a shard that dies cannot take a pooled socket down with it. */
-function publishOnce(url: string, topic: string, data: string): Promise<string> {
+/**
+ * One publish on its own connection, so a shard that dies cannot take a pooled socket down with it.
+ * A 503 (the acceptor answering itself for a moment while a shard is swapped) published nothing and
+ * says to retry, as a publisher would.
+ */
+async function publishOnce(url: string, topic: string, data: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await publishRequest(url, topic, data);
+    } catch (err) {
+      if (!/^503 /.test((err as Error).message) || attempt === 20) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+function publishRequest(url: string, topic: string, data: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${url}/publish?topic=${topic}`, { method: 'POST', agent: false }, (res) => {
       let body = '';

@@ -131,13 +131,36 @@ describe('streaming', () => {
       const live = await small.publish('h', 'live');
       // A shard may open the stream before the last fillers reached it: those then arrive live.
       await waitFor(() => s.events.some((e) => e.id === live), 'the live event');
-      expect(s.events[0]).toMatchObject({ event: 'reset', data: '{"reason":"history"}', id: undefined });
+      // The reset carries the stream's position (where a reconnect resumes): on this epoch, past `old`.
+      const reset = s.events[0]!;
+      expect(reset).toMatchObject({ event: 'reset', data: '{"reason":"history"}' });
+      expect(reset.id?.split('-')[0]).toBe(old.split('-')[0]);
+      expect(seqOf(reset.id!)).toBeGreaterThan(seqOf(old));
+      // After it, every event on the topic after that position, once, in order (all of them are on 'h').
       const after = s.events.slice(1).map((e) => seqOf(e.id!));
-      expect(after).toEqual([...after].sort((x, y) => x - y));
+      expect(after).toEqual(Array.from({ length: seqOf(live) - seqOf(reset.id!) }, (_, i) => seqOf(reset.id!) + 1 + i));
       expect(s.events.at(-1)).toMatchObject({ id: live, data: 'live' });
       s.close();
     } finally {
       await small.stop();
     }
+  });
+
+  it('an id ahead of the server gets a reset frame at its real position, and every event after it is delivered', async () => {
+    const last = await server.publish('ahead', 'before');
+    const [epoch] = last.split('-');
+    const ahead = `${epoch}-${seqOf(last) + 1000}`;
+    const s = await openStream(`${server.url}/events?topic=ahead`, { 'last-event-id': ahead });
+    const ids = [await server.publish('ahead', 'one'), await server.publish('ahead', 'two')];
+    await waitFor(() => s.events.filter((e) => e.event !== 'reset').length >= 2 && s.events, 'the events after the reset');
+    const [reset, ...events] = s.events;
+    expect(reset).toMatchObject({ event: 'reset', data: '{"reason":"history"}' });
+    // not a position 1000 ahead, which would have skipped every event up to it
+    expect(seqOf(reset!.id!)).toBeLessThan(seqOf(ids[0]!));
+    expect(events.map((e) => [e.id, e.data])).toEqual([
+      [ids[0], 'one'],
+      [ids[1], 'two'],
+    ]);
+    s.close();
   });
 });

@@ -2,18 +2,24 @@
 // two-server scenario. Never a stand-in: a missing redis-server fails with how to install it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 export interface RedisServer {
   url: string;
   port: number;
   /** SIGTERM: redis-server shuts down cleanly, writing its append-only file when it has one */
   stop(): Promise<void>;
-  /** start again on the same port; with `empty`, from a fresh folder: a Redis that lost everything */
-  start(opts?: { empty?: boolean }): Promise<void>;
+  /**
+   * start again on the same port; with `empty`, from a fresh folder (a Redis that lost everything);
+   * with `from`, from a copy made by `snapshot()` (a Redis restored from an older backup)
+   */
+  start(opts?: { empty?: boolean; from?: string }): Promise<void>;
+  /** a copy of the data folder as it is now (persisted data only) */
+  snapshot(): string;
 }
 
 export interface RedisOptions {
@@ -21,16 +27,6 @@ export interface RedisOptions {
   persist: boolean;
   /** called with each redis-server process started, e.g. to kill it with its parent */
   onSpawn?: (child: ChildProcess) => void;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 /** Whether a Redis on this loopback port answers PING. */
@@ -58,6 +54,7 @@ export async function startRedisServer(opts: RedisOptions): Promise<RedisServer>
     port,
     async start(startOpts = {}) {
       if (startOpts.empty) dir = folder();
+      if (startOpts.from !== undefined) dir = startOpts.from;
       const persistence = opts.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
       proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' });
       opts.onSpawn?.(proc);
@@ -65,6 +62,11 @@ export async function startRedisServer(opts: RedisOptions): Promise<RedisServer>
         if (i > 400) throw new Error(`redis-server did not answer on port ${port}`);
         await new Promise((r) => setTimeout(r, 25));
       }
+    },
+    snapshot() {
+      const copy = folder();
+      cpSync(dir, copy, { recursive: true });
+      return copy;
     },
     async stop() {
       if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;

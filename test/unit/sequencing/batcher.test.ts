@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { batchFromShared, eventBytes, type SharedBatch } from '../../../src/sequencing/batch-layout.js';
 import { Batcher } from '../../../src/sequencing/batcher.js';
 import { LocalSequencer } from '../../../src/sequencing/local-sequencer.js';
+import { SharedSequence } from '../../../src/sequencing/shared-sequence.js';
 
 function collect(batchSize: number, batchMs: number): { seq: LocalSequencer; batcher: Batcher; batches: SharedBatch[]; at: number[] } {
   const batches: SharedBatch[] = [];
@@ -12,7 +13,8 @@ function collect(batchSize: number, batchMs: number): { seq: LocalSequencer; bat
     batches.push(b);
     at.push(performance.now());
   });
-  return { seq: new LocalSequencer(batcher), batcher, batches, at };
+  const sequence = new SharedSequence(new BigInt64Array(new SharedArrayBuffer(8)));
+  return { seq: new LocalSequencer(sequence, 'ep0ch', (run) => batcher.appendRun(run)), batcher, batches, at };
 }
 
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));

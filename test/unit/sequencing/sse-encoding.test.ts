@@ -7,7 +7,6 @@ import {
   EncodingError,
   encodeComment,
   encodeEvent,
-  encodeIdOnly,
   encodeReset,
   encodeRetry,
   eventText,
@@ -152,7 +151,7 @@ describe('encodeComment', () => {
 });
 
 describe('encodeReset', () => {
-  it.each(['history', 'epoch', 'dropped'] as const)('writes event: reset with no id for %s', (reason) => {
+  it.each(['history', 'epoch', 'dropped'] as const)('writes event: reset with no id for %s when given none', (reason) => {
     expect(text(encodeReset(reason))).toBe(`event: reset\ndata: {"reason":"${reason}"}\n\n`);
   });
 
@@ -161,19 +160,21 @@ describe('encodeReset', () => {
     expect(parsed.events).toEqual([{ id: undefined, event: 'reset', data: '{"reason":"epoch"}' }]);
     expect(JSON.parse(parsed.events[0]!.data)).toEqual({ reason: 'epoch' });
   });
-});
 
-describe('encodeIdOnly', () => {
-  it('writes an id with no data: a parser takes the id and dispatches nothing', () => {
-    expect(text(encodeIdOnly('abc-7'))).toBe('id: abc-7\n\n');
-    const stream = text(encodeIdOnly('abc-7')) + text(encodeEvent({ data: 'next' }));
-    // eventsource-parser reports the id with the next dispatched event only when that event has its own;
-    // what matters here is that the id-only block dispatches nothing.
-    expect(parseAll(stream).events).toEqual([{ id: undefined, event: undefined, data: 'next' }]);
+  it.each(['history', 'epoch', 'dropped'] as const)('writes the id in the same block as the data for %s (Firefox ignores an id in a block without data)', (reason) => {
+    expect(text(encodeReset(reason, 'abc-7'))).toBe(`id: abc-7\nevent: reset\ndata: {"reason":"${reason}"}\n\n`);
   });
 
-  it('refuses CR, LF and NUL', () => {
-    for (const bad of ['a\rb', 'a\nb', 'a\0b']) expect(() => encodeIdOnly(bad)).toThrow(EncodingError);
+  it('parses to one reset event carrying the id, and nothing else: the next reconnect resumes from that id', () => {
+    const stream = text(encodeReset('history', formatId('abc', 7))) + text(encodeEvent({ data: 'next' }));
+    expect(parseAll(stream).events).toEqual([
+      { id: 'abc-7', event: 'reset', data: '{"reason":"history"}' },
+      { id: undefined, event: undefined, data: 'next' },
+    ]);
+  });
+
+  it('refuses CR, LF and NUL in the id', () => {
+    for (const bad of ['a\rb', 'a\nb', 'a\0b']) expect(() => encodeReset('history', bad)).toThrow(EncodingError);
   });
 });
 

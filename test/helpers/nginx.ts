@@ -1,0 +1,110 @@
+// The real nginx (Debian's) running the shipped deploy/nginx.conf on a free loopback port in front of
+// a test server. The file runs as shipped except for the lines its header lists: pid, logs and temp
+// files go to a temporary folder, and the listen and upstream ports are the test's.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../support/free-port.js';
+import { waitFor } from './server.js';
+
+export const NGINX_BIN = '/usr/sbin/nginx';
+export const NGINX_CONF = fileURLToPath(new URL('../../deploy/nginx.conf', import.meta.url));
+
+export function assertNginxInstalled(): void {
+  if (!existsSync(NGINX_BIN)) {
+    throw new Error(`nginx is not installed (${NGINX_BIN} is missing): run \`make test-deps\` (apt-get install nginx)`);
+  }
+}
+
+/**
+ * Replaces the one line whose text (trimmed) is `line`. Throws unless there is exactly one, so an
+ * edit to the shipped file cannot silently leave a production path or port in the test's copy.
+ */
+function replaceLine(conf: string, line: string, replacement: string): string {
+  const lines = conf.split('\n');
+  const at = lines.flatMap((l, i) => (l.trim() === line ? [i] : []));
+  if (at.length !== 1) throw new Error(`deploy/nginx.conf must have the line \`${line}\` exactly once (found ${at.length}): the test renders the file by replacing it`);
+  lines[at[0]!] = replacement;
+  return lines.join('\n');
+}
+
+export function renderNginxConf(opts: { dir: string; listenPort: number; upstreamPort: number }): string {
+  const { dir } = opts;
+  let conf = readFileSync(NGINX_CONF, 'utf8');
+  conf = replaceLine(conf, 'pid /run/nginx.pid;', `pid ${dir}/nginx.pid;`);
+  conf = replaceLine(conf, 'error_log /var/log/nginx/error.log warn;', `error_log ${dir}/error.log warn;`);
+  conf = replaceLine(conf, 'access_log /var/log/nginx/access.log;', `    access_log ${dir}/access.log;`);
+  // Debian's compiled-in temp folders are under /var/lib/nginx; nginx creates all five at start.
+  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${dir}/${t}_temp;`);
+  conf = replaceLine(conf, 'http {', ['http {', ...temps].join('\n'));
+  conf = replaceLine(conf, 'listen 80 backlog=4096;', `        listen 127.0.0.1:${opts.listenPort} backlog=4096;`);
+  conf = replaceLine(conf, 'server 127.0.0.1:8080;', `        server 127.0.0.1:${opts.upstreamPort};`);
+  return conf;
+}
+
+/** A folder for one nginx run, with the rendered config in it. */
+export function prepareNginx(listenPort: number, upstreamPort: number): { dir: string; confPath: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'sse-nginx-'));
+  // run as root, nginx's workers switch to `user www-data` and must reach the temp folders in here
+  chmodSync(dir, 0o755);
+  const confPath = join(dir, 'nginx.conf');
+  writeFileSync(confPath, renderNginxConf({ dir, listenPort, upstreamPort }));
+  return { dir, confPath };
+}
+
+export interface TestNginx {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** nginx's stderr and its error log */
+  output(): string;
+  /** fast shutdown (SIGTERM: open streams are cut, not waited for), then the folder is removed */
+  stop(): Promise<void>;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+export async function startNginx(upstreamPort: number): Promise<TestNginx> {
+  assertNginxInstalled();
+  const port = await freePort();
+  const { dir, confPath } = prepareNginx(port, upstreamPort);
+  const proc = spawn(NGINX_BIN, ['-p', dir, '-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const output = (): string => {
+    const log = join(dir, 'error.log');
+    return out + (existsSync(log) ? readFileSync(log, 'utf8') : '');
+  };
+  const exited = once(proc, 'exit').then(([code]) => {
+    throw new Error(`nginx exited with ${String(code)} before listening:\n${output()}`);
+  });
+  exited.catch(() => undefined);
+  await Promise.race([waitFor(() => accepts(port), `nginx on port ${port}`), exited]);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    proc,
+    output,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const done = once(proc, 'exit');
+        proc.kill('SIGTERM');
+        await done;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

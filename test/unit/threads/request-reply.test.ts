@@ -1,0 +1,73 @@
+// PendingRequests: a shard's question to the main thread travels under an id, and the answer that
+// carries the id settles the promise that asked.
+import { describe, expect, it } from 'vitest';
+import { PendingRequests } from '../../../src/threads/request-reply.js';
+
+/** Asks and captures the id the request was sent under. */
+function ask<T>(p: PendingRequests): { id: number; answer: Promise<T> } {
+  let id: number | undefined;
+  const answer = p.ask<T>((reqId) => {
+    id = reqId;
+  });
+  if (id === undefined) throw new Error('ask() did not send synchronously');
+  return { id, answer };
+}
+
+describe('PendingRequests', () => {
+  it('sends each request at once under an id no other request has', () => {
+    const p = new PendingRequests();
+    const ids = Array.from({ length: 50 }, () => ask(p).id);
+    expect(new Set(ids).size).toBe(50);
+    expect(p.size).toBe(50);
+  });
+
+  it('resolve settles the promise that asked under that id, with that value, and no other', async () => {
+    const p = new PendingRequests();
+    const first = ask<string>(p);
+    const second = ask<string>(p);
+    const third = ask<string>(p);
+    p.resolve(second.id, 'two');
+    p.resolve(first.id, 'one');
+    expect(await second.answer).toBe('two');
+    expect(await first.answer).toBe('one');
+    expect(p.size).toBe(1);
+    let thirdSettled = false;
+    void third.answer.then(() => (thirdSettled = true));
+    await Promise.resolve();
+    expect(thirdSettled).toBe(false);
+  });
+
+  it('reject settles the right promise with the error given', async () => {
+    const p = new PendingRequests();
+    const kept = ask<number>(p);
+    const failed = ask<number>(p);
+    const err = new Error('main thread said no');
+    p.reject(failed.id, err);
+    await expect(failed.answer).rejects.toBe(err);
+    p.resolve(kept.id, 7);
+    expect(await kept.answer).toBe(7);
+  });
+
+  it('ignores unknown ids and answers to ids already settled', async () => {
+    const p = new PendingRequests();
+    const one = ask<string>(p);
+    p.resolve(one.id + 1000, 'stray');
+    p.reject(-1, new Error('stray'));
+    expect(p.size).toBe(1);
+    p.resolve(one.id, 'first');
+    p.resolve(one.id, 'second'); // a duplicate answer
+    p.reject(one.id, new Error('late'));
+    expect(await one.answer).toBe('first');
+  });
+
+  it('goes back to size 0 once every request is answered', async () => {
+    const p = new PendingRequests();
+    const asked = [ask<number>(p), ask<number>(p), ask<number>(p)];
+    expect(p.size).toBe(3);
+    p.resolve(asked[0]!.id, 0);
+    p.reject(asked[1]!.id, new Error('x'));
+    p.resolve(asked[2]!.id, 2);
+    expect(p.size).toBe(0);
+    await expect(asked[1]!.answer).rejects.toThrow('x');
+  });
+});
