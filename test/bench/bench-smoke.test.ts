@@ -90,7 +90,8 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(saturation).toHaveLength(2);
     for (const r of saturation) expect(r.steps.length).toBeGreaterThan(0);
     const publish = results.runs.filter((r: { scenario: string }) => r.scenario === 'publish-throughput');
-    expect(publish).toHaveLength(2);
+    // each variant, then one server in cluster mode on a fresh redis-server
+    expect(publish.map((r: { variant: string }) => r.variant)).toEqual(['baseline', 'uws-1', 'uws-1-redis']);
     for (const r of publish) {
       expect(r.accepted).toBeGreaterThan(0);
       expect(r.non2xx).toBe(0);
@@ -103,6 +104,7 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(md).toContain('| scenario | figure | baseline (node:http) | uWS SHARDS=1 |');
     expect(md).toContain('server CPU per delivery');
     expect(md).toContain('## Targets against the node:http baseline');
+    expect(md).toMatch(/## Publishing in cluster mode\n\nOne server \(SHARDS=1\) on one fresh redis-server, the same autocannon load: \*\*[\d,]+ publishes\/s\*\*/);
     for (const svg of ['throughput.svg', 'latency.svg', 'cost.svg']) expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   }, 120_000);
 });
