@@ -12,6 +12,7 @@ import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runMicro } from './scenarios/micro.js';
 import { runPublishThroughput } from './scenarios/publish-throughput.js';
 import { runSaturation } from './scenarios/saturation.js';
+import { runStorm } from './scenarios/storm.js';
 import { runTwoServer } from './scenarios/two-server.js';
 import { loadSettingsOrExit, type ScenarioName } from './settings.js';
 
@@ -20,6 +21,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<v
   'high-fan-out': runHighFanOut,
   saturation: runSaturation,
   'two-server': runTwoServer,
+  storm: runStorm,
   'idle-memory': runIdleMemory,
   'publish-throughput': runPublishThroughput,
   micro: runMicro,
