@@ -5,8 +5,9 @@
 // how long until every client was back and caught up, handshake and catch-up latency, per-client
 // missing and duplicate deliveries over the whole phase, and the CPU of the server and of the
 // generator in the storm window against a steady window of the same length just before T, from
-// /proc samples taken every 50 ms.
-import { cpuSeconds, machineBusy, machineTicks, memory, type MachineTicks } from '../proc-stats.js';
+// /proc samples taken every 50 ms, and the kernel's count of SYNs dropped at full accept queues over
+// the phase (they decide how long a storm takes: a dropped SYN is sent again 1 s later, then 3 s...).
+import { cpuSeconds, machineBusy, machineTicks, memory, tcpCounters, type MachineTicks, type TcpCounters } from '../proc-stats.js';
 import type { BenchSettings } from '../settings.js';
 import { LatencyHistogram, summarise, type LatencySummary } from './latency-histogram.js';
 import { TOPIC, type LoadRun } from './load-run.js';
@@ -74,6 +75,8 @@ export interface StormResult {
   serverPeakRssMiB: number;
   /** every generator process over the whole phase */
   generatorCpuSeconds: number;
+  /** the kernel's TCP counters over the phase: the whole network namespace, so other tenants' connections count too */
+  kernel: TcpCounters;
   wallSeconds: number;
 }
 
@@ -136,6 +139,7 @@ export async function stormPhase(run: LoadRun, target: Target, st: Readonly<Benc
     }
   }, SAMPLE_MS);
 
+  const tcp0 = tcpCounters();
   const wall0 = performance.now();
   let pub: PublisherReport;
   let storms: StormReconnectReport[];
@@ -156,6 +160,7 @@ export async function stormPhase(run: LoadRun, target: Target, st: Readonly<Benc
   }
   samples.push(sample(run.pids, subscriberPids, run.publisher.pid));
   const wall = (performance.now() - wall0) / 1000;
+  const tcp1 = tcpCounters();
 
   const t = Math.min(...storms.map((r) => r.closeStartUs));
   const handshake = new LatencyHistogram();
@@ -218,6 +223,12 @@ export async function stormPhase(run: LoadRun, target: Target, st: Readonly<Benc
     serverExtraCpuSeconds: storm.serverCpuSeconds - steady.serverCores * storm.windowSeconds,
     serverPeakRssMiB: peakRss / 2 ** 20,
     generatorCpuSeconds: whole.generatorCores * whole.windowSeconds,
+    kernel: {
+      listenOverflows: tcp1.listenOverflows - tcp0.listenOverflows,
+      listenDrops: tcp1.listenDrops - tcp0.listenDrops,
+      synRetransmits: tcp1.synRetransmits - tcp0.synRetransmits,
+      synCookies: tcp1.synCookies - tcp0.synCookies,
+    },
     wallSeconds: wall,
   };
 }
@@ -234,5 +245,6 @@ export function describeStorm(r: StormResult): string {
     `server ${r.storm.serverCores.toFixed(2)} cores in the ${r.storm.windowSeconds.toFixed(2)} s storm window vs ${r.steady.serverCores.toFixed(2)} steady (${r.serverExtraCpuSeconds.toFixed(2)} CPU s extra)`,
     `generator ${r.storm.generatorCores.toFixed(2)} cores (busiest subscriber process ${Math.round(r.storm.busiestSubscriberCore * 100)}%)`,
     `machine ${Math.round(r.storm.machineBusy * 100)}% busy`,
+    `kernel: ${r.kernel.listenOverflows} accept-queue overflows, ${r.kernel.synRetransmits} SYN retransmits`,
   ].join(', ');
 }

@@ -23,6 +23,7 @@ const ROWS: Array<[string, (r: Storm) => string]> = [
   ['**duplicate deliveries** (clients affected)', (r) => `${n(r.duplicates.total)} (${n(r.duplicates.clients)})`],
   ['reset frames (clients)', (r) => `${n(r.resets.total)} (${n(r.resets.clients)})`],
   ['order violations', (r) => n(r.orderViolations)],
+  ['kernel: accept-queue overflows / SYN retransmits (whole machine)', (r) => `${n(r.kernel.listenOverflows)} / ${n(r.kernel.synRetransmits)}`],
   ['published events/s (target)', (r) => `${n(r.published.perSecond)} (${n(r.rate)})`],
   ['delivery latency over the run: p50 / p99 (ms)', (r) => `${ms(r.latencyMs.p50)} / ${ms(r.latencyMs.p99)}`],
   ['**server CPU in the storm window** (cores; window s)', (r) => `${formatValue(r.storm.serverCores)} (${formatValue(r.storm.windowSeconds)} s)`],
@@ -46,6 +47,7 @@ export function renderStorm(runs: RunRecord[], settings: BenchSettings): string[
       `as a browser's EventSource does; publishing goes on for ${st.afterSeconds} s. One round per variant, each in a fresh server process. ` +
       `"Back" is the response head of the reconnect; catch-up deliveries are the events a reconnected stream received that had been published before its head arrived (while the client was away, or still in flight when it was closed; the baseline, which keeps no history, delivers only those published after it had taken the new connection). ` +
       `Missing and duplicate deliveries are counted per client over the whole run (every accepted event is due to every client) and summed. ` +
+      `A SYN that finds the server's accept queue full is dropped and sent again by the client 1 s later (then 3 s, 7 s...): the kernel's counts show how much of the wait that was (the queue is 512 for uWS, 511 for node:http). ` +
       `The storm window runs from T until every client is back and caught up (at least ${st.windowSeconds} s); the window before T is as long. Server CPU is the whole process (every thread) from /proc; the generator shares the cores.`,
     '',
     `| figure | ${variants.map((v) => parseVariant(v)?.label ?? v).join(' | ')} |`,
@@ -56,7 +58,7 @@ export function renderStorm(runs: RunRecord[], settings: BenchSettings): string[
   const base = mine.find((r) => r.variant === 'baseline');
   if (base !== undefined && base.closed > 0) {
     out.push(
-      `**What the baseline loses:** ${n(base.missing.total)} deliveries (${formatValue(base.missing.total / base.closed)} per client on average, at most ${n(base.missing.maxPerClient)}, ${n(base.missing.clients)} of ${n(base.closed)} clients affected): it keeps no history and ignores \`Last-Event-ID\`, so whatever was published while a client was away, or was in flight when it was closed, never reaches it, and nothing tells it so.`,
+      `**What the baseline loses:** ${n(base.missing.total)} deliveries (${formatValue(base.missing.total / base.closed)} per client on average, at most ${n(base.missing.maxPerClient)}, ${n(base.missing.clients)} of ${n(base.closed)} clients affected${base.failed > 0 ? `; ${n(base.failed)} clients were not back within ${formatValue(st.reconnectTimeoutMs / 1000)} s and missed everything after T` : ''}): it keeps no history and ignores \`Last-Event-ID\`, so whatever was published while a client was away, or was still queued for it when it was closed, never reaches it, and nothing tells it so.`,
     );
     out.push('');
   }
