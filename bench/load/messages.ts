@@ -81,6 +81,10 @@ export interface StormReconnectReport {
   /** per reconnect: connect() to response head, and the storm's moment (closeStartUs) to response head */
   handshake: HistogramData;
   back: HistogramData;
+  /** this process from its first close until its last reconnect settled: event-loop utilisation (0..1) and CPU seconds */
+  loopUtilization: number;
+  cpuSeconds: number;
+  settledUs: number;
 }
 
 /** One generator process's clients over a tracked phase; sums and maxima are over clients. */

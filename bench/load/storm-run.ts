@@ -7,13 +7,13 @@
 // generator in the storm window against a steady window of the same length just before T, from
 // /proc samples taken every 50 ms, and the kernel's count of SYNs dropped at full accept queues over
 // the phase (they decide how long a storm takes: a dropped SYN is sent again 1 s later, then 3 s...).
-import { cpuSeconds, machineBusy, machineTicks, memory, tcpCounters, type MachineTicks, type TcpCounters } from '../proc-stats.js';
+import { cpuSeconds, machineBusy, machineTicks, memory, tcpCounters, threadTimes, type MachineTicks, type TcpCounters } from '../proc-stats.js';
 import type { BenchSettings } from '../settings.js';
 import { LatencyHistogram, summarise, type LatencySummary } from './latency-histogram.js';
 import { TOPIC, type LoadRun } from './load-run.js';
 import { nowUs, type PublisherReport, type StormClientReport, type StormReconnectReport, type SubscriberReport, type Target } from './messages.js';
 
-const SAMPLE_MS = 50;
+const SAMPLE_MS = 100;
 
 export interface StormCpu {
   /** the window (s) and the CPU used in it */
@@ -27,6 +27,9 @@ export interface StormCpu {
   publisherCore: number;
   /** the whole machine, other tenants included */
   machineBusy: number;
+  /** time runnable but without a CPU, summed over threads, per second of the window (ms/s): the server's, and every generator process's */
+  serverRunQueueMsPerSecond: number;
+  generatorRunQueueMsPerSecond: number;
 }
 
 export interface StormResult {
@@ -45,6 +48,12 @@ export interface StormResult {
   withLastEventId: number;
   /** from the first close to the last, over every generator process (ms) */
   closeSpreadMs: number;
+  /**
+   * The generator while reconnecting (from its first close until its last reconnect settled): the
+   * busiest process's event-loop utilisation (0..1) and CPU (cores). A loop near 1 reads response
+   * heads late: handshake and back times then include the generator's own delay.
+   */
+  generatorReconnecting: { busiestLoop: number; busiestCore: number };
   /** from T until the last reconnect was issued (ms) */
   issuedMs: number;
   /** from T until the last response head of a reconnect (ms): every client back */
@@ -86,6 +95,21 @@ interface Sample {
   subscribers: number[];
   publisher: number;
   machine: MachineTicks;
+  /** run-queue seconds summed over threads */
+  serverWait: number;
+  generatorWait: number;
+}
+
+function runQueueSeconds(pids: number[]): number {
+  let wait = 0;
+  for (const pid of pids) {
+    try {
+      for (const t of threadTimes(pid).values()) wait += t.wait;
+    } catch {
+      // gone
+    }
+  }
+  return wait;
 }
 
 function sample(serverPids: number[], subscriberPids: number[], publisherPid: number): Sample {
@@ -102,6 +126,8 @@ function sample(serverPids: number[], subscriberPids: number[], publisherPid: nu
     subscribers: subscriberPids.map(safe),
     publisher: safe(publisherPid),
     machine: machineTicks(),
+    serverWait: runQueueSeconds(serverPids),
+    generatorWait: runQueueSeconds([...subscriberPids, publisherPid]),
   };
 }
 
@@ -121,6 +147,8 @@ function cpuOver(samples: Sample[], fromUs: number, toUs: number): StormCpu {
     busiestSubscriberCore: Math.max(...subs) / wall,
     publisherCore: publisher / wall,
     machineBusy: machineBusy(a.machine, b.machine),
+    serverRunQueueMsPerSecond: ((b.serverWait - a.serverWait) * 1000) / wall,
+    generatorRunQueueMsPerSecond: ((b.generatorWait - a.generatorWait) * 1000) / wall,
   };
 }
 
@@ -204,6 +232,10 @@ export async function stormPhase(run: LoadRun, target: Target, st: Readonly<Benc
     failures,
     withLastEventId: sum(storms, (r) => r.withLastEventId),
     closeSpreadMs: (max(storms, (r) => r.closeEndUs) - t) / 1000,
+    generatorReconnecting: {
+      busiestLoop: max(storms, (r) => r.loopUtilization),
+      busiestCore: max(storms, (r) => (r.settledUs > r.closeStartUs ? r.cpuSeconds / ((r.settledUs - r.closeStartUs) / 1e6) : 0)),
+    },
     issuedMs: (max(storms, (r) => r.issuedUs) - t) / 1000,
     allBackMs: lastHeadUs > 0 ? (lastHeadUs - t) / 1000 : NaN,
     backMs: summarise(backHist),
@@ -243,7 +275,8 @@ export function describeStorm(r: StormResult): string {
     `missing ${r.missing.total} (${r.missing.clients} clients), duplicates ${r.duplicates.total}, resets ${r.resets.total}`,
     `${r.published.accepted}/${r.published.target} published (${Math.round(r.published.perSecond)}/s)`,
     `server ${r.storm.serverCores.toFixed(2)} cores in the ${r.storm.windowSeconds.toFixed(2)} s storm window vs ${r.steady.serverCores.toFixed(2)} steady (${r.serverExtraCpuSeconds.toFixed(2)} CPU s extra)`,
-    `generator ${r.storm.generatorCores.toFixed(2)} cores (busiest subscriber process ${Math.round(r.storm.busiestSubscriberCore * 100)}%)`,
+    `generator ${r.storm.generatorCores.toFixed(2)} cores (busiest subscriber process ${Math.round(r.storm.busiestSubscriberCore * 100)}%; while reconnecting, loop ${Math.round(r.generatorReconnecting.busiestLoop * 100)}% busy, ${Math.round(r.generatorReconnecting.busiestCore * 100)}% of a core)`,
+    `run queue: server ${Math.round(r.storm.serverRunQueueMsPerSecond)} ms/s, generator ${Math.round(r.storm.generatorRunQueueMsPerSecond)} ms/s`,
     `machine ${Math.round(r.storm.machineBusy * 100)}% busy`,
     `kernel: ${r.kernel.listenOverflows} accept-queue overflows, ${r.kernel.synRetransmits} SYN retransmits`,
   ].join(', ');

@@ -255,6 +255,8 @@ function storm(r: Extract<SubscriberRequest, { type: 'storm' }>): Promise<StormR
         // the last 2 ms spin: both generator processes close within a fraction of a millisecond of each other
       }
       const closeStartUs = nowUs();
+      const elu0 = performance.eventLoopUtilization();
+      const cpu0 = process.cpuUsage();
       const victims = [...streams];
       for (const s of victims) {
         s.opened = false;
@@ -277,6 +279,18 @@ function storm(r: Extract<SubscriberRequest, { type: 'storm' }>): Promise<StormR
         lastHeadUs: 0,
         handshake: new LatencyHistogram().toData(),
         back: new LatencyHistogram().toData(),
+        loopUtilization: 0,
+        cpuSeconds: 0,
+        settledUs: 0,
+      };
+      const finish = (): void => {
+        report.handshake = handshake.toData();
+        report.back = back.toData();
+        report.loopUtilization = performance.eventLoopUtilization(elu0).utilization;
+        const cpu = process.cpuUsage(cpu0);
+        report.cpuSeconds = (cpu.user + cpu.system) / 1e6;
+        report.settledUs = nowUs();
+        resolve(report);
       };
       const handshake = new LatencyHistogram();
       const back = new LatencyHistogram();
@@ -291,11 +305,7 @@ function storm(r: Extract<SubscriberRequest, { type: 'storm' }>): Promise<StormR
           report.failed++;
           report.failures[failure] = (report.failures[failure] ?? 0) + 1;
         }
-        if (report.reconnected + report.failed === report.closed) {
-          report.handshake = handshake.toData();
-          report.back = back.toData();
-          resolve(report);
-        }
+        if (report.reconnected + report.failed === report.closed) finish();
       };
       for (const s of victims) {
         const client = s.client;
@@ -303,7 +313,7 @@ function storm(r: Extract<SubscriberRequest, { type: 'storm' }>): Promise<StormR
         openOne(r.target, streamRequest(r.target, r.topic, client.lastId), r.timeoutMs, client, true, settle);
       }
       report.issuedUs = nowUs();
-      if (victims.length === 0) resolve(report);
+      if (victims.length === 0) finish();
     };
     fire();
   });

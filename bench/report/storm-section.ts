@@ -13,7 +13,7 @@ const ms = (x: number): string => formatValue(x);
 
 const ROWS: Array<[string, (r: Storm) => string]> = [
   ['streams closed at T / back', (r) => `${n(r.closed)} / ${n(r.reconnected)}${r.failed > 0 ? ` (${n(r.failed)} failed)` : ''}`],
-  ['**from T until all are back** (ms)', (r) => ms(r.allBackMs)],
+  ['**from T until all are back** (ms)', (r) => (r.failed > 0 ? `${ms(r.allBackMs)} (${n(r.failed)} never)` : ms(r.allBackMs))],
   ['per client, T to back: p50 / p99 (ms)', (r) => `${ms(r.backMs.p50)} / ${ms(r.backMs.p99)}`],
   ['**handshake** (connect to response head): p50 / p99 (ms)', (r) => `${ms(r.handshakeMs.p50)} / ${ms(r.handshakeMs.p99)}`],
   ['catch-up deliveries (published before the client was back)', (r) => n(r.catchUpMs.samples)],
@@ -28,8 +28,11 @@ const ROWS: Array<[string, (r: Storm) => string]> = [
   ['delivery latency over the run: p50 / p99 (ms)', (r) => `${ms(r.latencyMs.p50)} / ${ms(r.latencyMs.p99)}`],
   ['**server CPU in the storm window** (cores; window s)', (r) => `${formatValue(r.storm.serverCores)} (${formatValue(r.storm.windowSeconds)} s)`],
   ['server CPU just before T, as long (cores)', (r) => formatValue(r.steady.serverCores)],
-  ['server CPU the storm added (CPU s)', (r) => formatValue(r.serverExtraCpuSeconds)],
+  ['server CPU the storm added over the steady rate (CPU s)', (r) => r.serverExtraCpuSeconds.toFixed(2)],
+  ['server threads waiting for a CPU in the storm window (ms per s)', (r) => n(r.storm.serverRunQueueMsPerSecond)],
   ['generator CPU in the storm window (cores; busiest process % of a core)', (r) => `${formatValue(r.storm.generatorCores)} (${n(r.storm.busiestSubscriberCore * 100)})`],
+  ['generator while reconnecting: busiest event loop busy (%; its CPU, % of a core)', (r) => `${n(r.generatorReconnecting.busiestLoop * 100)} (${n(r.generatorReconnecting.busiestCore * 100)})`],
+  ['generator threads waiting for a CPU in the storm window (ms per s)', (r) => n(r.storm.generatorRunQueueMsPerSecond)],
   ['machine busy in the storm window, all tenants (%)', (r) => n(r.storm.machineBusy * 100)],
 ];
 
@@ -47,6 +50,7 @@ export function renderStorm(runs: RunRecord[], settings: BenchSettings): string[
       `as a browser's EventSource does; publishing goes on for ${st.afterSeconds} s. One round per variant, each in a fresh server process. ` +
       `"Back" is the response head of the reconnect; catch-up deliveries are the events a reconnected stream received that had been published before its head arrived (while the client was away, or still in flight when it was closed; the baseline, which keeps no history, delivers only those published after it had taken the new connection). ` +
       `Missing and duplicate deliveries are counted per client over the whole run (every accepted event is due to every client) and summed. ` +
+      `Handshake and back times are read by the generator: when its event loop is busy while reconnecting (parsing every client's catch-up), it reads response heads late, and the figures include that delay. ` +
       `A SYN that finds the server's accept queue full is dropped and sent again by the client 1 s later (then 3 s, 7 s...): the kernel's counts show how much of the wait that was (the queue is 512 for uWS, 511 for node:http). ` +
       `The storm window runs from T until every client is back and caught up (at least ${st.windowSeconds} s); the window before T is as long. Server CPU is the whole process (every thread) from /proc; the generator shares the cores.`,
     '',
