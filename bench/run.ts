@@ -1,6 +1,6 @@
 // `make bench`: runs the scenarios (BENCH_SCENARIOS) against every variant (BENCH_VARIANTS), each in a
 // fresh server process, and writes results/<timestamp>.json, results/latest.md and the SVG charts.
-// BENCH_QUICK=1 for a run under 2 minutes, BENCH_SMOKE=1 for a few seconds; see bench/settings.ts
+// BENCH_QUICK=1 for a run of about 3 minutes, BENCH_SMOKE=1 for a few seconds; see bench/settings.ts
 // for every knob. Progress goes to the terminal; every child process is killed on exit.
 import { machineInfo } from './proc-stats.js';
 import { watchdog } from './processes.js';
