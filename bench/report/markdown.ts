@@ -1,5 +1,6 @@
 // results/latest.md: one table of medians with ratios to the baseline measured in the same run,
 // the performance targets against the baseline, the load generator's verdict, the micro-benchmarks, and the machine.
+import { renderStorm } from './storm-section.js';
 import { renderTwoServer } from './two-server-section.js';
 import { CLUSTER_PUBLISH_VARIANT } from '../scenarios/publish-throughput.js';
 import type { RunRecord } from '../scenarios/context.js';
@@ -148,6 +149,7 @@ export function renderMarkdown(r: ResultsFile): string {
   }
   out.push(...renderTwoServer(r.runs));
   out.push(...renderClusterPublish(r.runs));
+  out.push(...renderStorm(r.runs, r.settings));
   const notes = overloadNotes(r);
   if (notes.length > 0) {
     for (const n of notes) out.push(`**Note:** ${n}`);
