@@ -133,3 +133,33 @@ export function machineInfo(): MachineInfo {
     openFilesLimit,
   };
 }
+
+/** The kernel's TCP counters behind a connection storm, for this network namespace (every process in it, not one). */
+export interface TcpCounters {
+  /** SYNs or handshake ACKs dropped because a listening socket's accept queue was full (TcpExt ListenOverflows) */
+  listenOverflows: number;
+  /** every SYN dropped by a listening socket, overflows included (TcpExt ListenDrops) */
+  listenDrops: number;
+  /** SYNs sent again by connecting sockets (TcpExt TCPSynRetrans): each costs the client 1 s, then 3, 7, 15... */
+  synRetransmits: number;
+  /** SYN queue full, answered with a SYN cookie (TcpExt TCPReqQFullDoCookies) */
+  synCookies: number;
+}
+
+export function tcpCounters(): TcpCounters {
+  const out: TcpCounters = { listenOverflows: 0, listenDrops: 0, synRetransmits: 0, synCookies: 0 };
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    if (lines.length < 2) return out;
+    const names = lines[0]!.trim().split(/\s+/);
+    const values = lines[1]!.trim().split(/\s+/).map(Number);
+    const get = (name: string): number => values[names.indexOf(name)] ?? 0;
+    out.listenOverflows = get('ListenOverflows');
+    out.listenDrops = get('ListenDrops');
+    out.synRetransmits = get('TCPSynRetrans');
+    out.synCookies = get('TCPReqQFullDoCookies');
+  } catch {
+    // not Linux: zeros
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 // `make bench`: runs the scenarios (BENCH_SCENARIOS) against every variant (BENCH_VARIANTS), each in a
 // fresh server process, and writes results/<timestamp>.json, results/latest.md and the SVG charts.
-// BENCH_QUICK=1 for a run under 2 minutes, BENCH_SMOKE=1 for a few seconds; see bench/settings.ts
+// BENCH_QUICK=1 for a run of about 3 minutes, BENCH_SMOKE=1 for a few seconds; see bench/settings.ts
 // for every knob. Progress goes to the terminal; every child process is killed on exit.
 import { machineInfo } from './proc-stats.js';
 import { watchdog } from './processes.js';
@@ -12,6 +12,7 @@ import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runMicro } from './scenarios/micro.js';
 import { runPublishThroughput } from './scenarios/publish-throughput.js';
 import { runSaturation } from './scenarios/saturation.js';
+import { runStorm } from './scenarios/storm.js';
 import { runTwoServer } from './scenarios/two-server.js';
 import { loadSettingsOrExit, type ScenarioName } from './settings.js';
 
@@ -20,6 +21,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<v
   'high-fan-out': runHighFanOut,
   saturation: runSaturation,
   'two-server': runTwoServer,
+  storm: runStorm,
   'idle-memory': runIdleMemory,
   'publish-throughput': runPublishThroughput,
   micro: runMicro,

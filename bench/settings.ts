@@ -1,12 +1,13 @@
 // Every knob of `make bench`, read once from BENCH_* environment variables over one of three presets:
-// full (`make bench`, under 10 minutes here), BENCH_QUICK=1 (under 2 minutes) and BENCH_SMOKE=1 (a
+// full (`make bench`, under 10 minutes here), BENCH_QUICK=1 (under 3 minutes) and BENCH_SMOKE=1 (a
 // few seconds, for the test suite). Read with the server's own EnvReader: every problem listed, then frozen.
 // Server settings (BATCH_SIZE, SEGMENT_SIZE, ...) are not bench knobs: set them in the environment
 // and the uWS server picks them up; the results record what it printed.
 import { fileURLToPath } from 'node:url';
 import { EnvReader, type Env } from '../src/config/env-reader.js';
+import type { StormClose } from './load/messages.js';
 
-export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'micro'] as const;
+export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'storm', 'micro'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface LoadShape {
@@ -47,6 +48,22 @@ export interface BenchSettings {
     maxP99Ms: number;
   };
   idleMemory: { connections: number; settleMs: number };
+  /** reconnect storm: every subscriber closed from the client side at once, all back at once with Last-Event-ID */
+  storm: {
+    subscribers: number;
+    /** events per second, published before, during and after the storm */
+    rate: number;
+    payloadBytes: number;
+    /** publishing before the storm, and after it (s) */
+    beforeSeconds: number;
+    afterSeconds: number;
+    /** `fin`: a normal close, as a browser or a balancer going away does; `rst`: an abort */
+    close: StormClose;
+    /** the storm's CPU window lasts at least this long after the closes, until every client is back and caught up (s) */
+    windowSeconds: number;
+    /** a reconnect with no response head by then counts as failed (ms) */
+    reconnectTimeoutMs: number;
+  };
   publishThroughput: { seconds: number; connections: number; pipelining: number; payloadBytes: number };
   micro: { taskMs: number };
   /** subscribers connecting at once, over all generator processes */
@@ -76,7 +93,7 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
   return {
     mode,
     resultsDir: `${REPO}results`,
-    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'micro'] : [...SCENARIOS],
+    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'storm', 'micro'] : [...SCENARIOS],
     variants: smoke ? ['baseline', 'uws-1'] : ['baseline', 'uws-1', 'uws-2'],
     rounds: full ? 3 : 1,
     fanOut: smoke
@@ -98,6 +115,16 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
       maxP99Ms: 100,
     },
     idleMemory: { connections: smoke ? 100 : 10_000, settleMs: smoke ? 200 : full ? 2_000 : 1_000 },
+    storm: {
+      subscribers: smoke ? 20 : 10_000,
+      rate: 50,
+      payloadBytes: 128,
+      beforeSeconds: smoke ? 0.6 : full ? 4 : 2,
+      afterSeconds: smoke ? 1.2 : full ? 8 : 4,
+      close: 'fin',
+      windowSeconds: smoke ? 0.3 : 1,
+      reconnectTimeoutMs: 20_000,
+    },
     publishThroughput: { seconds: smoke ? 1 : full ? 5 : 2, connections: 10, pipelining: 1, payloadBytes: 128 },
     micro: { taskMs: smoke ? 20 : full ? 300 : 80 },
     connectConcurrency: 256,
@@ -105,7 +132,7 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
     subscribersPerProcess: 9_000,
     publisherConnections: 16,
     drainSeconds: smoke ? 3 : 5,
-    timeoutSeconds: smoke ? 60 : full ? 900 : 170,
+    timeoutSeconds: smoke ? 60 : full ? 900 : 300,
     sweep: { batchSizes: [1, 16, 256], batchMs: [2, 10], segmentSizes: [64, 512, 4096], shards: [1, 2], seconds: smoke ? 0.5 : full ? 2 : 1, warmupSeconds: smoke ? 0.2 : 0.5 },
     generatorNodeFlags: [],
     serverNodeFlags: [],
@@ -169,6 +196,16 @@ export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
   s.idleMemory = {
     connections: read.int('BENCH_IDLE_CONNECTIONS', s.idleMemory.connections, 1, 50_000),
     settleMs: read.int('BENCH_IDLE_SETTLE_MS', s.idleMemory.settleMs, 0, 60_000),
+  };
+  s.storm = {
+    subscribers: read.int('BENCH_STORM_SUBSCRIBERS', s.storm.subscribers, 1, 50_000),
+    rate: read.number('BENCH_STORM_RATE', s.storm.rate, 1, 200_000),
+    payloadBytes,
+    beforeSeconds: read.number('BENCH_STORM_BEFORE_SECONDS', s.storm.beforeSeconds, 0.2, 600),
+    afterSeconds: read.number('BENCH_STORM_AFTER_SECONDS', s.storm.afterSeconds, 0.2, 600),
+    close: read.oneOf('BENCH_STORM_CLOSE', s.storm.close, ['fin', 'rst'] as const),
+    windowSeconds: read.number('BENCH_STORM_WINDOW_SECONDS', s.storm.windowSeconds, 0.1, 600),
+    reconnectTimeoutMs: read.int('BENCH_STORM_RECONNECT_TIMEOUT_MS', s.storm.reconnectTimeoutMs, 100, 600_000),
   };
   s.publishThroughput = {
     seconds: read.number('BENCH_PUBLISH_SECONDS', s.publishThroughput.seconds, 0.5, 600),

@@ -90,12 +90,18 @@ export class LoadRun {
 
   private constructor(
     /** the server processes measured together (cluster mode: several); the first one's main thread is "the main thread" */
-    private readonly pids: number[],
+    readonly pids: number[],
     private readonly settings: Readonly<BenchSettings>,
-    private readonly subscribers: ChildClient<SubscriberRequest>[],
-    private readonly publisher: ChildClient<PublisherRequest>,
+    /** the generator processes, for phases other than `phase` (bench/load/storm-run.ts) */
+    readonly subscribers: ChildClient<SubscriberRequest>[],
+    readonly publisher: ChildClient<PublisherRequest>,
     readonly connect: ConnectReport,
   ) {}
+
+  /** The number of a new phase: the publisher stamps it in every payload, the subscribers count only its events. */
+  nextPhase(): number {
+    return ++this.phaseNo;
+  }
 
   /**
    * Starts the generator processes and opens `count` subscribers to `target` (the server `pid`).
@@ -140,7 +146,7 @@ export class LoadRun {
 
   /** Publishes at `rate` for `seconds`, waits for the deliveries, and measures the window. */
   async phase(rate: number, seconds: number, payloadBytes: number): Promise<PhaseResult> {
-    const phase = ++this.phaseNo;
+    const phase = this.nextPhase();
     await Promise.all(this.subscribers.map((s) => s.request({ type: 'phase-start', phase })));
     const machine0 = machineTicks();
     const threads0 = allThreadTimes(this.pids);
@@ -269,7 +275,7 @@ export class LoadRun {
   }
 
   /** Until every stream has every accepted event, progress stalls for 1.5 s, or drainSeconds pass. */
-  private async waitForDeliveries(accepted: number): Promise<void> {
+  async waitForDeliveries(accepted: number): Promise<void> {
     const deadline = performance.now() + this.settings.drainSeconds * 1000;
     let last = -1;
     let lastChange = performance.now();

@@ -11,10 +11,18 @@ export interface Target {
 
 export type SubscriberRequest =
   | { type: 'connect'; target: Target; topic: string; count: number; concurrency: number; timeoutMs: number }
-  | { type: 'phase-start'; phase: number }
+  /** `track`: also count, per client, every event of the phase it received (missing and duplicate deliveries) */
+  | { type: 'phase-start'; phase: number; track?: boolean }
   | { type: 'progress' }
   | { type: 'phase-report' }
-  | { type: 'disconnect' };
+  | { type: 'disconnect' }
+  /** at `atUs` (hrtime), close every open stream from the client side, then reconnect each at once with its Last-Event-ID */
+  | { type: 'storm'; atUs: number; target: Target; topic: string; close: StormClose; timeoutMs: number }
+  /** per-client delivery counts of the tracked phase: publisher seqs 1..sent are due, except `notAccepted` */
+  | { type: 'storm-report'; sent: number; notAccepted: number[] };
+
+/** How a storm closes the streams: `fin`, a normal close (a browser, a balancer going away); `rst`, an abort. */
+export type StormClose = 'fin' | 'rst';
 
 export interface ConnectReport {
   connected: number;
@@ -55,6 +63,49 @@ export interface SubscriberReport {
   eventLoopUtilization: number;
 }
 
+/** One generator process's side of a reconnect storm: the closes and the reconnects. */
+export interface StormReconnectReport {
+  /** streams open at the storm's moment, all of them closed */
+  closed: number;
+  /** of those, reconnected (response head read), and failed (status, error or timeout) */
+  reconnected: number;
+  failed: number;
+  failures: Record<string, number>;
+  /** clients that sent a Last-Event-ID (those that had received an event with an id) */
+  withLastEventId: number;
+  /** hrtime (µs): first close, last close, last reconnect issued, last response head read */
+  closeStartUs: number;
+  closeEndUs: number;
+  issuedUs: number;
+  lastHeadUs: number;
+  /** per reconnect: connect() to response head, and the storm's moment (closeStartUs) to response head */
+  handshake: HistogramData;
+  back: HistogramData;
+  /** this process from its first close until its last reconnect settled: event-loop utilisation (0..1) and CPU seconds */
+  loopUtilization: number;
+  cpuSeconds: number;
+  settledUs: number;
+}
+
+/** One generator process's clients over a tracked phase; sums and maxima are over clients. */
+export interface StormClientReport {
+  clients: number;
+  /** due events a client never received (summed over clients), clients with any, the most one client missed */
+  missing: number;
+  clientsMissing: number;
+  maxMissing: number;
+  /** deliveries beyond the first of one event to one client */
+  duplicates: number;
+  clientsDuplicates: number;
+  maxDuplicates: number;
+  resets: number;
+  clientsReset: number;
+  /** events received on a reconnected stream that were published before its head arrived: publish to receipt */
+  catchUp: HistogramData;
+  /** hrtime (µs) at which the slowest client was back and caught up: max over clients of (head, last catch-up receipt); 0 when none reconnected */
+  caughtUpUs: number;
+}
+
 // ---- publisher process (bench/load/publisher-process.ts) ----
 
 export type PublisherRequest =
@@ -80,6 +131,8 @@ export interface PublisherReport {
   responseLatency: HistogramData;
   /** largest number of due events waiting for a free connection */
   maxBacklog: number;
+  /** the payload seqs (1..sent) whose request was not answered 202: rejected, or unanswered (at most 10,000 listed) */
+  notAccepted: number[];
   cpuSeconds: number;
   wallSeconds: number;
   eventLoopUtilization: number;

@@ -14,6 +14,8 @@ interface Connection {
   socket: net.Socket;
   busy: boolean;
   sentUs: number;
+  /** payload seq of the request in flight */
+  seq: number;
   buffer: string;
   alive: boolean;
 }
@@ -50,7 +52,7 @@ function connect(target: Target, count: number): Promise<{ connected: number }> 
       () =>
         new Promise<void>((resolve, reject) => {
           const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
-          const c: Connection = { socket, busy: false, sentUs: 0, buffer: '', alive: true };
+          const c: Connection = { socket, busy: false, sentUs: 0, seq: 0, buffer: '', alive: true };
           socket.once('connect', () => {
             connections.push(c);
             free.push(c);
@@ -85,6 +87,8 @@ function publish(r: Extract<PublisherRequest, { type: 'publish' }>): Promise<Pub
   let firstSendUs = 0;
   let lastSendUs = 0;
   let maxBacklog = 0;
+  const notAccepted: number[] = [];
+  const awaitingAnswer = new Set<Connection>();
   let windowOpen = true;
   let timer: NodeJS.Timeout | undefined;
 
@@ -107,6 +111,7 @@ function publish(r: Extract<PublisherRequest, { type: 'publish' }>): Promise<Pub
         lastSendUs,
         responseLatency: responseLatency.toData(),
         maxBacklog,
+        notAccepted: notAccepted.sort((a, b) => a - b),
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
         wallSeconds: (performance.now() - wallAtStart) / 1000,
         eventLoopUtilization: performance.eventLoopUtilization(eluAtStart).utilization,
@@ -123,6 +128,8 @@ function publish(r: Extract<PublisherRequest, { type: 'publish' }>): Promise<Pub
         // answers still due get responseTimeoutMs, then count as unanswered
         timer = setTimeout(() => {
           lost += inFlight();
+          for (const c of awaitingAnswer) if (notAccepted.length < 10_000) notAccepted.push(c.seq);
+          awaitingAnswer.clear();
           finishIfDone();
         }, r.responseTimeoutMs);
         finishIfDone();
@@ -135,6 +142,8 @@ function publish(r: Extract<PublisherRequest, { type: 'publish' }>): Promise<Pub
         const body = payload(r.phase, ++sent, t, r.payloadBytes);
         c.busy = true;
         c.sentUs = t;
+        c.seq = sent;
+        awaitingAnswer.add(c);
         c.socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
         if (firstSendUs === 0) firstSendUs = t;
         lastSendUs = t;
@@ -147,11 +156,17 @@ function publish(r: Extract<PublisherRequest, { type: 'publish' }>): Promise<Pub
     };
 
     onAnswer = (c, status) => {
-      if (status === 202) {
-        accepted++;
-        responseLatency.record(nowUs() - c.sentUs);
-      } else if (status === 0) lost++;
-      else rejected++;
+      // not in flight: an answer to a request of an earlier window, already counted there
+      if (awaitingAnswer.delete(c)) {
+        if (status === 202) {
+          accepted++;
+          responseLatency.record(nowUs() - c.sentUs);
+        } else {
+          if (status === 0) lost++;
+          else rejected++;
+          if (notAccepted.length < 10_000) notAccepted.push(c.seq);
+        }
+      }
       if (windowOpen) {
         if (timer === undefined || sent < Math.floor(((nowUs() - start) * r.rate) / 1e6) + 1) tick();
       } else finishIfDone();

@@ -1,6 +1,9 @@
 // results/latest.md: one table of medians with ratios to the baseline measured in the same run,
 // the performance targets against the baseline, the load generator's verdict, the micro-benchmarks, and the machine.
+import { renderStorm } from './storm-section.js';
 import { renderTwoServer } from './two-server-section.js';
+import { CLUSTER_PUBLISH_VARIANT } from '../scenarios/publish-throughput.js';
+import type { RunRecord } from '../scenarios/context.js';
 import { formatNs } from '../scenarios/micro.js';
 import { parseVariant } from '../server-process.js';
 import type { ResultsFile } from './results-file.js';
@@ -145,6 +148,8 @@ export function renderMarkdown(r: ResultsFile): string {
     out.push('');
   }
   out.push(...renderTwoServer(r.runs));
+  out.push(...renderClusterPublish(r.runs));
+  out.push(...renderStorm(r.runs, r.settings));
   const notes = overloadNotes(r);
   if (notes.length > 0) {
     for (const n of notes) out.push(`**Note:** ${n}`);
@@ -169,4 +174,18 @@ export function renderMarkdown(r: ResultsFile): string {
   );
   out.push('');
   return out.join('\n');
+}
+
+/** The cluster-mode publish row: what one Redis takes, beside the single-server figures above. */
+function renderClusterPublish(runs: RunRecord[]): string[] {
+  const r = runs.find((x) => x.scenario === 'publish-throughput' && x.variant === CLUSTER_PUBLISH_VARIANT) as
+    | (RunRecord & { requestsPerSecond: number; serverCpuMicrosPerPublish: number; latencyMs: { p99: number } })
+    | undefined;
+  if (r === undefined) return [];
+  return [
+    '## Publishing in cluster mode',
+    '',
+    `One server (SHARDS=1) on one fresh redis-server, the same autocannon load: **${Math.round(r.requestsPerSecond).toLocaleString('en-US')} publishes/s**, server CPU ${r.serverCpuMicrosPerPublish.toFixed(2)} µs per publish (Redis not included), latency p99 ${r.latencyMs.p99} ms. Publishes of one event-loop turn share one Redis script call.`,
+    '',
+  ];
 }

@@ -1,6 +1,7 @@
 // Turns the run records (one per scenario × variant × round) into medians per scenario and variant,
 // the performance targets against the baseline, and the verdict on the load generator. Pure: records in, figures out.
 import type { PhaseResult } from '../load/load-run.js';
+import type { StormResult } from '../load/storm-run.js';
 import type { MicroResult } from '../micro/micro-task.js';
 import type { RunRecord } from '../scenarios/context.js';
 
@@ -24,6 +25,23 @@ export interface Figure {
 }
 
 type Fanout = RunRecord & PhaseResult;
+
+/** The reconnect storm's figures in the JSON (results/latest.md has its own section: bench/report/storm-section.ts). */
+const STORM_FIGURES: Array<{ key: string; label: string; unit: string; better: Figure['better']; get: (r: StormResult) => number }> = [
+  { key: 'stormAllBack', label: 'from T until all are back', unit: 'ms', better: 'lower', get: (r) => r.allBackMs },
+  { key: 'stormHandshakeP50', label: 'handshake p50', unit: 'ms', better: 'lower', get: (r) => r.handshakeMs.p50 },
+  { key: 'stormHandshakeP99', label: 'handshake p99', unit: 'ms', better: 'lower', get: (r) => r.handshakeMs.p99 },
+  { key: 'stormCatchUpP99', label: 'catch-up latency p99', unit: 'ms', better: 'lower', get: (r) => (r.catchUpMs.samples > 0 ? r.catchUpMs.p99 : NaN) },
+  { key: 'stormAllCaughtUp', label: 'from T until all are back and caught up', unit: 'ms', better: 'lower', get: (r) => r.allCaughtUpMs },
+  { key: 'stormMissing', label: 'missing deliveries (summed over clients)', unit: '', better: 'lower', get: (r) => r.missing.total },
+  { key: 'stormDuplicates', label: 'duplicate deliveries (summed over clients)', unit: '', better: 'lower', get: (r) => r.duplicates.total },
+  { key: 'stormResets', label: 'reset frames', unit: '', better: 'lower', get: (r) => r.resets.total },
+  { key: 'stormServerCores', label: 'server CPU in the storm window', unit: 'cores', better: 'none', get: (r) => r.storm.serverCores },
+  { key: 'stormSteadyServerCores', label: 'server CPU before the storm', unit: 'cores', better: 'none', get: (r) => r.steady.serverCores },
+  { key: 'stormServerExtraCpu', label: 'server CPU the storm added', unit: 's', better: 'lower', get: (r) => r.serverExtraCpuSeconds },
+  { key: 'stormGeneratorCores', label: 'generator CPU in the storm window', unit: 'cores', better: 'none', get: (r) => r.storm.generatorCores },
+  { key: 'stormGeneratorBusiest', label: 'busiest generator process in the storm window', unit: '% of a core', better: 'none', get: (r) => r.storm.busiestSubscriberCore * 100 },
+];
 
 const FANOUT_FIGURES: Array<{ key: string; label: string; unit: string; better: Figure['better']; get: (r: Fanout) => number }> = [
   { key: 'serverCpuPerDelivery', label: 'server CPU per delivery', unit: 'µs', better: 'lower', get: (r) => r.server.cpuMicrosPerDelivery },
@@ -75,6 +93,7 @@ export function figures(records: RunRecord[]): Figure[] {
   add(collect(records, 'publish-throughput', 'publishesPerSecond', 'publishes/s', '', 'higher', (r: { requestsPerSecond: number }) => r.requestsPerSecond));
   add(collect(records, 'publish-throughput', 'publishP99', 'publish latency p99', 'ms', 'lower', (r: { latencyMs: { p99: number } }) => r.latencyMs.p99));
   add(collect(records, 'publish-throughput', 'serverCpuPerPublish', 'server CPU per publish', 'µs', 'lower', (r: { serverCpuMicrosPerPublish: number }) => r.serverCpuMicrosPerPublish));
+  for (const f of STORM_FIGURES) add(collect(records, 'storm', f.key, f.label, f.unit, f.better, f.get as (r: never) => number));
   return out;
 }
 

@@ -43,7 +43,8 @@ export interface Config extends AccessControlConfig {
 export const DEFAULTS = {
   HOST: '0.0.0.0',
   PORT: 8080,
-  SHARDS: availableParallelism(),
+  // cores - 1: on the machines measured, the acceptor, batching and the kernel's network work need a core
+  SHARDS: Math.max(1, availableParallelism() - 1),
   BATCH_SIZE: 256, // events; chosen by make bench-sweep
   BATCH_MS: 10, // ms, at most one batch per BATCH_MS after the first; chosen by make bench-sweep
   SEGMENT_SIZE: 512, // connections; chosen by make bench-sweep

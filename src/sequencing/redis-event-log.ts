@@ -44,6 +44,9 @@ end
 return {epoch, first}
 `;
 
+/** Most events in one script call: bounds its argument list and how long Redis runs it. */
+const MAX_ITEMS_PER_CALL = 1_000;
+
 export interface LoggedEvent {
   epoch: string;
   seq: number;
@@ -67,6 +70,9 @@ export class RedisEventLog {
   private checkEpoch = true;
   private up = false;
   private sink: LoggedEventSink = () => {};
+  /** publishes waiting for this turn's script call */
+  private queued: Array<{ items: readonly PublishItem[]; resolve: (ids: string[]) => void; reject: (err: unknown) => void }> = [];
+  private queuedItems = 0;
 
   constructor(
     url: string,
@@ -112,19 +118,40 @@ export class RedisEventLog {
     void this.readLoop();
   }
 
-  async publish(items: readonly PublishItem[]): Promise<string[]> {
-    const args: string[] = [...this.epochArgs(), String(this.maxLen), String(items.length)];
-    for (const it of items) args.push(it.topic, it.event ?? '', it.data);
+  /**
+   * Publishes made in one event-loop turn share one script call (one round trip): each request's
+   * events stay consecutive, in the order the requests came.
+   */
+  publish(items: readonly PublishItem[]): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      if (this.queued.length === 0) setImmediate(() => void this.flushPublishes());
+      this.queued.push({ items, resolve, reject });
+      this.queuedItems += items.length;
+      if (this.queuedItems >= MAX_ITEMS_PER_CALL) void this.flushPublishes();
+    });
+  }
+
+  private async flushPublishes(): Promise<void> {
+    const requests = this.queued;
+    const count = this.queuedItems;
+    if (count === 0) return;
+    this.queued = [];
+    this.queuedItems = 0;
+    const args: string[] = [...this.epochArgs(), String(this.maxLen), String(count)];
+    for (const r of requests) for (const it of r.items) args.push(it.topic, it.event ?? '', it.data);
     let reply: [string, number];
     try {
       reply = (await this.commands.eval(PUBLISH_LUA, 3, STREAM, SEQ, EPOCH, ...args)) as [string, number];
     } catch (err) {
-      throw new HttpError('UNAVAILABLE', `event log (Redis) unreachable: ${(err as Error).message}`);
+      const e = new HttpError('UNAVAILABLE', `event log (Redis) unreachable: ${(err as Error).message}`);
+      for (const r of requests) r.reject(e);
+      return;
     }
     const [epoch, first] = reply;
     if (epoch !== this.epoch) this.checkEpoch = true;
-    else this.seen = Math.max(this.seen, first + items.length - 1);
-    return items.map((_, i) => formatId(epoch, first + i));
+    else this.seen = Math.max(this.seen, first + count - 1);
+    let seq = first;
+    for (const r of requests) r.resolve(r.items.map(() => formatId(epoch, seq++)));
   }
 
   async stop(): Promise<void> {

@@ -90,11 +90,43 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(saturation).toHaveLength(2);
     for (const r of saturation) expect(r.steps.length).toBeGreaterThan(0);
     const publish = results.runs.filter((r: { scenario: string }) => r.scenario === 'publish-throughput');
-    expect(publish).toHaveLength(2);
+    // each variant, then one server in cluster mode on a fresh redis-server
+    expect(publish.map((r: { variant: string }) => r.variant)).toEqual(['baseline', 'uws-1', 'uws-1-redis']);
     for (const r of publish) {
       expect(r.accepted).toBeGreaterThan(0);
       expect(r.non2xx).toBe(0);
     }
+    // Reconnect storm: every client closed from its side and back with its Last-Event-ID; the uWS
+    // server resumes each one without a gap or a duplicate. The baseline (no history) may lose events,
+    // and its counts must add up: every due delivery is either received or missing.
+    const storm = results.runs.filter((r: { scenario: string }) => r.scenario === 'storm');
+    expect(storm.map((r: { variant: string }) => r.variant).sort()).toEqual(['baseline', 'uws-1']);
+    const stormSubscribers = results.settings.storm.subscribers;
+    for (const r of storm) {
+      expect(r.connect).toMatchObject({ connected: stormSubscribers, failed: 0 });
+      expect(r).toMatchObject({ subscribers: stormSubscribers, closed: stormSubscribers, reconnected: stormSubscribers, failed: 0, withLastEventId: stormSubscribers });
+      expect(r.published.accepted).toBe(r.published.target);
+      expect(r.published.notAccepted).toBe(0);
+      expect(r.handshakeMs.samples).toBe(stormSubscribers);
+      expect(r.handshakeMs.p50).toBeGreaterThan(0);
+      expect(r.handshakeMs.p50).toBeLessThanOrEqual(r.handshakeMs.p99);
+      expect(r.allBackMs).toBeGreaterThan(0);
+      expect(r.allBackMs).toBeLessThan(5_000);
+      expect(r.allCaughtUpMs).toBeGreaterThanOrEqual(r.allBackMs);
+      expect(r.expected).toBe(r.published.accepted * stormSubscribers);
+      expect(r.received + r.missing.total - r.duplicates.total).toBe(r.expected);
+      expect(r.orderViolations).toBe(0);
+      expect(r.malformed).toBe(0);
+      expect(r.storm.windowSeconds).toBeGreaterThan(0);
+      expect(r.storm.serverCpuSeconds).toBeGreaterThanOrEqual(0);
+    }
+    const uwsStorm = storm.find((r: { variant: string }) => r.variant === 'uws-1');
+    expect(uwsStorm.missing).toEqual({ total: 0, clients: 0, maxPerClient: 0 });
+    expect(uwsStorm.duplicates).toEqual({ total: 0, clients: 0, maxPerClient: 0 });
+    expect(uwsStorm.resets).toEqual({ total: 0, clients: 0 });
+    expect(uwsStorm.received).toBe(uwsStorm.expected);
+    expect(results.figures.find((f: { scenario: string; key: string }) => f.scenario === 'storm' && f.key === 'stormMissing').values).toMatchObject({ 'uws-1': 0 });
+
     expect(results.micro.length).toBeGreaterThanOrEqual(8);
     for (const m of results.micro) expect(m.nsPerOp).toBeGreaterThan(0);
     expect(results.targets).toHaveLength(4);
@@ -103,6 +135,13 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(md).toContain('| scenario | figure | baseline (node:http) | uWS SHARDS=1 |');
     expect(md).toContain('server CPU per delivery');
     expect(md).toContain('## Targets against the node:http baseline');
+    expect(md).toMatch(/## Publishing in cluster mode\n\nOne server \(SHARDS=1\) on one fresh redis-server, the same autocannon load: \*\*[\d,]+ publishes\/s\*\*/);
+    expect(md).toContain('## Reconnect storm');
+    expect(md).toContain('| figure | baseline (node:http) | uWS SHARDS=1 |');
+    // the uWS column of the storm table: no missing, no duplicate delivery, no reset frame
+    expect(md).toMatch(/^\| \*\*missing deliveries\*\*[^|]*\| [^|]+ \| 0 \(0\) \|$/m);
+    expect(md).toMatch(/^\| \*\*duplicate deliveries\*\*[^|]*\| [^|]+ \| 0 \(0\) \|$/m);
+    expect(md).toMatch(/^\| reset frames \(clients\) \| [^|]+ \| 0 \(0\) \|$/m);
     for (const svg of ['throughput.svg', 'latency.svg', 'cost.svg']) expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   }, 120_000);
 });

@@ -21,7 +21,7 @@ describe('loadConfig defaults', () => {
     expect(loadConfig({})).toEqual({
       host: '0.0.0.0',
       port: 8080,
-      shards: availableParallelism(),
+      shards: Math.max(1, availableParallelism() - 1),
       batchSize: DEFAULTS.BATCH_SIZE,
       batchMs: DEFAULTS.BATCH_MS,
       segmentSize: DEFAULTS.SEGMENT_SIZE,
