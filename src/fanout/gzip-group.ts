@@ -1,0 +1,295 @@
+// Encode-once gzip: the subscribers of one group (same topic set) share one long-lived raw deflate
+// context, so each pass's bytes are compressed once for all of them, not once per connection.
+//
+// The rules that keep every subscriber's bytes a valid deflate stream:
+// - every chunk ends with a sync flush (an empty stored block): it ends on a byte boundary and
+//   leaves at once, and any deflate data may follow it;
+// - a subscriber "in step" has received exactly the shared context's output since its last reset;
+//   only such a subscriber may receive the next shared chunk, whose back-references point into it;
+// - a subscriber that is out of step (just joined with its own head/replay, dropped events, got a
+//   heartbeat the others did not) gets its bytes from a context reset before each use: output that
+//   refers to nothing before it is valid after any sync-flushed point;
+// - the shared context is reset (history cleared: a full flush without its marker bytes) before a
+//   chunk when out-of-step members wait and FULL_FLUSH_MS or FULL_FLUSH_BYTES passed since the last
+//   reset; that chunk refers to nothing before it, so every member given its input joins.
+// The gzip header is per connection; the trailer's CRC-32 is each subscriber's own, combined from
+// the CRC of every chunk (computed once per chunk) in O(log length).
+import zlib from 'node:zlib';
+import { crc32, crc32Combine } from './crc32.js';
+
+const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
+
+/**
+ * A long-lived deflate context driven synchronously. node:zlib has no public API for that: its sync
+ * path (_processChunk without a callback) closes the context after one call. This drives the same
+ * native handle the way that path does (handle.writeSync, then the [availOut, availIn] state), and
+ * keeps it open. Node 20 and 22 have the same handle API; a test covers it.
+ */
+interface ZlibHandle {
+  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+}
+interface SyncDeflate extends zlib.DeflateRaw {
+  _handle: ZlibHandle | null;
+  _writeState: Uint32Array;
+}
+
+const OUT = Buffer.allocUnsafe(64 * 1024);
+
+function deflateSync(d: SyncDeflate, input: Uint8Array, flush: number): Buffer {
+  const handle = d._handle;
+  if (handle === null) throw new Error('deflate context closed');
+  const state = d._writeState;
+  const pieces: Buffer[] = [];
+  let inOff = 0;
+  let inLen = input.length;
+  for (;;) {
+    handle.writeSync(flush, input, inOff, inLen, OUT, 0, OUT.length);
+    const availOut = state[0]!;
+    const availIn = state[1]!;
+    const have = OUT.length - availOut;
+    if (have > 0) pieces.push(Buffer.from(OUT.subarray(0, have)));
+    inOff += inLen - availIn;
+    inLen = availIn;
+    if (availOut !== 0) break; // output buffer not filled: all input consumed and flushed
+  }
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
+
+export interface GzipTuning {
+  /** zlib level of the shared contexts (1-9) */
+  level: number;
+  /** an out-of-step member waits at most this long for a reset it can join at (ms) */
+  fullFlushMs: number;
+  /** ... or until this many bytes went through the shared context since the last reset */
+  fullFlushBytes: number;
+  now(): number;
+}
+
+export const GZIP_TUNING: GzipTuning = {
+  level: 6,
+  fullFlushMs: 250,
+  fullFlushBytes: 65_536,
+  now: () => performance.now(),
+};
+
+/** The 10-byte gzip member header: deflate, no name, no mtime, OS unknown. */
+export const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
+/** An empty final block (fixed Huffman, end-of-block): ends the deflate stream after a sync flush. */
+const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
+
+function newDeflate(level: number): SyncDeflate {
+  // memLevel 8 and a 32 KiB window: ~256 KiB per group, none per subscriber
+  const d = zlib.createDeflateRaw({ level, memLevel: 8, windowBits: 15 }) as SyncDeflate;
+  d.on('error', (err) => {
+    throw err; // a deflate error is a bug (no input can cause one); fail the shard, do not corrupt streams
+  });
+  return d;
+}
+
+/** One context per thread for out-of-step output: reset before every use, so it refers to nothing before. */
+let scratch: SyncDeflate | undefined;
+function compressAlone(input: Uint8Array, level: number): Buffer {
+  scratch ??= newDeflate(level);
+  scratch.reset();
+  return deflateSync(scratch, input, Z_SYNC_FLUSH);
+}
+
+interface Chunk {
+  readonly input: Uint8Array;
+  readonly output: Buffer;
+  readonly crc: number;
+  /** the context was reset before it: it refers to nothing before, anyone given `input` may join */
+  readonly fresh: boolean;
+}
+
+export interface GzipStats {
+  /** bytes compressed by a shared context (once per group) */
+  shared(inputBytes: number): void;
+  /** bytes compressed for one out-of-step subscriber */
+  alone(inputBytes: number): void;
+}
+
+const NO_STATS: GzipStats = { shared() {}, alone() {} };
+
+export class GzipGroup {
+  /** chunks produced by the shared context so far */
+  gen = 0;
+  last: Chunk | undefined;
+  /** members */
+  refs = 0;
+  /** members out of step, waiting for a reset */
+  waiting = 0;
+  private ctx: SyncDeflate | undefined;
+  private lastResetAt = -Infinity;
+  private bytesSinceReset = 0;
+
+  constructor(
+    readonly tuning: GzipTuning,
+    readonly stats: GzipStats,
+  ) {}
+
+  resetDue(): boolean {
+    return this.waiting > 0 && (this.bytesSinceReset >= this.tuning.fullFlushBytes || this.tuning.now() - this.lastResetAt >= this.tuning.fullFlushMs);
+  }
+
+  produce(input: Uint8Array, reset: boolean): Chunk {
+    if (this.ctx === undefined) {
+      this.ctx = newDeflate(this.tuning.level);
+      reset = true; // a new context refers to nothing either
+    } else if (reset) this.ctx.reset();
+    if (reset) {
+      this.lastResetAt = this.tuning.now();
+      this.bytesSinceReset = 0;
+    }
+    this.bytesSinceReset += input.length;
+    this.gen++;
+    this.stats.shared(input.length);
+    return (this.last = { input, output: deflateSync(this.ctx, input, Z_SYNC_FLUSH), crc: crc32(input), fresh: reset });
+  }
+
+  alone(input: Uint8Array): Buffer {
+    this.stats.alone(input.length);
+    return compressAlone(input, this.tuning.level);
+  }
+
+  close(): void {
+    this.ctx?.close();
+    this.ctx = undefined;
+    this.last = undefined;
+  }
+}
+
+/** How a subscriber's queue turns the bytes it is given into wire bytes (identity when absent). */
+export interface WireCodec {
+  /** the wire bytes for `raw`, which will be written after everything encoded before */
+  encode(raw: Uint8Array): Uint8Array;
+  /** the bytes of the last encode() will not be written */
+  discard(): void;
+}
+
+/** One gzip subscriber: its place in its group's shared stream, and its own CRC-32 and length. */
+export class GzipEncoder implements WireCodec {
+  /** the shared chunk it received last; -1: out of step */
+  private gen = -1;
+  private crc = 0;
+  private size = 0;
+  private undo: { crc: number; size: number } | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly group: GzipGroup,
+    private readonly onClose: () => void = () => {},
+  ) {
+    group.refs++;
+    group.waiting++;
+  }
+
+  /** received the shared stream (observability, tests) */
+  get inStep(): boolean {
+    return this.gen >= 0;
+  }
+
+  /** The first bytes of the response: the gzip header, then `raw` compressed. */
+  open(raw: Uint8Array): Uint8Array {
+    return Buffer.concat([GZIP_HEADER, this.encode(raw)]);
+  }
+
+  encode(raw: Uint8Array): Uint8Array {
+    if (raw.length === 0) return raw;
+    const g = this.group;
+    this.undo = { crc: this.crc, size: this.size };
+    const last = g.last;
+    let chunk: Chunk | undefined;
+    if (this.gen >= 0 && this.gen === g.gen) chunk = g.produce(raw, g.resetDue()); // at the head: the next shared chunk
+    else if (last !== undefined && raw === last.input && (last.fresh || (this.gen >= 0 && this.gen === g.gen - 1))) chunk = last;
+    else if (this.gen < 0 && g.waiting === g.refs && g.resetDue()) chunk = g.produce(raw, true); // nobody in step: start afresh
+    let out: Uint8Array;
+    if (chunk !== undefined) {
+      if (this.gen < 0) g.waiting--;
+      this.gen = g.gen;
+      out = chunk.output;
+      this.crc = crc32Combine(this.crc, chunk.crc, raw.length);
+    } else {
+      this.leaveStep();
+      out = g.alone(raw);
+      this.crc = crc32(raw, this.crc);
+    }
+    this.size += raw.length;
+    return out;
+  }
+
+  discard(): void {
+    if (this.undo === undefined) return;
+    this.crc = this.undo.crc;
+    this.size = this.undo.size;
+    this.undo = undefined;
+    this.leaveStep(); // the shared context went on without it
+  }
+
+  /** The bytes that end the gzip member: a final empty block, CRC-32 and length of what it received. */
+  trailer(): Uint8Array {
+    const t = Buffer.alloc(10);
+    FINAL_BLOCK.copy(t, 0);
+    t.writeUInt32LE(this.crc >>> 0, 2);
+    t.writeUInt32LE(this.size % 2 ** 32, 6);
+    return t;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.gen < 0) this.group.waiting--;
+    this.group.refs--;
+    this.onClose();
+  }
+
+  private leaveStep(): void {
+    if (this.gen >= 0) this.group.waiting++;
+    this.gen = -1;
+  }
+}
+
+/** One shard's gzip groups, keyed like the hub's groups by topic set; a group ends with its last member. */
+export class GzipGroups {
+  private readonly groups = new Map<string, GzipGroup>();
+
+  constructor(
+    private readonly tuning: GzipTuning = GZIP_TUNING,
+    private readonly stats: GzipStats = NO_STATS,
+  ) {}
+
+  get size(): number {
+    return this.groups.size;
+  }
+
+  encoder(topics: Iterable<string>): GzipEncoder {
+    const key = [...topics].sort().join(',');
+    let group = this.groups.get(key);
+    if (group === undefined) this.groups.set(key, (group = new GzipGroup(this.tuning, this.stats)));
+    const g = group;
+    return new GzipEncoder(g, () => {
+      if (g.refs > 0) return;
+      g.close();
+      this.groups.delete(key);
+    });
+  }
+}
+
+/** Accept-Encoding allows gzip: `gzip`, `x-gzip` or `*` with a q above 0, and gzip not refused by name. */
+export function acceptsGzip(header: string): boolean {
+  let named: number | undefined;
+  let star: number | undefined;
+  for (const part of header.split(',')) {
+    const [token = '', ...params] = part.trim().toLowerCase().split(';');
+    let q = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p);
+      if (m) q = Number(m[1]);
+    }
+    const name = token.trim();
+    if (name === 'gzip' || name === 'x-gzip') named = Math.max(named ?? 0, q);
+    else if (name === '*') star = q;
+  }
+  if (named !== undefined) return named > 0;
+  return star !== undefined && star > 0;
+}
