@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { EnvReader, type Env } from './env-reader.js';
 
 export type SlowConsumerPolicy = 'disconnect' | 'drop';
+export type Compression = 'gzip' | 'off';
 
 export interface Config {
   readonly host: string;
@@ -36,6 +37,8 @@ export interface Config {
   readonly drainMs: number;
   /** enables POST /_debug/crash-shard, used by the shard-failure test */
   readonly debugFaults: boolean;
+  /** gzip: streams of clients that accept it are compressed once per group (docs-compression.md) */
+  readonly compression: Compression;
 }
 
 export const DEFAULTS = {
@@ -54,6 +57,7 @@ export const DEFAULTS = {
   MAX_CONNECTIONS: 100_000,
   MAX_PUBLISH_BYTES: 65_536,
   DRAIN_MS: 2_000,
+  COMPRESSION: 'off', // see docs-compression.md for the figures behind it
 } as const;
 
 export class ConfigError extends Error {
@@ -107,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     drainMs: read.int('DRAIN_MS', DEFAULTS.DRAIN_MS, 0, 60_000),
     debugFaults: read.oneOf('DEBUG_FAULTS', '0', ['0', '1']) === '1',
+    compression: read.oneOf<Compression>('COMPRESSION', DEFAULTS.COMPRESSION, ['gzip', 'off']),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);
