@@ -3,6 +3,7 @@
 // heartbeats, and ending them all at shutdown.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../config/config.js';
+import { acceptsGzip, GzipGroups } from '../fanout/gzip-group.js';
 import type { Shard } from '../fanout/shard.js';
 import { Auth, bearer, cookie, type SubscriberGrant } from '../intake/auth.js';
 import { topicsFromQuery } from '../intake/topics.js';
@@ -19,6 +20,7 @@ interface StreamRequest {
   lastEventId: string;
   authorization: string;
   cookie: string;
+  acceptEncoding: string;
 }
 
 export class EventsHandler {
@@ -27,6 +29,8 @@ export class EventsHandler {
   private readonly retryFrame: Buffer;
   private readonly openComment: Buffer;
   private readonly heartbeatTimer: NodeJS.Timeout;
+  /** COMPRESSION=gzip: one shared deflate context per topic set (docs-compression.md) */
+  private readonly gzipGroups = new GzipGroups();
 
   constructor(
     private readonly config: Config,
@@ -50,6 +54,7 @@ export class EventsHandler {
       lastEventId: req.getHeader('last-event-id'),
       authorization: req.getHeader('authorization'),
       cookie: req.getHeader('cookie'),
+      acceptEncoding: req.getHeader('accept-encoding'),
     };
     const cors = this.cors.headers(req.getHeader('origin'));
     let topics: string[];
@@ -103,7 +108,7 @@ export class EventsHandler {
   private open(res: HttpResponse, r: StreamRequest, topics: string[], cors: Header[], grant: SubscriberGrant): void {
     const { shard } = this;
     if (isHeadOnly(res)) {
-      this.writeStreamHead(res, cors);
+      this.writeStreamHead(res, cors, r);
       return void res.endWithoutBody();
     }
     // The header wins: browsers resend the original query (with its old lastEventId) on every reconnect.
@@ -122,7 +127,8 @@ export class EventsHandler {
     const { counters } = shard;
     if (!counters.tryAdmit(config.maxConnections)) return this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS');
 
-    const stream = new SseStream(res, new Set(topics), config, counters);
+    const gzip = this.gzips(r) ? this.gzipGroups.encoder(topics) : undefined;
+    const stream = new SseStream(res, new Set(topics), config, counters, gzip);
     res.onAborted(() => stream.aborted());
     stream.whenClosed(() => {
       this.streams.delete(stream);
@@ -130,14 +136,20 @@ export class EventsHandler {
       counters.release();
     });
 
-    this.writeStreamHead(res, cors);
+    this.writeStreamHead(res, cors, r);
     const resume = shard.subscribe(stream, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
     stream.open(Buffer.concat([this.openComment, this.retryFrame, ...resume]));
     this.streams.add(stream);
   }
 
-  private writeStreamHead(res: HttpResponse, cors: Header[]): void {
+  private gzips(r: StreamRequest): boolean {
+    return this.config.compression === 'gzip' && acceptsGzip(r.acceptEncoding);
+  }
+
+  private writeStreamHead(res: HttpResponse, cors: Header[], r: StreamRequest): void {
     res.writeStatus('200 OK');
+    if (this.config.compression !== 'off') res.writeHeader('Vary', 'Accept-Encoding');
+    if (this.gzips(r)) res.writeHeader('Content-Encoding', 'gzip');
     res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.writeHeader('Cache-Control', 'no-cache');
     res.writeHeader('X-Accel-Buffering', 'no');
