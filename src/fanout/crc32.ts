@@ -40,7 +40,7 @@ X2N[0] = 0x40000000; // x^1
 for (let n = 1; n < 32; n++) X2N[n] = multModP(X2N[n - 1]!, X2N[n - 1]!);
 
 /** x^(len * 8) modulo the polynomial: what appending `len` zero bytes multiplies a CRC by. */
-function xPow8n(len: number): number {
+export function crc32Shift(len: number): number {
   let p = 0x80000000; // x^0
   let k = 3;
   while (len > 0) {
@@ -54,5 +54,10 @@ function xPow8n(len: number): number {
 /** CRC-32 of A followed by B, from crc32(A), crc32(B) and B's length. */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
   if (lengthB === 0) return crcA >>> 0;
-  return (multModP(xPow8n(lengthB), crcA) ^ crcB) >>> 0;
+  return (multModP(crc32Shift(lengthB), crcA) ^ crcB) >>> 0;
+}
+
+/** crc32Combine with B's shift (crc32Shift(lengthB)) computed once: one multiplication per subscriber. */
+export function crc32CombineShifted(crcA: number, crcB: number, shiftB: number): number {
+  return (multModP(shiftB, crcA) ^ crcB) >>> 0;
 }

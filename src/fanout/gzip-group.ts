@@ -15,7 +15,7 @@
 // The gzip header is per connection; the trailer's CRC-32 is each subscriber's own, combined from
 // the CRC of every chunk (computed once per chunk) in O(log length).
 import zlib from 'node:zlib';
-import { crc32, crc32Combine } from './crc32.js';
+import { crc32, crc32CombineShifted, crc32Shift } from './crc32.js';
 
 const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
 
@@ -98,6 +98,8 @@ interface Chunk {
   readonly input: Uint8Array;
   readonly output: Buffer;
   readonly crc: number;
+  /** crc32Shift(input.length): advancing a subscriber's CRC by this chunk is one multiplication */
+  readonly shift: number;
   /** the context was reset before it: it refers to nothing before, anyone given `input` may join */
   readonly fresh: boolean;
 }
@@ -144,7 +146,7 @@ export class GzipGroup {
     this.bytesSinceReset += input.length;
     this.gen++;
     this.stats.shared(input.length);
-    return (this.last = { input, output: deflateSync(this.ctx, input, Z_SYNC_FLUSH), crc: crc32(input), fresh: reset });
+    return (this.last = { input, output: deflateSync(this.ctx, input, Z_SYNC_FLUSH), crc: crc32(input), shift: crc32Shift(input.length), fresh: reset });
   }
 
   alone(input: Uint8Array): Buffer {
@@ -173,7 +175,9 @@ export class GzipEncoder implements WireCodec {
   private gen = -1;
   private crc = 0;
   private size = 0;
-  private undo: { crc: number; size: number } | undefined;
+  /** CRC and length before the last encode, for discard() (fields, not an object: no allocation per write) */
+  private undoCrc = 0;
+  private undoSize = -1;
   private closed = false;
 
   constructor(
@@ -195,9 +199,13 @@ export class GzipEncoder implements WireCodec {
   }
 
   encode(raw: Uint8Array): Uint8Array {
-    if (raw.length === 0) return raw;
+    if (raw.length === 0) {
+      this.undoSize = -1; // nothing to take back
+      return raw;
+    }
     const g = this.group;
-    this.undo = { crc: this.crc, size: this.size };
+    this.undoCrc = this.crc;
+    this.undoSize = this.size;
     const last = g.last;
     let chunk: Chunk | undefined;
     if (this.gen >= 0 && this.gen === g.gen) chunk = g.produce(raw, g.resetDue()); // at the head: the next shared chunk
@@ -208,7 +216,7 @@ export class GzipEncoder implements WireCodec {
       if (this.gen < 0) g.waiting--;
       this.gen = g.gen;
       out = chunk.output;
-      this.crc = crc32Combine(this.crc, chunk.crc, raw.length);
+      this.crc = crc32CombineShifted(this.crc, chunk.crc, chunk.shift);
     } else {
       this.leaveStep();
       out = g.alone(raw);
@@ -219,10 +227,10 @@ export class GzipEncoder implements WireCodec {
   }
 
   discard(): void {
-    if (this.undo === undefined) return;
-    this.crc = this.undo.crc;
-    this.size = this.undo.size;
-    this.undo = undefined;
+    if (this.undoSize < 0) return;
+    this.crc = this.undoCrc;
+    this.size = this.undoSize;
+    this.undoSize = -1;
     this.leaveStep(); // the shared context went on without it
   }
 
