@@ -7,6 +7,7 @@
 // - `curl --compressed -N`, which exits 0 only on a valid gzip body;
 // - headless Chromium's own EventSource (Chromium sends Accept-Encoding: gzip by itself).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { EventSource } from 'eventsource';
@@ -45,12 +46,14 @@ interface GzipClient {
   raw: Buffer[];
   ended: Promise<void>;
   close(): void;
+  pause(): void;
+  resume(): void;
 }
 
 function openGzip(url: string, acceptEncoding = 'gzip, deflate, br'): Promise<GzipClient> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers: { accept: 'text/event-stream', 'accept-encoding': acceptEncoding }, agent: false }, (res) => {
-      const client: GzipClient = { headers: res.headers, events: [], raw: [], ended: new Promise((r) => res.on('close', r)), close: () => req.destroy() };
+      const client: GzipClient = { headers: res.headers, events: [], raw: [], ended: new Promise((r) => res.on('close', r)), close: () => req.destroy(), pause: () => res.pause(), resume: () => res.resume() };
       const parser = createParser({ onEvent: (e) => client.events.push(pickEv(e)) });
       const gunzip = createGunzip();
       gunzip.setEncoding('utf8');
@@ -117,6 +120,37 @@ describe('COMPRESSION=gzip', () => {
     expect(parse(text)).toEqual(refused.events.map(pickEv));
     expect(text).toContain('\n:\n\n'); // a heartbeat comment, inside the compressed stream
     refused.close();
+  });
+
+  it('SLOW_CONSUMER=drop on a gzip stream: events skipped while it is backpressured, then the reset frame, and the stream stays strictly valid gzip', async () => {
+    server = await startServer({ COMPRESSION: 'gzip', DEBUG_FAULTS: '1', SLOW_CONSUMER: 'drop', MAX_BACKPRESSURE: '262144', MAX_PUBLISH_BYTES: String(1 << 20) });
+    const gz = await openGzip(`${server.url}/events?topic=slow`);
+    gz.pause();
+    // incompressible payloads, so that the kernel's buffers fill as fast as with identity
+    const burst = async (): Promise<string[]> => {
+      const items = Array.from({ length: 8 }, () => ({ topic: 'slow', data: randomBytes(12 * 1024).toString('base64') }));
+      const res = await server!.publishJson(items);
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { ids: string[] }).ids;
+    };
+    for (let i = 0; (await server.metric('sse_slow_consumer_dropped_events_total')) === 0; i++) {
+      expect(i, 'drop never happened').toBeLessThan(500);
+      await burst();
+    }
+    gz.resume();
+    await waitFor(() => gz.events.some((e) => e.event === 'reset'), 'the reset frame', 20_000);
+    const [after] = await burst();
+    await waitFor(() => gz.events.some((e) => e.id === after), 'a live event after the reset');
+    await fetch(`${server.url}/_debug/close-streams`, { method: 'POST' });
+    await gz.ended;
+    const events = parse(gunzipSync(Buffer.concat(gz.raw)).toString('utf8'));
+    expect(events).toEqual(gz.events); // the live decode and the strict one agree
+    expect(events.find((e) => e.event === 'reset')!.data).toBe('{"reason":"dropped"}');
+    const seqs = events.filter((e) => e.event !== 'reset').map((e) => Number(e.id!.split('-')[1]));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    // the bound counts wire bytes: never past it by more than the one write that revealed backpressure
+    expect(await server.metric('sse_backpressure_peak_bytes')).toBeLessThanOrEqual(262_144 + 8 * 17 * 1024);
   });
 
   it('the eventsource package (fetch with Accept-Encoding gzip) reads the same events as an identity client', async () => {
