@@ -16,44 +16,9 @@
 // the CRC of every chunk (computed once per chunk) in O(log length).
 import zlib from 'node:zlib';
 import { crc32, crc32CombineShifted, crc32Shift } from './crc32.js';
+import { compressAlone, deflateSync, newDeflate, type SyncDeflate } from './deflate-sync.js';
 
 const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
-
-/**
- * A long-lived deflate context driven synchronously. node:zlib has no public API for that: its sync
- * path (_processChunk without a callback) closes the context after one call. This drives the same
- * native handle the way that path does (handle.writeSync, then the [availOut, availIn] state), and
- * keeps it open. Node 20 and 22 have the same handle API; a test covers it.
- */
-interface ZlibHandle {
-  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
-}
-interface SyncDeflate extends zlib.DeflateRaw {
-  _handle: ZlibHandle | null;
-  _writeState: Uint32Array;
-}
-
-const OUT = Buffer.allocUnsafe(64 * 1024);
-
-function deflateSync(d: SyncDeflate, input: Uint8Array, flush: number): Buffer {
-  const handle = d._handle;
-  if (handle === null) throw new Error('deflate context closed');
-  const state = d._writeState;
-  const pieces: Buffer[] = [];
-  let inOff = 0;
-  let inLen = input.length;
-  for (;;) {
-    handle.writeSync(flush, input, inOff, inLen, OUT, 0, OUT.length);
-    const availOut = state[0]!;
-    const availIn = state[1]!;
-    const have = OUT.length - availOut;
-    if (have > 0) pieces.push(Buffer.from(OUT.subarray(0, have)));
-    inOff += inLen - availIn;
-    inLen = availIn;
-    if (availOut !== 0) break; // output buffer not filled: all input consumed and flushed
-  }
-  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-}
 
 export interface GzipTuning {
   /** zlib level of the shared contexts (1-9) */
@@ -76,23 +41,6 @@ export const GZIP_TUNING: GzipTuning = {
 export const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
 /** An empty final block (fixed Huffman, end-of-block): ends the deflate stream after a sync flush. */
 const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
-
-function newDeflate(level: number): SyncDeflate {
-  // memLevel 8 and a 32 KiB window: ~256 KiB per group, none per subscriber
-  const d = zlib.createDeflateRaw({ level, memLevel: 8, windowBits: 15 }) as SyncDeflate;
-  d.on('error', (err) => {
-    throw err; // a deflate error is a bug (no input can cause one); fail the shard, do not corrupt streams
-  });
-  return d;
-}
-
-/** One context per thread for out-of-step output: reset before every use, so it refers to nothing before. */
-let scratch: SyncDeflate | undefined;
-function compressAlone(input: Uint8Array, level: number): Buffer {
-  scratch ??= newDeflate(level);
-  scratch.reset();
-  return deflateSync(scratch, input, Z_SYNC_FLUSH);
-}
 
 interface Chunk {
   readonly input: Uint8Array;
@@ -128,6 +76,8 @@ export class GzipGroup {
   constructor(
     readonly tuning: GzipTuning,
     readonly stats: GzipStats,
+    /** the last member left (one callback per group, not per member: idle members stay small) */
+    readonly onEmpty: () => void = () => {},
   ) {}
 
   resetDue(): boolean {
@@ -180,10 +130,7 @@ export class GzipEncoder implements WireCodec {
   private undoSize = -1;
   private closed = false;
 
-  constructor(
-    private readonly group: GzipGroup,
-    private readonly onClose: () => void = () => {},
-  ) {
+  constructor(private readonly group: GzipGroup) {
     group.refs++;
     group.waiting++;
   }
@@ -247,8 +194,7 @@ export class GzipEncoder implements WireCodec {
     if (this.closed) return;
     this.closed = true;
     if (this.gen < 0) this.group.waiting--;
-    this.group.refs--;
-    this.onClose();
+    if (--this.group.refs === 0) this.group.onEmpty();
   }
 
   private leaveStep(): void {
@@ -273,31 +219,13 @@ export class GzipGroups {
   encoder(topics: Iterable<string>): GzipEncoder {
     const key = [...topics].sort().join(',');
     let group = this.groups.get(key);
-    if (group === undefined) this.groups.set(key, (group = new GzipGroup(this.tuning, this.stats)));
-    const g = group;
-    return new GzipEncoder(g, () => {
-      if (g.refs > 0) return;
-      g.close();
-      this.groups.delete(key);
-    });
-  }
-}
-
-/** Accept-Encoding allows gzip: `gzip`, `x-gzip` or `*` with a q above 0, and gzip not refused by name. */
-export function acceptsGzip(header: string): boolean {
-  let named: number | undefined;
-  let star: number | undefined;
-  for (const part of header.split(',')) {
-    const [token = '', ...params] = part.trim().toLowerCase().split(';');
-    let q = 1;
-    for (const p of params) {
-      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p);
-      if (m) q = Number(m[1]);
+    if (group === undefined) {
+      const g: GzipGroup = new GzipGroup(this.tuning, this.stats, () => {
+        g.close();
+        this.groups.delete(key);
+      });
+      this.groups.set(key, (group = g));
     }
-    const name = token.trim();
-    if (name === 'gzip' || name === 'x-gzip') named = Math.max(named ?? 0, q);
-    else if (name === '*') star = q;
+    return new GzipEncoder(group);
   }
-  if (named !== undefined) return named > 0;
-  return star !== undefined && star > 0;
 }

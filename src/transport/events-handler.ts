@@ -3,8 +3,9 @@
 // heartbeats, and ending them all at shutdown.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../config/config.js';
-import { acceptsGzip, GzipGroups } from '../fanout/gzip-group.js';
+import { GzipGroups } from '../fanout/gzip-group.js';
 import type { Shard } from '../fanout/shard.js';
+import { acceptsGzip } from '../intake/accept-encoding.js';
 import { Auth, bearer, cookie, type SubscriberGrant } from '../intake/auth.js';
 import { topicsFromQuery } from '../intake/topics.js';
 import { encodeComment, encodeRetry } from '../sequencing/sse-encoding.js';
