@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { EventSource } from 'eventsource';
+import { SignJWT } from 'jose';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browsers.js';
@@ -50,9 +51,9 @@ interface GzipClient {
   resume(): void;
 }
 
-function openGzip(url: string, acceptEncoding = 'gzip, deflate, br'): Promise<GzipClient> {
+function openGzip(url: string, acceptEncoding = 'gzip, deflate, br', headers: Record<string, string> = {}): Promise<GzipClient> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { accept: 'text/event-stream', 'accept-encoding': acceptEncoding }, agent: false }, (res) => {
+    const req = http.get(url, { headers: { accept: 'text/event-stream', 'accept-encoding': acceptEncoding, ...headers }, agent: false }, (res) => {
       const client: GzipClient = { headers: res.headers, events: [], raw: [], ended: new Promise((r) => res.on('close', r)), close: () => req.destroy(), pause: () => res.pause(), resume: () => res.resume() };
       const parser = createParser({ onEvent: (e) => client.events.push(pickEv(e)) });
       const gunzip = createGunzip();
@@ -151,6 +152,21 @@ describe('COMPRESSION=gzip', () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     // the bound counts wire bytes: never past it by more than the one write that revealed backpressure
     expect(await server.metric('sse_backpressure_peak_bytes')).toBeLessThanOrEqual(262_144 + 8 * 17 * 1024);
+  });
+
+  it('a stream closed at its token exp ends as a complete gzip member (strict gunzip)', async () => {
+    const secret = 's'.repeat(32);
+    server = await startServer({ COMPRESSION: 'gzip', JWT_SECRET: secret });
+    const exp = Math.floor(Date.now() / 1000) + 3; // whole seconds, at least 2 s ahead: the stream surely opens before it
+    const token = await new SignJWT({ topics: ['jwt.*'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+    const gz = await openGzip(`${server.url}/events?topic=jwt.a`, 'gzip', { authorization: `Bearer ${token}` });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await server.publish('jwt.a', tick(i)));
+    await gz.ended;
+    const events = parse(gunzipSync(Buffer.concat(gz.raw)).toString('utf8'));
+    expect(events.map((e) => e.id)).toEqual(ids);
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000 - 50);
   });
 
   it('the eventsource package (fetch with Accept-Encoding gzip) reads the same events as an identity client', async () => {
