@@ -5,7 +5,7 @@ NODE_BIN := node_modules/.bin
 SOURCES := $(shell find src bench test/support -name '*.ts' 2>/dev/null) tsconfig.json
 SHARDS_MATRIX ?= 0 1 4
 
-.PHONY: start test test-unit test-integration bench bench-sweep profile clean deps test-deps
+.PHONY: start test test-unit test-integration bench bench-sweep bench-compression profile clean deps test-deps
 
 # npm ci when node_modules is missing or older than the lockfile
 node_modules/.installed: package-lock.json
@@ -34,6 +34,10 @@ bench: dist/.built
 
 bench-sweep: dist/.built
 	node dist/bench/sweep.js
+
+# Wire bytes and CPU per delivery: identity vs encode-once gzip vs one deflate context per connection (docs-compression.md)
+bench-compression: dist/.built
+	node dist/bench/compression.js
 
 profile: dist/.built
 	bash bench/profile.sh

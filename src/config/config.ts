@@ -5,6 +5,7 @@ import { readAccessControl, type AccessControlConfig } from './access-control.js
 import { EnvReader, type Env } from './env-reader.js';
 
 export type SlowConsumerPolicy = 'disconnect' | 'drop';
+export type Compression = 'gzip' | 'off';
 
 /** Access control (JWT key sources, claims, per-address limits, TRUST_PROXY): see access-control.ts. */
 export interface Config extends AccessControlConfig {
@@ -38,6 +39,8 @@ export interface Config extends AccessControlConfig {
   readonly drainMs: number;
   /** enables POST /_debug/crash-shard, used by the shard-failure test */
   readonly debugFaults: boolean;
+  /** gzip: streams of clients that accept it are compressed once per group (docs-compression.md) */
+  readonly compression: Compression;
 }
 
 export const DEFAULTS = {
@@ -56,6 +59,7 @@ export const DEFAULTS = {
   MAX_CONNECTIONS: 100_000,
   MAX_PUBLISH_BYTES: 65_536,
   DRAIN_MS: 2_000,
+  COMPRESSION: 'off', // see docs-compression.md for the figures behind it
 } as const;
 
 export class ConfigError extends Error {
@@ -109,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     drainMs: read.int('DRAIN_MS', DEFAULTS.DRAIN_MS, 0, 60_000),
     debugFaults: read.oneOf('DEBUG_FAULTS', '0', ['0', '1']) === '1',
+    compression: read.oneOf<Compression>('COMPRESSION', DEFAULTS.COMPRESSION, ['gzip', 'off']),
     ...readAccessControl(read, jwtSecret),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);

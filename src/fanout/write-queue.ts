@@ -8,6 +8,7 @@
 // never exceeds. The bound can be passed by the one write that revealed the backpressure, never more.
 import type { SlowConsumerPolicy } from '../config/config.js';
 import { encodeReset } from '../sequencing/sse-encoding.js';
+import type { WireCodec } from './gzip-group.js';
 
 const RESET_DROPPED = encodeReset('dropped');
 
@@ -28,6 +29,9 @@ export interface WriteQueueStats {
 /** What to do with an event chunk: the bytes to write now, or it was queued, skipped (drop), or the consumer must be closed. */
 export type Verdict = Uint8Array | 'queued' | 'skipped' | 'disconnect';
 
+/** Identity: the wire bytes are the bytes. */
+const IDENTITY: WireCodec = { encode: (raw) => raw, discard() {} };
+
 export class WriteQueue {
   private pieces: Uint8Array[] = [];
   private pieceBytes = 0;
@@ -36,11 +40,24 @@ export class WriteQueue {
   private accounted = 0;
   private isBlocked = false;
   private dropping = false;
+  /** wire length of the last offer that was not skipped */
+  lastWireLength = 0;
 
+  /**
+   * `codec` (compression) turns offered bytes into wire bytes as they are accepted, in wire order:
+   * the bound counts wire bytes, and a skipped event is never encoded (a compressed stream must not
+   * lose a piece the compressor counted on).
+   */
   constructor(
     private readonly limits: WriteQueueLimits,
     private readonly stats: WriteQueueStats,
+    private readonly codec: WireCodec = IDENTITY,
   ) {}
+
+  /** Bytes written outside offer() (heartbeats), encoded in wire order. */
+  encode(raw: Uint8Array): Uint8Array {
+    return this.codec.encode(raw);
+  }
 
   /** The socket refused a write and has not asked for more: nothing may be handed to it. */
   get blocked(): boolean {
@@ -59,11 +76,15 @@ export class WriteQueue {
       this.stats.dropped(events);
       return 'skipped';
     }
-    if (!this.isBlocked) return bytes;
-    if (this.pieceBytes + this.handedToSocket + bytes.length > this.limits.maxBackpressure) return this.overflow(events);
+    if (!this.isBlocked) return this.wire(bytes);
+    const wire = this.wire(bytes);
+    if (this.pieceBytes + this.handedToSocket + wire.length > this.limits.maxBackpressure) {
+      this.codec.discard();
+      return this.overflow(events);
+    }
     // A copy: a view would pin its whole batch buffer, and the bound must be the real memory.
-    this.pieces.push(Uint8Array.prototype.slice.call(bytes));
-    this.pieceBytes += bytes.length;
+    this.pieces.push(Uint8Array.prototype.slice.call(wire));
+    this.pieceBytes += wire.length;
     this.account();
     return 'queued';
   }
@@ -93,8 +114,13 @@ export class WriteQueue {
     const pieces = this.pieces;
     // The reset frame only when it fits under the bound: written while the socket still refuses, it
     // would push the count past it, once per drop period. Otherwise it goes with the next event.
-    if (this.dropping && this.pieceBytes + this.handedToSocket + RESET_DROPPED.length <= this.limits.maxBackpressure) {
-      pieces.push(this.endDropPeriod(RESET_DROPPED));
+    if (this.dropping) {
+      const reset = this.codec.encode(RESET_DROPPED);
+      if (this.pieceBytes + this.handedToSocket + reset.length <= this.limits.maxBackpressure) {
+        this.dropping = false;
+        this.stats.resetSent();
+        pieces.push(reset);
+      } else this.codec.discard();
     }
     this.pieces = [];
     this.pieceBytes = 0;
@@ -113,7 +139,13 @@ export class WriteQueue {
   private endDropPeriod(next: Uint8Array): Uint8Array {
     this.dropping = false;
     this.stats.resetSent();
-    return next === RESET_DROPPED ? next : Buffer.concat([RESET_DROPPED, next]);
+    return this.wire(Buffer.concat([RESET_DROPPED, next]));
+  }
+
+  private wire(raw: Uint8Array): Uint8Array {
+    const wire = this.codec.encode(raw);
+    this.lastWireLength = wire.length;
+    return wire;
   }
 
   private overflow(events: number): Verdict {

@@ -33,6 +33,7 @@ export class Metrics {
     perShard('gauge', 'sse_connections', 'Open SSE streams', SHARD_SLOT.CONNECTIONS);
     perShard('counter', 'sse_deliveries_total', 'Events written (or queued) to connections', SHARD_SLOT.DELIVERIES);
     perShard('counter', 'sse_sent_bytes_total', 'SSE bytes written (or queued) to connections', SHARD_SLOT.BYTES_SENT);
+    perShard('counter', 'sse_sent_uncompressed_bytes_total', 'SSE bytes before compression (sse_sent_bytes_total is the wire bytes)', SHARD_SLOT.BYTES_SENT_UNCOMPRESSED);
     perShard('counter', 'sse_slow_consumer_disconnects_total', 'Connections closed by SLOW_CONSUMER=disconnect', SHARD_SLOT.SLOW_DISCONNECTED);
     perShard('counter', 'sse_slow_consumer_dropped_events_total', 'Events skipped by SLOW_CONSUMER=drop', SHARD_SLOT.SLOW_DROPPED);
     perShard('gauge', 'sse_backpressure_bytes', 'Bytes held for backpressured connections', SHARD_SLOT.QUEUED_BYTES);

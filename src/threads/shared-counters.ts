@@ -20,8 +20,9 @@ export const SHARD_SLOT = {
   HEARTBEATS: 13,
   SHED_CONNECTIONS: 14,
   JWT_EXPIRED: 15,
+  BYTES_SENT_UNCOMPRESSED: 16, // what BYTES_SENT carried before compression (equal for identity streams)
 } as const;
-export const SHARD_SLOTS = 16;
+export const SHARD_SLOTS = 17;
 
 /** Server-wide slots (Int32, Atomics). */
 export const GLOBAL_SLOT = {

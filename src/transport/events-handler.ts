@@ -3,7 +3,9 @@
 // heartbeats, and ending them all at shutdown.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../config/config.js';
+import { GzipGroups } from '../fanout/gzip-group.js';
 import type { Shard } from '../fanout/shard.js';
+import { acceptsGzip } from '../intake/accept-encoding.js';
 import type { AccessControl } from '../intake/access-control.js';
 import { bearer, cookie, type SubscriberGrant } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
@@ -24,6 +26,7 @@ interface StreamRequest {
   /** the socket's peer address and X-Forwarded-For, for MAX_CONNECTIONS_PER_IP */
   peer: string;
   forwardedFor: string;
+  acceptEncoding: string;
 }
 
 const ADDRESS_TEXT = new TextDecoder();
@@ -33,6 +36,8 @@ export class EventsHandler {
   private readonly retryFrame: Buffer;
   private readonly openComment: Buffer;
   private readonly heartbeatTimer: NodeJS.Timeout;
+  /** COMPRESSION=gzip: one shared deflate context per topic set (docs-compression.md) */
+  private readonly gzipGroups = new GzipGroups();
 
   constructor(
     private readonly config: Config,
@@ -58,6 +63,7 @@ export class EventsHandler {
       cookie: req.getHeader('cookie'),
       peer: ADDRESS_TEXT.decode(res.getRemoteAddressAsText()),
       forwardedFor: req.getHeader('x-forwarded-for'),
+      acceptEncoding: req.getHeader('accept-encoding'),
     };
     const cors = this.cors.headers(req.getHeader('origin'));
     let topics: string[];
@@ -115,7 +121,7 @@ export class EventsHandler {
   private open(res: HttpResponse, r: StreamRequest, topics: string[], cors: Header[], grant: SubscriberGrant): void {
     const { shard } = this;
     if (isHeadOnly(res)) {
-      this.writeStreamHead(res, cors);
+      this.writeStreamHead(res, cors, r);
       return void res.endWithoutBody();
     }
     // The header wins: browsers resend the original query (with its old lastEventId) on every reconnect.
@@ -139,7 +145,8 @@ export class EventsHandler {
       return this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS_PER_IP');
     }
 
-    const stream = new SseStream(res, new Set(topics), config, counters);
+    const gzip = this.gzips(r) ? this.gzipGroups.encoder(topics) : undefined;
+    const stream = new SseStream(res, new Set(topics), config, counters, gzip);
     res.onAborted(() => stream.aborted());
     stream.whenClosed(() => {
       this.streams.delete(stream);
@@ -148,14 +155,20 @@ export class EventsHandler {
       lease.release();
     });
 
-    this.writeStreamHead(res, cors);
+    this.writeStreamHead(res, cors, r);
     const resume = shard.subscribe(stream, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
     stream.open(Buffer.concat([this.openComment, this.retryFrame, ...resume]));
     this.streams.add(stream);
   }
 
-  private writeStreamHead(res: HttpResponse, cors: Header[]): void {
+  private gzips(r: StreamRequest): boolean {
+    return this.config.compression === 'gzip' && acceptsGzip(r.acceptEncoding);
+  }
+
+  private writeStreamHead(res: HttpResponse, cors: Header[], r: StreamRequest): void {
     res.writeStatus('200 OK');
+    if (this.config.compression !== 'off') res.writeHeader('Vary', 'Accept-Encoding');
+    if (this.gzips(r)) res.writeHeader('Content-Encoding', 'gzip');
     res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.writeHeader('Cache-Control', 'no-cache');
     res.writeHeader('X-Accel-Buffering', 'no');

@@ -7,6 +7,7 @@
 // - while an onWritable handler is registered uWS does not flush its own buffer unless we write, so
 //   onWritable always writes something (an empty comment when nothing waits).
 import type { HttpResponse } from 'uWebSockets.js';
+import type { GzipEncoder } from '../fanout/gzip-group.js';
 import type { Stream } from '../fanout/shard.js';
 import { WriteQueue, type WriteQueueLimits } from '../fanout/write-queue.js';
 import { encodeComment } from '../sequencing/sse-encoding.js';
@@ -27,15 +28,21 @@ export class SseStream implements Stream {
     readonly topics: ReadonlySet<string>,
     limits: WriteQueueLimits,
     private readonly counters: ShardCounters,
+    /** gzip: every byte goes through it, from the header in open() to the trailer in end() */
+    private readonly gzip?: GzipEncoder,
   ) {
-    this.queue = new WriteQueue(limits, {
+    this.queue = new WriteQueue(
+      limits,
+      {
       dropped: (events) => counters.add(SHARD_SLOT.SLOW_DROPPED, events),
       resetSent: () => counters.add(SHARD_SLOT.RESETS),
       queued(before, now) {
         counters.add(SHARD_SLOT.QUEUED_BYTES, now - before);
         if (now > counters.get(SHARD_SLOT.QUEUED_BYTES_PEAK)) counters.set(SHARD_SLOT.QUEUED_BYTES_PEAK, now);
       },
-    });
+      },
+      gzip,
+    );
     res.onWritable(() => this.writable());
   }
 
@@ -51,7 +58,8 @@ export class SseStream implements Stream {
     if (verdict === 'disconnect') return this.disconnectSlow();
     if (verdict === 'skipped') return;
     this.counters.add(SHARD_SLOT.DELIVERIES, events);
-    this.counters.add(SHARD_SLOT.BYTES_SENT, bytes.length);
+    this.counters.add(SHARD_SLOT.BYTES_SENT, this.queue.lastWireLength);
+    this.counters.add(SHARD_SLOT.BYTES_SENT_UNCOMPRESSED, bytes.length);
     if (verdict !== 'queued') this.write(verdict);
   }
 
@@ -59,7 +67,7 @@ export class SseStream implements Stream {
   heartbeat(): boolean {
     const due = this.idle && !this.queue.blocked && !this.closed;
     this.idle = true;
-    if (due) this.write(HEARTBEAT);
+    if (due) this.write(this.queue.encode(HEARTBEAT));
     return due;
   }
 
@@ -67,7 +75,8 @@ export class SseStream implements Stream {
   open(head: Uint8Array): void {
     this.idle = false;
     // Not bounded: a replay larger than the bound would otherwise close the client on every reconnect.
-    this.queue.written(head.length, this.res.write(head), false);
+    const wire = this.gzip?.open(head) ?? head;
+    this.queue.written(wire.length, this.res.write(wire), false);
   }
 
   /** Server-side end: a clean end of the chunked stream when possible, else an abrupt close. */
@@ -75,9 +84,11 @@ export class SseStream implements Stream {
     if (this.closed) return;
     const res = this.res;
     const blocked = this.queue.blocked;
+    // gzip: a clean end is a complete member (final block, CRC-32, length), which strict decoders require
+    const trailer = blocked ? undefined : this.gzip?.trailer();
     this.finish();
     if (blocked) res.close();
-    else res.cork(() => res.end());
+    else res.cork(() => (trailer === undefined ? res.end() : res.end(trailer)));
   }
 
   /** The client went away (uWS onAborted): the response must not be touched again. */
@@ -110,7 +121,7 @@ export class SseStream implements Stream {
   /** uWS: the socket is writable again. */
   private writable(): boolean {
     if (this.closed) return true;
-    if (!this.flush(this.queue.take() ?? HEARTBEAT)) return false;
+    if (!this.flush(this.queue.take() ?? this.queue.encode(HEARTBEAT))) return false;
     // Caught up: a drop period's reset frame that did not fit before goes now, not with the next event.
     const reset = this.queue.take();
     return reset === undefined || this.flush(reset);
@@ -126,6 +137,7 @@ export class SseStream implements Stream {
     if (this.closed) return;
     this.closed = true;
     this.queue.clear();
+    this.gzip?.close();
     this.onClosed?.();
   }
 }

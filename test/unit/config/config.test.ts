@@ -40,6 +40,7 @@ describe('loadConfig defaults', () => {
       redisUrl: undefined,
       drainMs: 2_000,
       debugFaults: false,
+      compression: 'off',
       ...ACCESS_CONTROL_DEFAULTS, // access-control variables: test/unit/config/access-control.test.ts
     } satisfies Config);
   });
@@ -79,6 +80,7 @@ describe('loadConfig defaults', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       DRAIN_MS: '0',
       DEBUG_FAULTS: '1',
+      COMPRESSION: 'gzip',
     });
     expect(c).toEqual({
       host: '127.0.0.1',
@@ -102,6 +104,7 @@ describe('loadConfig defaults', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       drainMs: 0,
       debugFaults: true,
+      compression: 'gzip',
       ...ACCESS_CONTROL_DEFAULTS,
     } satisfies Config);
   });
@@ -257,5 +260,14 @@ describe('other variables', () => {
   it('DEBUG_FAULTS accepts 0 and 1 only', () => {
     expect(loadConfig({ DEBUG_FAULTS: '0' }).debugFaults).toBe(false);
     expect(problemsOf({ DEBUG_FAULTS: 'yes' })).toEqual(['`DEBUG_FAULTS` must be one of 0, 1, got `yes`']);
+  });
+});
+
+describe('COMPRESSION', () => {
+  it('is gzip or off, off by default; anything else stops the server with the variable named', () => {
+    expect(loadConfig({}).compression).toBe('off');
+    expect(loadConfig({ COMPRESSION: 'off' }).compression).toBe('off');
+    expect(loadConfig({ COMPRESSION: 'gzip' }).compression).toBe('gzip');
+    expect(() => loadConfig({ COMPRESSION: 'br' })).toThrow(/COMPRESSION/);
   });
 });

@@ -1,0 +1,58 @@
+// Synchronous raw deflate on long-lived node:zlib contexts, for src/fanout/gzip-group.ts.
+import zlib from 'node:zlib';
+
+const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
+
+/**
+ * A long-lived deflate context driven synchronously. node:zlib has no public API for that: its sync
+ * path (_processChunk without a callback) closes the context after one call. This drives the same
+ * native handle the way that path does (handle.writeSync, then the [availOut, availIn] state), and
+ * keeps it open. Node 20 and 22 have the same handle API; a test covers it.
+ */
+interface ZlibHandle {
+  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+}
+export interface SyncDeflate extends zlib.DeflateRaw {
+  _handle: ZlibHandle | null;
+  _writeState: Uint32Array;
+}
+
+const OUT = Buffer.allocUnsafe(64 * 1024);
+
+export function deflateSync(d: SyncDeflate, input: Uint8Array, flush: number): Buffer {
+  const handle = d._handle;
+  if (handle === null) throw new Error('deflate context closed');
+  const state = d._writeState;
+  const pieces: Buffer[] = [];
+  let inOff = 0;
+  let inLen = input.length;
+  for (;;) {
+    handle.writeSync(flush, input, inOff, inLen, OUT, 0, OUT.length);
+    const availOut = state[0]!;
+    const availIn = state[1]!;
+    const have = OUT.length - availOut;
+    if (have > 0) pieces.push(Buffer.from(OUT.subarray(0, have)));
+    inOff += inLen - availIn;
+    inLen = availIn;
+    if (availOut !== 0) break; // output buffer not filled: all input consumed and flushed
+  }
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
+
+export function newDeflate(level: number): SyncDeflate {
+  // memLevel 8 and a 32 KiB window: ~256 KiB per group, none per subscriber
+  const d = zlib.createDeflateRaw({ level, memLevel: 8, windowBits: 15 }) as SyncDeflate;
+  d.on('error', (err) => {
+    throw err; // a deflate error is a bug (no input can cause one); fail the shard, do not corrupt streams
+  });
+  return d;
+}
+
+/** One context per thread for out-of-step output: reset before every use, so it refers to nothing before. */
+let scratch: SyncDeflate | undefined;
+export function compressAlone(input: Uint8Array, level: number): Buffer {
+  scratch ??= newDeflate(level);
+  scratch.reset();
+  return deflateSync(scratch, input, Z_SYNC_FLUSH);
+}
+
