@@ -36,6 +36,9 @@ export interface Config {
   readonly drainMs: number;
   /** enables POST /_debug/crash-shard, used by the shard-failure test */
   readonly debugFaults: boolean;
+  // presence (issue 12)
+  /** a topic's count goes out on $presence at most once per this interval (ms) */
+  readonly presenceIntervalMs: number;
 }
 
 export const DEFAULTS = {
@@ -54,6 +57,7 @@ export const DEFAULTS = {
   MAX_CONNECTIONS: 100_000,
   MAX_PUBLISH_BYTES: 65_536,
   DRAIN_MS: 2_000,
+  PRESENCE_INTERVAL_MS: 1_000, // presence (issue 12)
 } as const;
 
 export class ConfigError extends Error {
@@ -107,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     drainMs: read.int('DRAIN_MS', DEFAULTS.DRAIN_MS, 0, 60_000),
     debugFaults: read.oneOf('DEBUG_FAULTS', '0', ['0', '1']) === '1',
+    presenceIntervalMs: read.int('PRESENCE_INTERVAL_MS', DEFAULTS.PRESENCE_INTERVAL_MS, 10, 3_600_000), // presence (issue 12)
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);

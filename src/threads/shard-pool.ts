@@ -15,8 +15,11 @@ import type { Backend } from '../transport/routes.js';
 import { createAcceptor, listen, type Acceptor, type Listening } from '../transport/uws-app.js';
 import { Coalescer } from './coalescer.js';
 import type { FromShard, PublishResult, ShardInit, ToShard } from './protocol.js';
-import type { ShardHost } from './shard-host.js';
+import type { PresenceSink, ShardHost } from './shard-host.js';
 import { GLOBAL_SLOT, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from './shared-counters.js';
+
+/** A shard thread's name among presence sources: its replacement (same index, new thread) is another. */
+const presenceSource = (handle: ShardHandle): string => `shard:${handle.index}/${handle.worker.threadId}`;
 
 interface ShardHandle {
   index: number;
@@ -31,7 +34,7 @@ export class ShardPool implements ShardHost {
   /** the same window every shard holds, to seed a replacement shard */
   private readonly history: History;
   private readonly acceptor: Acceptor;
-  private calls: { backend: Backend; sequenced: (runs: SequencedRun[]) => void } | undefined;
+  private calls: { backend: Backend; sequenced: (runs: SequencedRun[]) => void; presence: PresenceSink } | undefined;
   private stopping = false;
 
   constructor(
@@ -47,8 +50,8 @@ export class ShardPool implements ShardHost {
     return this.history.size;
   }
 
-  async start(backend: Backend, sequenced: (runs: SequencedRun[]) => void): Promise<void> {
-    this.calls = { backend, sequenced };
+  async start(backend: Backend, sequenced: (runs: SequencedRun[]) => void, presence: PresenceSink): Promise<void> {
+    this.calls = { backend, sequenced, presence };
     for (let i = 0; i < this.config.shards; i++) this.shards.push(this.spawn(i, this.calls));
     await Promise.all(this.shards.map((s) => s.ready));
   }
@@ -71,7 +74,7 @@ export class ShardPool implements ShardHost {
     await Promise.all(this.shards.map((s) => s.stopped));
   }
 
-  private spawn(index: number, { backend, sequenced }: NonNullable<ShardPool['calls']>): ShardHandle {
+  private spawn(index: number, { backend, sequenced, presence }: NonNullable<ShardPool['calls']>): ShardHandle {
     const init: ShardInit = {
       index,
       config: this.config,
@@ -111,6 +114,11 @@ export class ShardPool implements ShardHost {
             );
           }
           return;
+        case 'presence':
+          return presence.shardChanged(presenceSource(handle), m.changes);
+        case 'ask':
+          backend.ask(m.query).then((value) => worker.postMessage({ type: 'answer', reqId: m.reqId, value } satisfies ToShard));
+          return;
         case 'metrics':
           backend.metricsText().then((text) => worker.postMessage({ type: 'metrics', reqId: m.reqId, text } satisfies ToShard));
           return;
@@ -137,6 +145,7 @@ export class ShardPool implements ShardHost {
     Atomics.sub(this.shared.global, GLOBAL_SLOT.CONNECTIONS, this.shared.perShard[row + SHARD_SLOT.CONNECTIONS]!);
     this.shared.perShard[row + SHARD_SLOT.CONNECTIONS] = 0;
     this.shared.perShard[row + SHARD_SLOT.QUEUED_BYTES] = 0;
+    this.calls?.presence.shardGone(presenceSource(handle)); // its streams are gone with it
     onStopped();
     if (this.stopping || this.calls === undefined) return;
     console.error(`shard ${handle.index} exited (code ${code}); starting a replacement`);

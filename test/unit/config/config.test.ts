@@ -39,6 +39,7 @@ describe('loadConfig defaults', () => {
       redisUrl: undefined,
       drainMs: 2_000,
       debugFaults: false,
+      presenceIntervalMs: 1_000,
     } satisfies Config);
   });
 
@@ -77,6 +78,7 @@ describe('loadConfig defaults', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       DRAIN_MS: '0',
       DEBUG_FAULTS: '1',
+      PRESENCE_INTERVAL_MS: '250',
     });
     expect(c).toEqual({
       host: '127.0.0.1',
@@ -100,6 +102,7 @@ describe('loadConfig defaults', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       drainMs: 0,
       debugFaults: true,
+      presenceIntervalMs: 250,
     } satisfies Config);
   });
 });
@@ -118,6 +121,7 @@ describe('numeric variables', () => {
     ['MAX_CONNECTIONS', 'maxConnections', 1, 10_000_000],
     ['MAX_PUBLISH_BYTES', 'maxPublishBytes', 1, 67_108_864],
     ['DRAIN_MS', 'drainMs', 0, 60_000],
+    ['PRESENCE_INTERVAL_MS', 'presenceIntervalMs', 10, 3_600_000],
   ];
 
   describe.each(NUMERIC)('%s', (name, key, min, max) => {
