@@ -246,7 +246,7 @@ var HISTORY = 60, series = { t: [], conn: [], ev: [], del: [], p99: [] }, charts
 function fmt(n) { return n === null || n === undefined ? '-' : n >= 1e6 ? (n / 1e6).toFixed(1) + 'M' : n >= 1e4 ? (n / 1e3).toFixed(1) + 'k' : String(Math.round(n * 10) / 10); }
 function chart(el, label, names) {
   if (!window.uPlot) return null; // no charts, numbers only
-  var opts = { width: Math.max(200, el.clientWidth || 260), height: 90, legend: { show: true }, cursor: { show: false },
+  var opts = { title: label, width: Math.max(200, el.clientWidth || 260), height: 110, legend: { show: false }, cursor: { show: false },
     axes: [{ show: false }, { size: 40 }],
     series: [{}].concat(names.map(function (n, i) { return { label: n, stroke: ['#1a55b0', '#c0392b'][i], width: 1.5, points: { show: false } }; })) };
   var c = new uPlot(opts, [[]].concat(names.map(function () { return []; })), el);
@@ -256,7 +256,7 @@ function chart(el, label, names) {
 function initCharts() {
   charts = [
     [chart($('chart-conn'), 'connections', ['connections']), ['conn']],
-    [chart($('chart-rate'), 'events and deliveries per second', ['events/s', 'deliveries/s']), ['ev', 'del']],
+    [chart($('chart-rate'), 'events/s (blue), deliveries/s (red)', ['events/s', 'deliveries/s']), ['ev', 'del']],
     [chart($('chart-p99'), 'p99 publish latency (ms)', ['p99 ms']), ['p99']],
   ];
 }
