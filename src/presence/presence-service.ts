@@ -2,7 +2,9 @@
 // answered to GET /topics, and announced on `$presence` at most once per topic per
 // PRESENCE_INTERVAL_MS. Announcements are published like any event (sequenced, in history), by
 // `publish`; in cluster mode only one server (the live one with the smallest id) announces, so each
-// change is announced once for the cluster.
+// change is announced once for the cluster. Nothing is announced while nobody (on any server)
+// subscribes to `$presence`: announcements would take sequence numbers and history slots (the one
+// HISTORY_SIZE ring shared by all topics) from real events for no reader.
 import type { TopicCount } from '../fanout/topic-counts.js';
 import { PRESENCE_TOPIC } from '../intake/topics.js';
 import { PresenceNotifier } from './presence-notifier.js';
@@ -22,7 +24,7 @@ export class PresenceService {
     private readonly serverId = '',
   ) {
     this.notifier = new PresenceNotifier(intervalMs, (topic, n) => {
-      if (this.leader) this.publish(topic, n);
+      if (this.leader && this.table.total(PRESENCE_TOPIC) > 0) this.publish(topic, n);
     });
   }
 

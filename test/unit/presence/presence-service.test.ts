@@ -33,8 +33,18 @@ describe('PresenceService', () => {
     expect(s.subscribers('a')).toBe(1);
   });
 
+  it('announces nothing while nobody, on any server, subscribes to $presence', () => {
+    const { s, sent } = make('m');
+    s.shardChanged('shard:0', [['a', 1]]);
+    expect(sent).toEqual([]);
+    s.cluster({ others: new Map([['x', new Map([['$presence', 1]])]]), live: ['m', 'x'] });
+    s.shardChanged('shard:0', [['b', 1]]);
+    expect(sent).toEqual([['b', 1]]);
+  });
+
   it('in a cluster only the live server with the smallest id announces', () => {
     const { s, sent } = make('m');
+    s.shardChanged('shard:0', [['$presence', 1]]);
     s.cluster({ others: new Map(), live: ['m', 'k'] }); // k < m: k announces
     s.shardChanged('shard:0', [['a', 1]]);
     expect(sent).toEqual([]);
