@@ -18,11 +18,13 @@ import type { FromShard, PublishResult, ShardInit, ToShard } from './protocol.js
 import type { PresenceSink, ShardHost } from './shard-host.js';
 import { GLOBAL_SLOT, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from './shared-counters.js';
 
-/** A shard thread's name among presence sources: its replacement (same index, new thread) is another. */
-const presenceSource = (handle: ShardHandle): string => `shard:${handle.index}/${handle.worker.threadId}`;
-
 interface ShardHandle {
   index: number;
+  /**
+   * This shard thread's name among presence sources: its replacement (same index, new thread) is
+   * another. Taken at spawn: a worker's threadId reads -1 once it has stopped.
+   */
+  presenceSource: string;
   worker: Worker;
   descriptor: number | undefined;
   ready: Promise<void>;
@@ -88,6 +90,7 @@ export class ShardPool implements ShardHost {
     let onStopped!: () => void;
     const handle: ShardHandle = {
       index,
+      presenceSource: `shard:${index}/${worker.threadId}`,
       worker,
       descriptor: undefined,
       ready: new Promise((r) => (onReady = r)),
@@ -115,7 +118,7 @@ export class ShardPool implements ShardHost {
           }
           return;
         case 'presence':
-          return presence.shardChanged(presenceSource(handle), m.changes);
+          return presence.shardChanged(handle.presenceSource, m.changes);
         case 'ask':
           backend.ask(m.query).then((value) => worker.postMessage({ type: 'answer', reqId: m.reqId, value } satisfies ToShard));
           return;
@@ -145,7 +148,7 @@ export class ShardPool implements ShardHost {
     Atomics.sub(this.shared.global, GLOBAL_SLOT.CONNECTIONS, this.shared.perShard[row + SHARD_SLOT.CONNECTIONS]!);
     this.shared.perShard[row + SHARD_SLOT.CONNECTIONS] = 0;
     this.shared.perShard[row + SHARD_SLOT.QUEUED_BYTES] = 0;
-    this.calls?.presence.shardGone(presenceSource(handle)); // its streams are gone with it
+    this.calls?.presence.shardGone(handle.presenceSource); // its streams are gone with it
     onStopped();
     if (this.stopping || this.calls === undefined) return;
     console.error(`shard ${handle.index} exited (code ${code}); starting a replacement`);

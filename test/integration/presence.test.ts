@@ -3,7 +3,7 @@
 // announces changes at most once per topic per PRESENCE_INTERVAL_MS, as ordinary sequenced events.
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, waitFor, type TestServer } from '../helpers/server.js';
+import { startServer, TEST_SHARDS, waitFor, type TestServer } from '../helpers/server.js';
 import { openStream, type RawStream } from '../helpers/sse-client.js';
 
 interface TopicInfo {
@@ -113,6 +113,33 @@ describe('presence counts', () => {
     expect((await fetch(`${server.url}/topics/bad%20topic`)).status).toBe(400);
     expect((await fetch(`${server.url}/topics/${'x'.repeat(129)}`)).status).toBe(400);
     expect((await fetch(`${server.url}/topics`, { method: 'POST' })).status).toBe(405);
+  });
+});
+
+describe('a replaced shard', () => {
+  const SHARDS = String(Math.max(2, Number(TEST_SHARDS)));
+  let crashy: TestServer;
+  beforeAll(async () => {
+    crashy = await startServer({ SHARDS, DEBUG_FAULTS: '1' });
+  });
+  afterAll(async () => {
+    await crashy?.stop();
+  });
+
+  it(`takes its counts with it (SHARDS=${SHARDS})`, async () => {
+    const mine: RawStream[] = [];
+    for (let i = 0; i < 8; i++) mine.push(await open(crashy, 'topic=replaced'));
+    await counts(crashy, { replaced: 8 });
+    const before = (crashy.output().match(/starting a replacement/g) ?? []).length;
+    expect((await fetch(`${crashy.url}/_debug/crash-shard`, { method: 'POST' })).status).toBe(202);
+    await waitFor(() => (crashy.output().match(/starting a replacement/g) ?? []).length > before, 'a replacement shard');
+    await waitFor(() => mine.some((s) => s.closed), 'the failed shard to drop its streams');
+    const alive = (): number => mine.filter((s) => !s.closed).length;
+    expect(alive()).toBeLessThan(8);
+    // the raw client does not reconnect: what remains is exactly the streams of the other shards
+    await waitFor(async () => (await subscribers(crashy, 'replaced')) === alive(), 'the count of the streams left');
+    mine.forEach((s) => s.close());
+    await counts(crashy, { replaced: 0 });
   });
 });
 
