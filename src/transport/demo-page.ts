@@ -294,12 +294,18 @@ function renderTopics() {
   });
   $('topics-note').textContent = top.length === 0 ? 'no topic has subscribers' : '';
 }
-function watchTopics() {
+// The listing is the state; $presence brings the changes. Loaded on every (re)connect of the
+// $presence stream and after a reset: changes made while nobody listened were never announced.
+function loadTopics() {
   fetch('/topics?limit=1000', { cache: 'no-store' }).then(function (r) {
     if (r.status === 401) { $('topics-note').textContent = 'the topic list needs the publisher token (PUBLISH_TOKEN)'; return; }
-    return r.json().then(function (page) { page.topics.forEach(function (t) { if (!counts.has(t.topic)) counts.set(t.topic, t.subscribers); }); renderTopics(); });
+    return r.json().then(function (page) { counts = new Map(); page.topics.forEach(function (t) { counts.set(t.topic, t.subscribers); }); renderTopics(); });
   }).catch(function () {});
+}
+function watchTopics() {
   var es = new EventSource('/events?topic=' + encodeURIComponent('$presence'));
+  es.addEventListener('open', function (e) { if (!(e instanceof MessageEvent)) loadTopics(); });
+  es.addEventListener('reset', loadTopics);
   es.addEventListener('presence', function (e) {
     try { var p = JSON.parse(e.data); counts.set(p.topic, p.subscribers); renderTopics(); } catch (err) { /* ignore */ }
   });
