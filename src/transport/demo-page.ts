@@ -1,3 +1,5 @@
+// Long because the console is one self-contained document (markup, style and script, no build step), so
+// it is served as one response and works offline; the server-side code here is only renderDemoPage().
 // The live console served at GET /: one HTML document with inline CSS and JS; its only other
 // resources are the charting library (uPlot) served by this server from node_modules under
 // /console/, so it works offline. Four panels:
