@@ -3,12 +3,18 @@
 // transport (SSE stream). Shuts down gracefully on SIGTERM/SIGINT.
 // First: raises uWS's request-head limit before anything loads uWS (see the module).
 import './config/uws-limits.js';
+import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { JwksCache } from './intake/jwks-cache.js';
 import { createAddressCounters } from './threads/address-counters.js';
 import { HttpError } from './intake/errors.js';
 import type { PublishItem } from './intake/publish-request.js';
 import { Metrics } from './metrics/metrics.js';
+import { StatsSampler } from './metrics/stats.js';
+import { PRESENCE_TOPIC } from './intake/topics.js';
+import { PresenceService } from './presence/presence-service.js';
+import type { Ask, MainQuery } from './presence/queries.js';
+import { RedisPresence } from './presence/redis-presence.js';
 import { Batcher } from './sequencing/batcher.js';
 import { newEpoch } from './sequencing/event-ids.js';
 import { LocalSequencer, type SequencedRun } from './sequencing/local-sequencer.js';
@@ -77,7 +83,9 @@ async function main(): Promise<void> {
     metrics.batchEvents.observe(batch.count);
     shards.deliver(batch);
   });
+  let publishedCount = 0;
   const accepted = (count: number, receivedAt: number): void => {
+    publishedCount += count;
     metrics.eventsPublished.inc(count);
     metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
   };
@@ -95,7 +103,39 @@ async function main(): Promise<void> {
       return ids;
     });
   };
-  await shards.start({ publish, metricsText: () => metrics.text() }, (runs) => runs.forEach((run) => reorderer.add(run)));
+
+  // Presence: counts from every shard (and server), announced on $presence through the
+  // same publish path as a POST /publish received in this thread: sequenced, with ids, in history.
+  const serverId = randomBytes(6).toString('hex');
+  const presence = new PresenceService(
+    config.presenceIntervalMs,
+    (topic, subscribers) => {
+      const item = { topic: PRESENCE_TOPIC, event: 'presence', data: JSON.stringify({ topic, subscribers }) };
+      try {
+        const ids = publish([item], performance.timeOrigin + performance.now());
+        if (!Array.isArray(ids)) ids.catch(() => {}); // Redis away or draining: this announcement is lost, the counts are not
+      } catch {
+        // draining
+      }
+    },
+    serverId,
+  );
+  const stats = new StatsSampler(shared, metrics.publishLatency, () => publishedCount, () => presence.table.size);
+  const answer = (q: MainQuery): unknown => {
+    switch (q.kind) {
+      case 'subscribers':
+        return presence.subscribers(q.topic);
+      case 'list':
+        return presence.list(q.prefix, q.limit, q.cursor);
+      case 'stats':
+        return stats.latest;
+    }
+  };
+  const ask = ((q: MainQuery) => Promise.resolve(answer(q))) as Ask;
+  const clusterPresence =
+    config.redisUrl === undefined ? undefined : new RedisPresence(config.redisUrl, serverId, () => presence.ownCounts(), (snapshot) => presence.cluster(snapshot));
+  await shards.start({ publish, metricsText: () => metrics.text(), ask }, (runs) => runs.forEach((run) => reorderer.add(run)), presence);
+  await clusterPresence?.start();
 
   // Cluster mode: load the retained stream (the shared history) before taking connections.
   await redis?.start((events) => {
@@ -124,6 +164,11 @@ async function main(): Promise<void> {
     setTimeout(() => {
       void shards
         .shutdown(config.drainMs)
+        .then(() => {
+          presence.stop();
+          stats.stop();
+          return clusterPresence?.stop();
+        })
         .then(() => redis?.stop())
         .then(() => {
           clearTimeout(hardStop);

@@ -39,8 +39,11 @@ export interface Config extends AccessControlConfig {
   readonly drainMs: number;
   /** enables POST /_debug/crash-shard, used by the shard-failure test */
   readonly debugFaults: boolean;
-  /** gzip: streams of clients that accept it are compressed once per group (docs-compression.md) */
+  /** gzip: streams of clients that accept it are compressed once per group (README: Compression) */
   readonly compression: Compression;
+ 
+  /** a topic's count goes out on $presence at most once per this interval (ms) */
+  readonly presenceIntervalMs: number;
 }
 
 export const DEFAULTS = {
@@ -59,7 +62,8 @@ export const DEFAULTS = {
   MAX_CONNECTIONS: 100_000,
   MAX_PUBLISH_BYTES: 65_536,
   DRAIN_MS: 2_000,
-  COMPRESSION: 'off', // see docs-compression.md for the figures behind it
+  COMPRESSION: 'off', // README (Compression): why off for now
+  PRESENCE_INTERVAL_MS: 1_000,
 } as const;
 
 export class ConfigError extends Error {
@@ -115,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     debugFaults: read.oneOf('DEBUG_FAULTS', '0', ['0', '1']) === '1',
     compression: read.oneOf<Compression>('COMPRESSION', DEFAULTS.COMPRESSION, ['gzip', 'off']),
     ...readAccessControl(read, jwtSecret),
+    presenceIntervalMs: read.int('PRESENCE_INTERVAL_MS', DEFAULTS.PRESENCE_INTERVAL_MS, 10, 3_600_000),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);

@@ -80,6 +80,30 @@ export class History {
     return { events, lastSeq: this.lastSeq };
   }
 
+  /**
+   * The newest retained event on `topic` (its id, or null) and the event names (`message` for
+   * unnamed) of the newest `scan` retained events on it, newest first. Reads the encoded bytes back:
+   * an event's first lines are `id:` and, when named, `event:`.
+   */
+  topicSummary(topic: string, scan = 200): { lastId: string | null; events: string[] } {
+    let lastId: string | null = null;
+    const names = new Set<string>();
+    let seen = 0;
+    for (let b = this.held.length - 1; b >= this.start && seen < scan; b--) {
+      const batch = this.held[b]!;
+      const index = batch.topics.indexOf(topic);
+      if (index === -1) continue;
+      for (let i = batch.count - 1; i >= 0 && seen < scan; i--) {
+        if (batch.topicIndex[i] !== index || batch.firstSeq + i < this.firstSeq) continue;
+        seen++;
+        const head = headOf(eventBytes(batch, i));
+        lastId ??= head.id;
+        names.add(head.event);
+      }
+    }
+    return { lastId, events: [...names] };
+  }
+
   /** Index of the batch holding `seq` (the length when `seq` is past the newest). */
   private batchHolding(seq: number): number {
     let lo = this.start;
@@ -91,4 +115,14 @@ export class History {
     }
     return lo;
   }
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/** The id and event name of one encoded event (see sse-encoding: `id: X\n` then `event: N\n` when named). */
+function headOf(bytes: Uint8Array): { id: string | null; event: string } {
+  const text = utf8.decode(bytes.subarray(0, Math.min(bytes.length, 1024)));
+  const id = /^id: ([^\n]*)\n/.exec(text);
+  const event = /^(?:id: [^\n]*\n)?event: ([^\n]*)\n/.exec(text);
+  return { id: id?.[1] ?? null, event: event?.[1] ?? 'message' };
 }

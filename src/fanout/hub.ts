@@ -55,18 +55,20 @@ export class Hub {
     this.groupOf.set(sub, group);
   }
 
-  remove(sub: Subscriber): void {
+  /** False when `sub` was not here (already removed). */
+  remove(sub: Subscriber): boolean {
     const group = this.groupOf.get(sub);
-    if (group === undefined) return;
+    if (group === undefined) return false;
     this.groupOf.delete(sub);
     group.members.delete(sub);
-    if (group.members.size > 0) return;
+    if (group.members.size > 0) return true;
     this.groups.delete([...group.topics].sort().join(','));
     for (const t of group.topics) {
       const set = this.groupsByTopic.get(t)!;
       set.delete(group);
       if (set.size === 0) this.groupsByTopic.delete(t);
     }
+    return true;
   }
 
   /** A new epoch: every subscriber is told (reset frame) and takes the new sequence from its start. */

@@ -8,6 +8,7 @@ import { encodeReset } from '../sequencing/sse-encoding.js';
 import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/shared-counters.js';
 import { History } from './history.js';
 import { Hub, type Subscriber } from './hub.js';
+import { TopicCounts } from './topic-counts.js';
 
 /** A subscriber the server can end (its token expired). */
 export interface Stream extends Subscriber {
@@ -26,6 +27,8 @@ export class Shard {
   readonly history: History;
   readonly hub: Hub;
   readonly counters: ShardCounters;
+  /** streams per topic on this shard: changed here, on subscribe and unsubscribe only, never by fan-out */
+  readonly presence = new TopicCounts();
   /** streams that close at their token's exp */
   private readonly expiries = new Map<Stream, NodeJS.Timeout>();
   /** streams waiting for this shard to catch up with their Last-Event-ID */
@@ -113,6 +116,7 @@ export class Shard {
     head.push(...plan.events);
     this.counters.add(SHARD_SLOT.REPLAYED_EVENTS, plan.events.length);
     this.hub.add(sub);
+    this.presence.add(sub.topics);
     this.counters.add(SHARD_SLOT.CONNECTIONS);
     if (expiresAt !== undefined) {
       const timer = setTimeout(() => {
@@ -128,7 +132,7 @@ export class Shard {
   unsubscribe(sub: Stream): void {
     clearTimeout(this.expiries.get(sub));
     this.expiries.delete(sub);
-    this.hub.remove(sub);
+    if (this.hub.remove(sub)) this.presence.remove(sub.topics); // counted once, whoever ends it how often
     this.counters.add(SHARD_SLOT.CONNECTIONS, -1);
   }
 }

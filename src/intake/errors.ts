@@ -3,6 +3,8 @@ export const ERRORS = {
   BAD_TOPIC: { status: 400, message: 'topic must be 1 to 128 characters of A-Za-z0-9_.:/-' },
   MISSING_TOPIC: { status: 400, message: 'at least one topic is required: ?topic=T, repeatable, or ?topics=a,b' },
   TOO_MANY_TOPICS: { status: 400, message: 'at most 64 topics per stream' },
+  RESERVED_TOPIC: { status: 400, message: 'topic $presence is reserved: the server publishes presence events there, clients may only subscribe' },
+  BAD_PAGINATION: { status: 400, message: 'limit must be an integer from 1 to 1000; prefix and cursor at most 128 characters' },
   BAD_EVENT_NAME: { status: 400, message: 'event name must be 1 to 128 characters without CR, LF or NUL' },
   BAD_JSON: { status: 400, message: 'body is not valid JSON' },
   BAD_PUBLISH_ITEM: { status: 400, message: 'each item must be {"topic": string, "data": string, "event"?: string}' },

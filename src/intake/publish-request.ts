@@ -1,7 +1,7 @@
 // Turns a publish request (raw body with ?topic=, or JSON: one item or an array) into validated items.
 // An array is validated whole: one bad item rejects the batch and nothing is published.
-import { HttpError } from './errors.js';
-import { isTopic } from './topics.js';
+import { ERRORS, HttpError } from './errors.js';
+import { isTopic, PRESENCE_TOPIC } from './topics.js';
 
 export interface PublishItem {
   topic: string;
@@ -35,6 +35,7 @@ export function parsePublish(
   const text = decode(body);
   if (!/^application\/json\b/i.test(contentType)) {
     const topic = query.get('topic');
+    if (topic === PRESENCE_TOPIC) throw new HttpError('RESERVED_TOPIC');
     if (!isTopic(topic)) throw new HttpError('BAD_TOPIC');
     const event = checkEventName(query.get('event') ?? undefined);
     return { items: [event === undefined ? { topic, data: text } : { topic, event, data: text }], many: false };
@@ -51,6 +52,7 @@ export function parsePublish(
   const items = list.map((raw, i): PublishItem => {
     if (typeof raw !== 'object' || raw === null) throw new HttpError('BAD_PUBLISH_ITEM', `item ${i}: not an object`);
     const { topic, data, event } = raw as Record<string, unknown>;
+    if (topic === PRESENCE_TOPIC) throw new HttpError('RESERVED_TOPIC', `item ${i}: ${ERRORS.RESERVED_TOPIC.message}`);
     if (!isTopic(topic)) throw new HttpError('BAD_TOPIC', `item ${i}: topic must be 1 to 128 characters of A-Za-z0-9_.:/-`);
     if (typeof data !== 'string') throw new HttpError('BAD_PUBLISH_ITEM', `item ${i}: "data" must be a string`);
     const name = checkEventName(event);

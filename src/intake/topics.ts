@@ -4,6 +4,8 @@ import { HttpError } from './errors.js';
 /** Also checked in the demo page's script, from this same pattern. */
 export const TOPIC = /^[A-Za-z0-9_.:/-]{1,128}$/;
 export const MAX_TOPICS_PER_STREAM = 64;
+/** The reserved topic presence events go to: outside the topic rule, so only the server publishes there. */
+export const PRESENCE_TOPIC = '$presence';
 
 export function isTopic(value: unknown): value is string {
   return typeof value === 'string' && TOPIC.test(value);
@@ -14,11 +16,16 @@ export function assertTopic(value: unknown): string {
   return value;
 }
 
+/** A topic a client may subscribe to: a topic name, or the reserved `$presence`. */
+export function assertSubscribableTopic(value: string): string {
+  return value === PRESENCE_TOPIC ? value : assertTopic(value);
+}
+
 /** Topics of a stream request: repeated `topic=` and comma-separated `topics=`, deduplicated, in order. */
 export function topicsFromQuery(params: URLSearchParams): string[] {
   const raw = [...params.getAll('topic'), ...params.getAll('topics').flatMap((t) => t.split(','))];
   if (raw.length === 0) throw new HttpError('MISSING_TOPIC');
-  const topics = [...new Set(raw.map(assertTopic))];
+  const topics = [...new Set(raw.map(assertSubscribableTopic))];
   if (topics.length > MAX_TOPICS_PER_STREAM) throw new HttpError('TOO_MANY_TOPICS');
   return topics;
 }

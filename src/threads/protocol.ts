@@ -1,9 +1,11 @@
 // Every message between the main thread (acceptor + sequencing) and the shard workers, in one place.
 import type { Config } from '../config/config.js';
 import type { JwksState } from '../intake/jwks-feed.js';
+import type { TopicCount } from '../fanout/topic-counts.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import type { SequencedRun } from '../sequencing/local-sequencer.js';
+import type { MainQuery } from '../presence/queries.js';
 
 /** Handed to a worker at start (workerData). */
 export interface ShardInit {
@@ -32,6 +34,8 @@ export type ToShard =
   | { type: 'batch'; batch: SharedBatch }
   | { type: 'published'; results: PublishResult[] }
   | { type: 'metrics'; reqId: number; text: string }
+  /** the main thread's answer to an 'ask' */
+  | { type: 'answer'; reqId: number; value: unknown }
   | { type: 'shutdown'; ms: number }
   /** fault injection (DEBUG_FAULTS): end every stream; clients reconnect and resume */
   | { type: 'close-streams' }
@@ -47,6 +51,10 @@ export type FromShard =
   /** cluster mode: events for the Redis log, answered with 'published' */
   | { type: 'publish'; requests: PublishRequest[] }
   | { type: 'metrics'; reqId: number }
+  /** presence: this shard's count of every topic that changed since its last such message (one per turn at most) */
+  | { type: 'presence'; changes: TopicCount[] }
+  /** presence and live figures, held by the main thread; answered with 'answer' */
+  | { type: 'ask'; reqId: number; query: MainQuery }
   | { type: 'shut-down' }
   /** a shard asks every shard (itself included) to close its streams */
   | { type: 'close-streams' }

@@ -16,11 +16,16 @@ import type { Backend } from '../transport/routes.js';
 import { createAcceptor, listen, type Acceptor, type Listening } from '../transport/uws-app.js';
 import { Coalescer } from './coalescer.js';
 import type { FromShard, PublishResult, ShardInit, ToShard } from './protocol.js';
-import type { ShardHost } from './shard-host.js';
+import type { PresenceSink, ShardHost } from './shard-host.js';
 import { GLOBAL_SLOT, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from './shared-counters.js';
 
 interface ShardHandle {
   index: number;
+  /**
+   * This shard thread's name among presence sources: its replacement (same index, new thread) is
+   * another. Taken at spawn: a worker's threadId reads -1 once it has stopped.
+   */
+  presenceSource: string;
   worker: Worker;
   descriptor: number | undefined;
   ready: Promise<void>;
@@ -32,7 +37,7 @@ export class ShardPool implements ShardHost {
   /** the same window every shard holds, to seed a replacement shard */
   private readonly history: History;
   private readonly acceptor: Acceptor;
-  private calls: { backend: Backend; sequenced: (runs: SequencedRun[]) => void } | undefined;
+  private calls: { backend: Backend; sequenced: (runs: SequencedRun[]) => void; presence: PresenceSink } | undefined;
   private stopping = false;
 
   constructor(
@@ -53,8 +58,8 @@ export class ShardPool implements ShardHost {
     return this.history.size;
   }
 
-  async start(backend: Backend, sequenced: (runs: SequencedRun[]) => void): Promise<void> {
-    this.calls = { backend, sequenced };
+  async start(backend: Backend, sequenced: (runs: SequencedRun[]) => void, presence: PresenceSink): Promise<void> {
+    this.calls = { backend, sequenced, presence };
     for (let i = 0; i < this.config.shards; i++) this.shards.push(this.spawn(i, this.calls));
     await Promise.all(this.shards.map((s) => s.ready));
   }
@@ -77,7 +82,7 @@ export class ShardPool implements ShardHost {
     await Promise.all(this.shards.map((s) => s.stopped));
   }
 
-  private spawn(index: number, { backend, sequenced }: NonNullable<ShardPool['calls']>): ShardHandle {
+  private spawn(index: number, { backend, sequenced, presence }: NonNullable<ShardPool['calls']>): ShardHandle {
     const init: ShardInit = {
       index,
       config: this.config,
@@ -93,6 +98,7 @@ export class ShardPool implements ShardHost {
     let onStopped!: () => void;
     const handle: ShardHandle = {
       index,
+      presenceSource: `shard:${index}/${worker.threadId}`,
       worker,
       descriptor: undefined,
       ready: new Promise((r) => (onReady = r)),
@@ -118,6 +124,11 @@ export class ShardPool implements ShardHost {
               },
             );
           }
+          return;
+        case 'presence':
+          return presence.shardChanged(handle.presenceSource, m.changes);
+        case 'ask':
+          backend.ask(m.query).then((value) => worker.postMessage({ type: 'answer', reqId: m.reqId, value } satisfies ToShard));
           return;
         case 'metrics':
           backend.metricsText().then((text) => worker.postMessage({ type: 'metrics', reqId: m.reqId, text } satisfies ToShard));
@@ -150,6 +161,7 @@ export class ShardPool implements ShardHost {
     Atomics.sub(this.shared.global, GLOBAL_SLOT.CONNECTIONS, this.shared.perShard[row + SHARD_SLOT.CONNECTIONS]!);
     this.shared.perShard[row + SHARD_SLOT.CONNECTIONS] = 0;
     this.shared.perShard[row + SHARD_SLOT.QUEUED_BYTES] = 0;
+    this.calls?.presence.shardGone(handle.presenceSource); // its streams are gone with it
     onStopped();
     if (this.stopping || this.calls === undefined) return;
     console.error(`shard ${handle.index} exited (code ${code}); starting a replacement`);

@@ -12,6 +12,7 @@ import { SharedSequence } from '../sequencing/shared-sequence.js';
 import { ShardHttp } from '../transport/routes.js';
 import { Coalescer } from './coalescer.js';
 import type { FromShard, PublishRequest, ShardInit, ToShard } from './protocol.js';
+import type { Ask } from '../presence/queries.js';
 import { PendingRequests } from './request-reply.js';
 import { attachSharedCounters } from './shared-counters.js';
 
@@ -22,6 +23,8 @@ const post = (m: FromShard): void => port.postMessage(m);
 const shared = attachSharedCounters(init.counters, init.shardRows);
 const shard = new Shard(init.config, init.index, shared, init.epoch);
 shard.seed(init.history);
+// Presence: the counts that changed in a turn go to the main thread in one message after it.
+shard.presence.onDirty = () => setImmediate(() => post({ type: 'presence', changes: shard.presence.takeChanges() }));
 
 const pending = new PendingRequests();
 // One server: number and encode here, answer at once; the main thread orders the runs and batches them.
@@ -39,7 +42,11 @@ const http = new ShardHttp({
   config: init.config,
   shard,
   access: new AccessControl(init.config, { jwks, addressCounters: init.addressCounters }),
-  backend: { publish, metricsText: () => pending.ask<string>((reqId) => post({ type: 'metrics', reqId })) },
+  backend: {
+    publish,
+    metricsText: () => pending.ask<string>((reqId) => post({ type: 'metrics', reqId })),
+    ask: ((query) => pending.ask((reqId) => post({ type: 'ask', reqId, query }))) as Ask,
+  },
   debug: init.config.debugFaults
     ? {
         crash() {
@@ -64,6 +71,8 @@ port.on('message', (m: ToShard) => {
       return;
     case 'metrics':
       return pending.resolve(m.reqId, m.text);
+    case 'answer':
+      return pending.resolve(m.reqId, m.value);
     case 'close-streams':
       return http.events.closeAll();
     case 'jwks':

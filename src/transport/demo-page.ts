@@ -1,5 +1,16 @@
-// The demo page served at GET /: one self-contained HTML document (inline CSS and JS, no external
-// resources) that subscribes with the browser's own EventSource and publishes with fetch.
+// Long because the console is one self-contained document (markup, style and script, no build step), so
+// it is served as one response and works offline; the server-side code here is only renderDemoPage().
+// The live console served at GET /: one HTML document with inline CSS and JS; its only other
+// resources are the charting library (uPlot) served by this server from node_modules under
+// /console/, so it works offline. Four panels:
+//  - the stream: reads /events with fetch and a WHATWG SSE parser (below), so it sees every event
+//    whatever its name (EventSource delivers a named event only to a listener for that exact name,
+//    and a page cannot listen to "every name"); it reconnects like EventSource does (after the
+//    server's retry:, sending Last-Event-ID), so it resumes without gap; pause, clear, filter;
+//    reset frames shown as what they mean;
+//  - the server: GET /stats every second, numbers and small live charts;
+//  - the topics: the busiest topics, from GET /topics and then live from $presence;
+//  - publish: raw or JSON, with an event name, showing the answer or the catalog's error.
 // Everything received or typed is inserted with textContent, never innerHTML.
 // The inline script is plain JS inside a template literal: it must contain no backticks, and its only
 // `${}` are the server's own topic rule, so the page checks exactly what the server does.
@@ -7,20 +18,39 @@ import { ERRORS } from '../intake/errors.js';
 import { TOPIC } from '../intake/topics.js';
 
 const STYLE = `
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 1rem auto; max-width: 60rem; padding: 0 1rem; }
-  form { display: flex; gap: .5rem; align-items: flex-start; margin: .5rem 0; }
-  textarea { flex: 1; min-height: 3rem; font: 13px ui-monospace, monospace; }
+  :root { --muted: #666; --line: #ddd; }
+  * { box-sizing: border-box; }
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 0 auto; max-width: 80rem; padding: .5rem 1rem 2rem; }
+  h1 { font-size: 1.3rem; margin: .3rem 0; } h2 { font-size: 1.05rem; margin: .2rem 0 .4rem; }
+  main { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 1fr); gap: 1rem; }
+  section { border: 1px solid var(--line); border-radius: .4rem; padding: .5rem .7rem; margin-bottom: 1rem; }
+  @media (max-width: 760px) { main { grid-template-columns: minmax(0, 1fr); } }
+  form, .bar { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: .3rem 0; }
+  input, select, button, textarea { font: inherit; padding: .25rem .4rem; }
+  button { cursor: pointer; }
+  :focus-visible { outline: 3px solid #3a7bd5; outline-offset: 1px; }
+  textarea { flex: 1 1 100%; min-height: 3.5rem; font: 13px ui-monospace, monospace; }
   #state { font-weight: bold; padding: .1rem .5rem; border-radius: .3rem; background: #ddd; }
   #state[data-state="open"] { background: #c8f0c8; }
   #state[data-state="reconnecting"], #state[data-state="connecting"] { background: #f8e8a8; }
   #state[data-state="closed"] { background: #f4c0c0; }
-  #events { list-style: none; margin: 0; padding: 0; height: 55vh; overflow-y: auto;
+  #events { list-style: none; margin: 0; padding: 0; height: 50vh; overflow-y: auto;
     border: 1px solid #ccc; font: 13px ui-monospace, monospace; }
-  #events li { display: grid; grid-template-columns: 7rem 12rem 8rem 1fr; gap: .5rem;
+  #events li { display: grid; grid-template-columns: 6.5rem minmax(6rem, 11rem) minmax(4rem, 8rem) 1fr; gap: .5rem;
     padding: .15rem .4rem; border-bottom: 1px solid #eee; }
+  @media (max-width: 760px) { #events li { grid-template-columns: 1fr 1fr; } #events .data { grid-column: 1 / -1; } }
   #events li.reset { background: #fde2c4; font-weight: bold; }
+  #events li[hidden] { display: none; }
   #events .data { white-space: pre-wrap; word-break: break-all; }
-  #events .muted, #publish-result { color: #666; }
+  #events .muted, #publish-result, .note { color: var(--muted); }
+  .stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .3rem; margin: 0; }
+  .stats div { background: #f6f6f6; border-radius: .3rem; padding: .2rem .4rem; }
+  .stats dt { font-size: .75rem; color: var(--muted); } .stats dd { margin: 0; font-weight: bold; font-variant-numeric: tabular-nums; }
+  .chart { margin-top: .4rem; min-height: 1rem; }
+  #topics { list-style: none; padding: 0; margin: 0; }
+  #topics li { display: flex; justify-content: space-between; gap: .5rem; border-bottom: 1px solid #eee; }
+  #topics button { background: none; border: 0; padding: .1rem 0; color: #1a55b0; text-decoration: underline; text-align: left; word-break: break-all; }
+  #topics .n { font-variant-numeric: tabular-nums; font-weight: bold; }
 `;
 
 const SCRIPT = `
@@ -30,18 +60,47 @@ var BAD_TOPIC = ${JSON.stringify(ERRORS.BAD_TOPIC.message)};
 var MAX_ROWS = 1000; // oldest rows are dropped beyond this, so a busy topic cannot grow the page forever
 var $ = function (id) { return document.getElementById(id); };
 var list = $('events'), stateEl = $('state'), topicInput = $('topic'), result = $('publish-result');
-var source = null, topic = '', everOpened = false;
-// EventSource delivers an event with an 'event:' name only to listeners for that exact name, and a
-// page cannot listen to "every name". So this page listens to 'message' (unnamed events), 'reset'
-// and each name the user publishes from the form below; named events published elsewhere under
-// other names are not shown.
-var names = new Set(['message', 'reset']);
+var topic = '', everOpened = false, ctrl = null, lastId = null, retryMs = 3000, reconnectTimer = null;
+var paused = false, held = [], filterText = '';
+
+// ---- the stream ----
 
 // data-topic says which connection the state describes (lets a test tell the old 'open' from the new).
 function setState(s) { stateEl.textContent = s; stateEl.dataset.state = s; stateEl.dataset.topic = topic; }
 
-function addRow(cells, className) {
-  var nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 16;
+// The WHATWG event-stream parser (HTML 9.2.6): lines end at CRLF, CR or LF, even across chunks.
+function sseParser(onEvent, onRetry, onId) {
+  var buf = '', data = [], name = '', sawCR = false;
+  function line(l) {
+    if (l === '') {
+      if (data.length > 0) onEvent(name || 'message', data.join('\\n'));
+      data = []; name = '';
+      return;
+    }
+    if (l.charAt(0) === ':') return;
+    var i = l.indexOf(':');
+    var field = i < 0 ? l : l.slice(0, i), value = i < 0 ? '' : l.slice(i + 1);
+    if (value.charAt(0) === ' ') value = value.slice(1);
+    if (field === 'data') data.push(value);
+    else if (field === 'event') name = value;
+    else if (field === 'id') { if (value.indexOf('\\0') < 0) onId(value); }
+    else if (field === 'retry') { if (/^[0-9]+$/.test(value)) onRetry(Number(value)); }
+  }
+  return function feed(chunk) {
+    if (sawCR && chunk.charAt(0) === '\\n') chunk = chunk.slice(1);
+    sawCR = false;
+    buf += chunk;
+    var re = /\\r\\n|\\r|\\n/g, m, start = 0;
+    while ((m = re.exec(buf)) !== null) {
+      if (m[0] === '\\r' && re.lastIndex === buf.length) sawCR = true;
+      line(buf.slice(start, m.index));
+      start = re.lastIndex;
+    }
+    buf = buf.slice(start);
+  };
+}
+
+function row(cells, className) {
   var li = document.createElement('li');
   if (className) li.className = className;
   cells.forEach(function (c) {
@@ -50,47 +109,86 @@ function addRow(cells, className) {
     span.textContent = c[1];
     li.appendChild(span);
   });
+  return li;
+}
+
+function append(li) {
+  var nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 16;
+  li.hidden = filterText !== '' && (li.textContent || '').toLowerCase().indexOf(filterText) < 0;
   list.appendChild(li);
   while (list.children.length > MAX_ROWS) list.removeChild(list.firstChild);
   if (nearBottom) list.scrollTop = list.scrollHeight; // stay put if the user scrolled up
 }
 
-function show(e) {
-  var time = new Date().toISOString().slice(11, 23);
-  if (e.type === 'reset') {
+function show(name, data) {
+  var id = lastId; // the parser has applied this event's id: field before dispatching it
+  var time = new Date().toISOString().slice(11, 23), li;
+  if (name === 'reset') {
     // A reset: the client missed events. Its id is the position it resumes from, not an event's.
-    addRow([['time', time], ['id muted', '-'], ['name', 'reset'], ['data', 'missed events, resynchronise: ' + e.data]], 'reset');
+    var why = '';
+    try { why = { history: 'older than the history', epoch: 'from before a restart', dropped: 'too slow, events skipped' }[JSON.parse(data).reason] || ''; } catch (e) { /* shown raw */ }
+    li = row([['time', time], ['id muted', '-'], ['name', 'reset'], ['data', 'missed events' + (why ? ' (' + why + ')' : '') + ', resynchronise: ' + data]], 'reset');
   } else {
-    addRow([['time', time], ['id', e.lastEventId || '-'], ['name' + (e.type === 'message' ? ' muted' : ''), e.type], ['data', e.data]]);
+    li = row([['time', time], ['id', id || '-'], ['name' + (name === 'message' ? ' muted' : ''), name], ['data', data]]);
   }
+  if (paused) { held.push(li); $('held').textContent = held.length + ' held'; return; }
+  append(li);
+}
+
+function stop() {
+  clearTimeout(reconnectTimer);
+  if (ctrl) ctrl.abort();
+  ctrl = null;
 }
 
 function connect(t) {
-  if (source) source.close();
+  stop();
   topic = t;
   list.textContent = '';
+  held = [];
+  lastId = null;
   everOpened = false;
-  if (!TOPIC.test(t)) { source = null; setState('closed'); result.textContent = BAD_TOPIC; return; }
-  setState('connecting');
-  source = new EventSource('/events?topic=' + encodeURIComponent(t));
-  source.addEventListener('open', function (e) {
-    if (e instanceof MessageEvent) return show(e); // an event someone named "open"
-    everOpened = true;
-    setState('open');
-  });
-  source.addEventListener('error', function (e) {
-    if (e instanceof MessageEvent) return show(e); // an event someone named "error"
-    // CONNECTING after an error: the browser retries by itself (after the server's retry: delay).
-    // CLOSED: it gave up (e.g. a 4xx or a wrong content type) and a new EventSource is needed.
-    setState(source.readyState === EventSource.CLOSED ? 'closed' : everOpened ? 'reconnecting' : 'connecting');
-  });
-  names.forEach(function (n) { source.addEventListener(n, show); });
+  if (!TOPIC.test(t) && t !== '$presence') { setState('closed'); result.textContent = BAD_TOPIC; return; }
+  open();
 }
 
-function listen(name) {
-  if (names.has(name) || name === 'open' || name === 'error') return; // those two have listeners already
-  names.add(name);
-  if (source) source.addEventListener(name, show);
+function open() {
+  var mine = new AbortController();
+  ctrl = mine;
+  setState(everOpened ? 'reconnecting' : 'connecting');
+  var headers = { Accept: 'text/event-stream' };
+  if (lastId !== null) headers['Last-Event-ID'] = lastId; // as EventSource sends it on a reconnect
+  fetch('/events?topic=' + encodeURIComponent(topic), { headers: headers, signal: mine.signal, cache: 'no-store' })
+    .then(function (res) {
+      var type = res.headers.get('content-type') || '';
+      if (res.status !== 200 || type.indexOf('text/event-stream') !== 0) {
+        // As EventSource: anything but a 200 event stream is final.
+        return res.text().then(function (body) {
+          if (mine !== ctrl) return;
+          ctrl = null;
+          setState('closed');
+          result.textContent = 'stream refused: ' + res.status + ' ' + body;
+        });
+      }
+      everOpened = true;
+      setState('open');
+      var reader = res.body.getReader(), decoder = new TextDecoder();
+      var feed = sseParser(show, function (ms) { retryMs = ms; }, function (id) { lastId = id; });
+      function pump() {
+        return reader.read().then(function (r) {
+          if (r.done) return;
+          feed(decoder.decode(r.value, { stream: true }));
+          return pump();
+        });
+      }
+      return pump().then(function () { if (mine === ctrl) reconnect(); });
+    })
+    .catch(function () { if (mine === ctrl) reconnect(); });
+}
+
+function reconnect() {
+  setState(everOpened ? 'reconnecting' : 'connecting');
+  reconnectTimer = setTimeout(open, retryMs);
 }
 
 $('topic-form').addEventListener('submit', function (e) {
@@ -102,14 +200,38 @@ $('topic-form').addEventListener('submit', function (e) {
   connect(t);
 });
 
+$('pause').addEventListener('click', function () {
+  paused = !paused;
+  this.textContent = paused ? 'Resume' : 'Pause';
+  this.setAttribute('aria-pressed', String(paused));
+  if (!paused) { held.forEach(append); held = []; $('held').textContent = ''; }
+});
+$('clear').addEventListener('click', function () { list.textContent = ''; held = []; $('held').textContent = ''; });
+$('filter').addEventListener('input', function () {
+  filterText = this.value.toLowerCase();
+  Array.prototype.forEach.call(list.children, function (li) {
+    li.hidden = filterText !== '' && (li.textContent || '').toLowerCase().indexOf(filterText) < 0;
+  });
+});
+
+// ---- publish ----
+
 $('publish-form').addEventListener('submit', function (e) {
   e.preventDefault();
-  var name = $('event-name').value;
-  var q = new URLSearchParams({ topic: topic });
-  if (name !== '') { q.set('event', name); listen(name); } // listen before it can arrive
+  var name = $('event-name').value, data = $('data').value, req;
+  if ($('format').value === 'json') {
+    // JSON: the textarea is the event's data, checked here as JSON, sent as a JSON publish request.
+    try { JSON.parse(data); } catch (err) { result.textContent = 'not JSON: ' + err.message; return; }
+    var item = { topic: topic, data: data };
+    if (name !== '') item.event = name;
+    req = fetch('/publish', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(item) });
+  } else {
+    var q = new URLSearchParams({ topic: topic });
+    if (name !== '') q.set('event', name);
+    req = fetch('/publish?' + q, { method: 'POST', body: data });
+  }
   result.textContent = 'publishing...';
-  fetch('/publish?' + q, { method: 'POST', body: $('data').value })
-    .then(function (res) {
+  req.then(function (res) {
       return res.text().then(function (body) {
         var json = null;
         try { json = JSON.parse(body); } catch (err) { /* not JSON: shown raw below */ }
@@ -120,8 +242,83 @@ $('publish-form').addEventListener('submit', function (e) {
     .catch(function (err) { result.textContent = 'error: ' + err.message; });
 });
 
+// ---- the server panel: GET /stats every second ----
+
+var HISTORY = 60, series = { t: [], conn: [], ev: [], del: [], p99: [] }, charts = [];
+function fmt(n) { return n === null || n === undefined ? '-' : n >= 1e6 ? (n / 1e6).toFixed(1) + 'M' : n >= 1e4 ? (n / 1e3).toFixed(1) + 'k' : String(Math.round(n * 10) / 10); }
+function chart(el, label, names) {
+  if (!window.uPlot) return null; // no charts, numbers only
+  var opts = { title: label, width: Math.max(200, el.clientWidth || 260), height: 110, legend: { show: false }, cursor: { show: false },
+    axes: [{ show: false }, { size: 40 }],
+    series: [{}].concat(names.map(function (n, i) { return { label: n, stroke: ['#1a55b0', '#c0392b'][i], width: 1.5, points: { show: false } }; })) };
+  var c = new uPlot(opts, [[]].concat(names.map(function () { return []; })), el);
+  c.root.setAttribute('aria-label', label);
+  return c;
+}
+function initCharts() {
+  charts = [
+    [chart($('chart-conn'), 'connections', ['connections']), ['conn']],
+    [chart($('chart-rate'), 'events/s (blue), deliveries/s (red)', ['events/s', 'deliveries/s']), ['ev', 'del']],
+    [chart($('chart-p99'), 'p99 publish latency (ms)', ['p99 ms']), ['p99']],
+  ];
+}
+function tick() {
+  fetch('/stats', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (s) {
+    $('s-conn').textContent = fmt(s.connections);
+    $('s-ev').textContent = fmt(s.eventsPerSec);
+    $('s-del').textContent = fmt(s.deliveriesPerSec);
+    $('s-queued').textContent = fmt(s.queuedBytes) + ' B';
+    $('s-slow').textContent = fmt(s.slowDisconnects);
+    $('s-p99').textContent = s.p99PublishMs === null ? '-' : fmt(s.p99PublishMs) + ' ms';
+    $('s-shards').textContent = s.shards.map(function (x) { return '#' + x.shard + ': ' + x.connections; }).join(', ');
+    $('stats').dataset.at = String(s.at);
+    series.t.push(s.at / 1000); series.conn.push(s.connections); series.ev.push(s.eventsPerSec);
+    series.del.push(s.deliveriesPerSec); series.p99.push(s.p99PublishMs);
+    Object.keys(series).forEach(function (k) { if (series[k].length > HISTORY) series[k].shift(); });
+    charts.forEach(function (c) { if (c[0]) c[0].setData([series.t].concat(c[1].map(function (k) { return series[k]; }))); });
+  }).catch(function () { $('s-conn').textContent = '?'; });
+}
+
+// ---- the topics panel: GET /topics once, then $presence ----
+
+var counts = new Map();
+function renderTopics() {
+  var top = Array.from(counts.entries()).filter(function (e) { return e[1] > 0; })
+    .sort(function (a, b) { return b[1] - a[1] || (a[0] < b[0] ? -1 : 1); }).slice(0, 15);
+  var ul = $('topics');
+  ul.textContent = '';
+  top.forEach(function (e) {
+    var li = document.createElement('li'), b = document.createElement('button'), n = document.createElement('span');
+    b.type = 'button'; b.textContent = e[0]; b.className = 'topic';
+    b.addEventListener('click', function () { topicInput.value = e[0]; $('connect').click(); });
+    n.className = 'n'; n.textContent = String(e[1]);
+    li.appendChild(b); li.appendChild(n); ul.appendChild(li);
+  });
+  $('topics-note').textContent = top.length === 0 ? 'no topic has subscribers' : '';
+}
+// The listing is the state; $presence brings the changes. Loaded on every (re)connect of the
+// $presence stream and after a reset: changes made while nobody listened were never announced.
+function loadTopics() {
+  fetch('/topics?limit=1000', { cache: 'no-store' }).then(function (r) {
+    if (r.status === 401) { $('topics-note').textContent = 'the topic list needs the publisher token (PUBLISH_TOKEN)'; return; }
+    return r.json().then(function (page) { counts = new Map(); page.topics.forEach(function (t) { counts.set(t.topic, t.subscribers); }); renderTopics(); });
+  }).catch(function () {});
+}
+function watchTopics() {
+  var es = new EventSource('/events?topic=' + encodeURIComponent('$presence'));
+  es.addEventListener('open', function (e) { if (!(e instanceof MessageEvent)) loadTopics(); });
+  es.addEventListener('reset', loadTopics);
+  es.addEventListener('presence', function (e) {
+    try { var p = JSON.parse(e.data); counts.set(p.topic, p.subscribers); renderTopics(); } catch (err) { /* ignore */ }
+  });
+}
+
 topicInput.value = new URLSearchParams(location.search).get('topic') || 'demo';
 connect(topicInput.value);
+initCharts();
+tick();
+setInterval(tick, 1000);
+watchTopics();
 `;
 
 const PAGE = `<!doctype html>
@@ -129,25 +326,66 @@ const PAGE = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>SSE demo</title>
+<title>SSE console</title>
+<link rel="stylesheet" href="/console/uplot.css">
 <style>${STYLE}</style>
 </head>
 <body>
-<h1>SSE demo</h1>
+<h1>SSE console</h1>
+<main>
+<div>
+<section aria-labelledby="h-stream">
+<h2 id="h-stream">Stream</h2>
 <form id="topic-form">
   <label for="topic">Topic</label>
   <input id="topic" name="topic" required maxlength="128" autocomplete="off">
   <button id="connect" type="submit">Connect</button>
   <span>state: <span id="state" data-state="connecting" role="status">connecting</span></span>
 </form>
-<ol id="events" aria-live="polite"></ol>
-<h2>Publish to this topic</h2>
+<div class="bar">
+  <button id="pause" type="button" aria-pressed="false">Pause</button>
+  <button id="clear" type="button">Clear</button>
+  <label for="filter">Filter</label><input id="filter" type="search" placeholder="text in id, name or data" autocomplete="off">
+  <span id="held" class="note" role="status"></span>
+</div>
+<ol id="events" aria-live="polite" aria-label="events, newest last"></ol>
+</section>
+<section aria-labelledby="h-publish">
+<h2 id="h-publish">Publish to this topic</h2>
 <form id="publish-form">
-  <textarea id="data" placeholder="event data (newlines allowed)"></textarea>
-  <input id="event-name" placeholder="event name (optional)" maxlength="128" autocomplete="off">
+  <textarea id="data" aria-label="event data" placeholder="event data (newlines allowed)"></textarea>
+  <label for="format">as</label>
+  <select id="format"><option value="raw">raw text</option><option value="json">JSON (checked)</option></select>
+  <input id="event-name" aria-label="event name" placeholder="event name (optional)" maxlength="128" autocomplete="off">
   <button id="publish" type="submit">Publish</button>
 </form>
 <p id="publish-result" role="status"></p>
+</section>
+</div>
+<div>
+<section aria-labelledby="h-server" id="stats" data-at="">
+<h2 id="h-server">Server</h2>
+<dl class="stats">
+  <div><dt>connections</dt><dd id="s-conn">-</dd></div>
+  <div><dt>events/s</dt><dd id="s-ev">-</dd></div>
+  <div><dt>deliveries/s</dt><dd id="s-del">-</dd></div>
+  <div><dt>backpressure queued</dt><dd id="s-queued">-</dd></div>
+  <div><dt>slow-consumer disconnects</dt><dd id="s-slow">-</dd></div>
+  <div><dt>p99 publish latency</dt><dd id="s-p99">-</dd></div>
+</dl>
+<p class="note">per shard: <span id="s-shards">-</span></p>
+<div id="chart-conn" class="chart"></div>
+<div id="chart-rate" class="chart"></div>
+<div id="chart-p99" class="chart"></div>
+</section>
+<section aria-labelledby="h-topics">
+<h2 id="h-topics">Busiest topics</h2>
+<ul id="topics" aria-live="polite"></ul>
+<p id="topics-note" class="note"></p>
+</section>
+</div>
+</main>
+<script src="/console/uplot.js"></script>
 <script>${SCRIPT}</script>
 </body>
 </html>

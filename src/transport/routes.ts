@@ -13,11 +13,15 @@ import { EventsHandler } from './events-handler.js';
 import { handlePublish, type Publish } from './publish-handler.js';
 import { markHeadOnly, refuseWhileSending, send, sendError, sendJson, type Linger } from './responses.js';
 import { createApp } from './uws-app.js';
+import type { Ask } from '../presence/queries.js';
+import { ConsoleRoutes } from './console-routes.js';
 
 /** What a shard asks of the thread that sequences events and holds the metrics registry. */
 export interface Backend {
   publish: Publish;
   metricsText(): Promise<string>;
+  /** presence and live figures (GET /topics, GET /stats) */
+  ask: Ask;
 }
 
 export interface ShardHttpOptions {
@@ -62,12 +66,14 @@ export class ShardHttp {
   readonly app: TemplatedApp;
   readonly events: EventsHandler;
   private readonly cors: Cors;
+  private readonly consoleRoutes: ConsoleRoutes; // presence and console
 
   constructor(private readonly opts: ShardHttpOptions) {
     const { config, shard } = opts;
     this.cors = new Cors(config.corsOrigins);
     this.events = new EventsHandler(config, shard, this.cors, opts.access);
     this.app = createApp(config);
+    this.consoleRoutes = new ConsoleRoutes(opts.shard, opts.access.auth, this.cors, opts.backend.ask);
     this.app.any('/*', (res, req) => this.route(res, req));
   }
 
@@ -101,6 +107,7 @@ export class ShardHttp {
       if (framing !== undefined) return refuseWhileSending(res, new HttpError(framing), [], FRAMING_LINGER);
       if (method === 'HEAD') markHeadOnly(res);
       const get = method === 'GET' || method === 'HEAD';
+      if (this.consoleRoutes.handles(path)) return get ? this.consoleRoutes.route(res, req, path) : this.notAllowed(res, GET);
       switch (path) {
         case '/events':
           return get ? this.events.handle(res, req) : this.notAllowed(res, GET);

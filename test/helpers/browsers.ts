@@ -37,6 +37,8 @@ export interface TestPage {
   evaluate<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R>;
   /** polls `fn(arg)` in the page until it returns something truthy */
   waitUntil<A = undefined>(fn: (arg: A) => unknown, arg?: A): Promise<void>;
+  /** a PNG of the page at this viewport width (CSS pixels), written to `path` */
+  screenshot(path: string, width?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ function testPage(p: {
   waitUntil<A>(fn: (arg: A) => unknown, arg: A, what: string): Promise<void>;
   click(css: string): Promise<void>;
   fill(css: string, value: string): Promise<void>;
+  screenshot(path: string, width: number): Promise<void>;
   close(): Promise<void>;
 }): TestPage {
   return {
@@ -104,6 +107,7 @@ function testPage(p: {
     fill: (css, value) => p.fill(css, value),
     evaluate: (fn, arg) => p.evaluate(fn, arg as never),
     waitUntil: (fn, arg) => p.waitUntil(fn, arg as never, fn.toString()),
+    screenshot: (path, width = 1280) => p.screenshot(path, width),
     close: () => p.close(),
   };
 }
@@ -139,6 +143,10 @@ async function launchChromium(executablePath: string): Promise<TestBrowser> {
         waitUntil: (fn, arg, what) => withMessage(what, async () => void (await page.waitForFunction(fn as (arg: unknown) => unknown, arg as unknown, { polling: POLL_MS }))),
         click: (css) => page.locator(css).click(),
         fill: (css, value) => page.locator(css).fill(value),
+        async screenshot(path, width) {
+          await page.setViewportSize({ width, height: 900 });
+          await page.screenshot({ path, fullPage: true });
+        },
         close: () => page.close(),
       });
     },
@@ -166,6 +174,10 @@ async function launchFirefox(executablePath: string): Promise<TestBrowser> {
         waitUntil: (fn, arg, what) => withMessage(what, async () => void (await page.waitForFunction(fn as (arg: unknown) => unknown, { polling: POLL_MS }, arg as unknown))),
         click: (css) => page.locator(css).click(),
         fill: (css, value) => page.locator(css).fill(value, { typingThreshold: 0 }), // set at once, as Playwright does, not typed key by key
+        async screenshot(path, width) {
+          await page.setViewport({ width, height: 900 });
+          await page.screenshot({ path: path as `${string}.png`, fullPage: true });
+        },
         close: () => page.close(),
       });
     },

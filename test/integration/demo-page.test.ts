@@ -1,6 +1,13 @@
-// The demo page at GET / in real browsers (Debian's Chromium and Firefox ESR, see ../helpers/browsers.ts)
-// against the real server: it subscribes with the browser's own EventSource, shows events, publishes,
-// switches topic. Every test runs in each browser: their EventSource implementations differ.
+// The console at GET / in real browsers (Debian's Chromium and Firefox ESR, see ../helpers/browsers.ts)
+// against the real server: it reads the stream (every event name), shows events, publishes, switches
+// topic, pauses and filters, resumes after the server closes streams, and shows the server and topics
+// panels; the browser's own EventSource is tested here too (reset and resume). Every test runs in each
+// browser: their fetch-streaming and EventSource implementations differ. The Chromium run saves
+// results/console.png.
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSERS, launchBrowser, type Target, type TestBrowser, type TestPage } from '../helpers/browsers.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -170,5 +177,101 @@ describe.each(BROWSERS)('demo page in %s', (browserName) => {
       `message:${ids[2]}:missed 3`,
       `message:${liveId}:live`,
     ]);
+  });
+
+  // ---- the console ----
+
+  it('shows named and unnamed events published elsewhere, whatever the name, and a hostile payload as text', async () => {
+    await openDemo('t-names');
+    const hostile = '<img src=x onerror="window.pwned=1">';
+    const a = await server!.publish('t-names', 'plain one');
+    const b = await server!.publish('t-names', 'named one', { event: 'never-seen-before' });
+    const c = await server!.publish('t-names', hostile, { event: 'message' });
+    const d = await server!.publish('t-names', 'odd name', { event: '<b>x</b> error' });
+    await page!.waitFor(row('odd name'));
+    expect(await page!.text(row('plain one', '.id'))).toBe(a);
+    expect(await page!.text(row('named one', '.name'))).toBe('never-seen-before');
+    expect(await page!.text(row('named one', '.id'))).toBe(b);
+    expect(await page!.text(row(hostile, '.data'))).toBe(hostile);
+    expect(await page!.text(row(hostile, '.id'))).toBe(c);
+    expect(await page!.text(row('odd name', '.name'))).toBe('<b>x</b> error');
+    expect(await page!.text(row('odd name', '.id'))).toBe(d);
+    expect(await page!.count('#events img')).toBe(0);
+    expect(await page!.count('#events b')).toBe(0);
+    expect(await page!.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+  });
+
+  it('pause holds events, resume shows them in order; filter hides rows; clear empties the list', async () => {
+    await openDemo('t-pause');
+    await server!.publish('t-pause', 'before pause');
+    await page!.waitFor(row('before pause'));
+    await page!.click('#pause');
+    await server!.publish('t-pause', 'held 1');
+    await server!.publish('t-pause', 'held 2');
+    await page!.waitFor({ css: '#held', hasText: '2 held' });
+    expect(await page!.count(row('held 1'))).toBe(0);
+    await page!.click('#pause');
+    await page!.waitFor(row('held 2'));
+    expect(await page!.evaluate(() => Array.from(document.querySelectorAll('#events .data')).map((e) => e.textContent))).toEqual(['before pause', 'held 1', 'held 2']);
+    await page!.fill('#filter', 'HELD 2');
+    expect(await page!.evaluate(() => Array.from(document.querySelectorAll('#events li:not([hidden]) .data')).map((e) => e.textContent))).toEqual(['held 2']);
+    await page!.fill('#filter', '');
+    await page!.click('#clear');
+    expect(await page!.count('#events li')).toBe(0);
+  });
+
+  it('the console reconnects after the server closes its stream and resumes: missed events once, in order', async () => {
+    await openDemo('t-resume');
+    await server!.publish('t-resume', 'before');
+    await page!.waitFor(row('before'));
+    await closeStreams();
+    const missed = [await server!.publish('t-resume', 'missed 1'), await server!.publish('t-resume', 'missed 2', { event: 'named' })];
+    await page!.waitFor(row('missed 2'));
+    await waitOpen('t-resume');
+    const live = await server!.publish('t-resume', 'live');
+    await page!.waitFor(row('live'));
+    const ids = await page!.evaluate(() => Array.from(document.querySelectorAll('#events .id')).map((e) => e.textContent));
+    expect(ids.slice(1)).toEqual([...missed, live]);
+  });
+
+  it('publishes JSON from the form and refuses JSON that does not parse', async () => {
+    await openDemo('t-json');
+    await page!.evaluate(() => {
+      (document.getElementById('format') as HTMLSelectElement).value = 'json';
+    });
+    await page!.fill('#data', '{"price": 42}');
+    await page!.fill('#event-name', 'quote');
+    await page!.click('#publish');
+    await page!.waitFor(row('"price": 42'));
+    expect(await page!.text(row('"price": 42', '.name'))).toBe('quote');
+    await page!.fill('#data', '{not json');
+    await page!.click('#publish');
+    await page!.waitFor({ css: '#publish-result', hasText: 'not JSON' });
+  });
+
+  it('the server panel updates every second with charts, the topics panel shows live presence', async () => {
+    await openDemo('t-panels');
+    await page!.waitFor('#stats .uplot'); // the charting library loaded from this server
+    const at = Number(await page!.evaluate(() => document.getElementById('stats')!.dataset['at']));
+    await page!.waitUntil((before) => Number(document.getElementById('stats')!.dataset['at']) > before, at);
+    // the page's own stream (and its $presence stream) are counted
+    await page!.waitUntil(() => Number(document.getElementById('s-conn')!.textContent) >= 2);
+    expect(await page!.text('#s-shards')).toMatch(/#0: \d+/);
+    // a topic gains subscribers elsewhere: the topics panel shows it live, through $presence
+    await page!.evaluate((url) => {
+      for (let i = 0; i < 3; i++) new EventSource(`${url}/events?topic=t-busy`);
+    }, server!.url);
+    await page!.waitFor({ css: '#topics li', hasText: 't-busy' });
+    await page!.waitUntil(() => Array.from(document.querySelectorAll('#topics li')).some((li) => li.textContent === 't-busy3'));
+    for (let i = 0; i < 20; i++) await server!.publish('t-panels', `event ${i} <img src=x onerror=alert(1)>`, { event: i % 2 ? 'tick' : undefined });
+    await page!.waitFor(row('event 19'));
+    await page!.waitUntil(() => Number(document.getElementById('s-ev')!.textContent) > 0);
+    if (browserName === 'chromium') {
+      // The README's screenshot: refreshed with UPDATE_SCREENSHOT=1, so a plain test run leaves the tree clean.
+      const dir = process.env['UPDATE_SCREENSHOT'] === '1' ? fileURLToPath(new URL('../../results/', import.meta.url)) : mkdtempSync(join(tmpdir(), 'sse-console-'));
+      mkdirSync(dir, { recursive: true });
+      await page!.screenshot(join(dir, 'console.png'), 1280);
+      expect(statSync(join(dir, 'console.png')).size).toBeGreaterThan(10_000);
+    }
   });
 });

@@ -42,6 +42,7 @@ describe('loadConfig defaults', () => {
       debugFaults: false,
       compression: 'off',
       ...ACCESS_CONTROL_DEFAULTS, // access-control variables: test/unit/config/access-control.test.ts
+      presenceIntervalMs: 1_000,
     } satisfies Config);
   });
 
@@ -81,6 +82,7 @@ describe('loadConfig defaults', () => {
       DRAIN_MS: '0',
       DEBUG_FAULTS: '1',
       COMPRESSION: 'gzip',
+      PRESENCE_INTERVAL_MS: '250',
     });
     expect(c).toEqual({
       host: '127.0.0.1',
@@ -106,6 +108,7 @@ describe('loadConfig defaults', () => {
       debugFaults: true,
       compression: 'gzip',
       ...ACCESS_CONTROL_DEFAULTS,
+      presenceIntervalMs: 250,
     } satisfies Config);
   });
 });
@@ -124,6 +127,7 @@ describe('numeric variables', () => {
     ['MAX_CONNECTIONS', 'maxConnections', 1, 10_000_000],
     ['MAX_PUBLISH_BYTES', 'maxPublishBytes', 1, 67_108_864],
     ['DRAIN_MS', 'drainMs', 0, 60_000],
+    ['PRESENCE_INTERVAL_MS', 'presenceIntervalMs', 10, 3_600_000],
   ];
 
   describe.each(NUMERIC)('%s', (name, key, min, max) => {

@@ -423,3 +423,19 @@ describe('Shard.catchUp: a Last-Event-ID ahead of this shard', () => {
     }
   });
 });
+
+describe('Shard presence', () => {
+  it('counts streams per topic on subscribe and unsubscribe only; a second unsubscribe changes nothing', () => {
+    const s = shard();
+    const a = join(s, ['a']);
+    const ab = join(s, ['a', 'b']);
+    expect([s.presence.get('a'), s.presence.get('b')]).toEqual([2, 1]);
+    s.receive(new Publisher().batch(['a', 'b', 'a'])); // fan-out does not touch the counts
+    expect([s.presence.get('a'), s.presence.get('b')]).toEqual([2, 1]);
+    s.unsubscribe(ab);
+    s.unsubscribe(ab);
+    expect([s.presence.get('a'), s.presence.get('b')]).toEqual([1, 0]);
+    s.unsubscribe(a);
+    expect(s.presence.size).toBe(0);
+  });
+});

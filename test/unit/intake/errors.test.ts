@@ -39,7 +39,13 @@ function catalogByStatus(): Record<string, string[]> {
 
 /** status -> codes, from the README's first sentence about errors: `400` `BAD_TOPIC`, ...; `401` ... */
 function readmeErrors(): Record<string, string[]> {
-  const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+  const out = errorsSentence('README.md');
+  for (const codes of Object.values(out)) codes.sort();
+  return out;
+}
+
+function errorsSentence(file: string): Record<string, string[]> {
+  const readme = readFileSync(fileURLToPath(new URL(`../../../${file}`, import.meta.url)), 'utf8');
   const start = readme.indexOf('**Errors**');
   expect(start).toBeGreaterThanOrEqual(0);
   const paragraph = readme.slice(start, readme.indexOf('\n\n', start)).replace(/\s+/g, ' ');

@@ -1,0 +1,74 @@
+// Presence in the main thread: the shards' counts (and, in cluster mode, the other servers'),
+// answered to GET /topics, and announced on `$presence` at most once per topic per
+// PRESENCE_INTERVAL_MS. Announcements are published like any event (sequenced, in history), by
+// `publish`; in cluster mode only one server (the live one with the smallest id) announces, so each
+// change is announced once for the cluster. Nothing is announced while nobody (on any server)
+// subscribes to `$presence`: announcements would take sequence numbers and history slots (the one
+// HISTORY_SIZE ring shared by all topics) from real events for no reader.
+import type { TopicCount } from '../fanout/topic-counts.js';
+import { PRESENCE_TOPIC } from '../intake/topics.js';
+import { PresenceNotifier } from './presence-notifier.js';
+import { PresenceTable, type TopicPage } from './presence-table.js';
+import type { ClusterSnapshot } from './redis-presence.js';
+
+const REMOTE = 'server:';
+
+export class PresenceService {
+  readonly table = new PresenceTable();
+  private readonly notifier: PresenceNotifier;
+  private leader = true;
+
+  constructor(
+    intervalMs: number,
+    private readonly publish: (topic: string, subscribers: number) => void,
+    private readonly serverId = '',
+  ) {
+    this.notifier = new PresenceNotifier(intervalMs, (topic, n) => {
+      if (this.leader && this.table.total(PRESENCE_TOPIC) > 0) this.publish(topic, n);
+    });
+  }
+
+  /** A shard's changed counts (source: a name unique to that shard's thread). */
+  shardChanged(source: string, changes: readonly TopicCount[]): void {
+    this.announce(this.table.apply(source, changes));
+  }
+
+  /** The shard is gone: its streams with it. */
+  shardGone(source: string): void {
+    this.announce(this.table.drop(source));
+  }
+
+  /** This server's own counts, for Redis. */
+  ownCounts(): Map<string, number> {
+    return this.table.totalsOf((s) => !s.startsWith(REMOTE));
+  }
+
+  /** Cluster mode: the other live servers' counts, as just read from Redis. */
+  cluster(snapshot: ClusterSnapshot): void {
+    const changed = new Set<string>();
+    for (const [id, counts] of snapshot.others) for (const t of this.table.replace(REMOTE + id, counts)) changed.add(t);
+    for (const source of this.table.sources()) {
+      if (source.startsWith(REMOTE) && !snapshot.others.has(source.slice(REMOTE.length))) for (const t of this.table.drop(source)) changed.add(t);
+    }
+    this.leader = snapshot.live.every((id) => id >= this.serverId);
+    this.announce([...changed]);
+  }
+
+  subscribers(topic: string): number {
+    return this.table.total(topic);
+  }
+
+  list(prefix: string, limit: number, cursor: string | undefined): TopicPage {
+    return this.table.list(prefix, limit, cursor);
+  }
+
+  stop(): void {
+    this.notifier.stop();
+  }
+
+  private announce(topics: readonly string[]): void {
+    // Subscribers of $presence itself are counted but not announced: a console watching $presence
+    // would otherwise announce its own arrival to everyone watching.
+    for (const t of topics) if (t !== PRESENCE_TOPIC) this.notifier.update(t, this.table.total(t));
+  }
+}

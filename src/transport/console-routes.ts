@@ -1,0 +1,109 @@
+// Presence and the console's endpoints, kept out of routes.ts:
+//   GET /topics/{topic}                    {"topic", "subscribers", "lastId", "events"}
+//   GET /topics?prefix=P&limit=L&cursor=C  {"topics": [{"topic", "subscribers"}], "next"}
+//   GET /stats                             the live figures of the console (metrics/stats.ts)
+//   GET /console/uplot.js, uplot.css       the charting library, from node_modules (no CDN: works offline)
+// The topic endpoints take the publisher's credentials (the same check as POST /publish); the
+// counts live in the main thread (every shard, every server), asked through `ask`.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { Shard } from '../fanout/shard.js';
+import type { Auth, PublisherCheck } from '../intake/auth.js';
+import { HttpError } from '../intake/errors.js';
+import { isTopic, PRESENCE_TOPIC } from '../intake/topics.js';
+import type { Ask, MainQuery } from '../presence/queries.js';
+import type { Cors, Header } from './cors.js';
+import { send, sendError, sendJson } from './responses.js';
+
+export const MAX_PAGE = 1_000;
+const DEFAULT_PAGE = 100;
+
+const require = createRequire(import.meta.url);
+const ASSETS: Record<string, { type: string; body: () => Buffer }> = {
+  '/console/uplot.js': { type: 'text/javascript; charset=utf-8', body: lazy('uplot/dist/uPlot.iife.min.js') },
+  '/console/uplot.css': { type: 'text/css; charset=utf-8', body: lazy('uplot/dist/uPlot.min.css') },
+};
+
+function lazy(module: string): () => Buffer {
+  let bytes: Buffer | undefined;
+  return () => (bytes ??= readFileSync(require.resolve(module)));
+}
+
+/** The query of GET /topics, validated: limit 1..1000 (default 100), prefix and cursor at most 128 characters. */
+export function pageQuery(params: URLSearchParams): { prefix: string; limit: number; cursor: string | undefined } {
+  const limitText = params.get('limit');
+  const limit = limitText === null ? DEFAULT_PAGE : /^\d{1,7}$/.test(limitText) ? Number(limitText) : NaN;
+  const prefix = params.get('prefix') ?? '';
+  const cursor = params.get('cursor') ?? undefined;
+  if (!(limit >= 1 && limit <= MAX_PAGE) || prefix.length > 128 || (cursor?.length ?? 0) > 128) throw new HttpError('BAD_PAGINATION');
+  return { prefix, limit, cursor: cursor === '' ? undefined : cursor };
+}
+
+/** The topic of /topics/{topic} (percent-decoded): a topic name or $presence. */
+export function topicOfPath(path: string): string {
+  let topic: string;
+  try {
+    topic = decodeURIComponent(path.slice('/topics/'.length));
+  } catch {
+    throw new HttpError('BAD_TOPIC');
+  }
+  if (topic !== PRESENCE_TOPIC && !isTopic(topic)) throw new HttpError('BAD_TOPIC');
+  return topic;
+}
+
+export class ConsoleRoutes {
+  constructor(
+    private readonly shard: Shard,
+    private readonly auth: Auth,
+    private readonly cors: Cors,
+    private readonly ask: Ask,
+  ) {}
+
+  handles(path: string): boolean {
+    return path === '/topics' || path.startsWith('/topics/') || path === '/stats' || path in ASSETS;
+  }
+
+  route(res: HttpResponse, req: HttpRequest, path: string): void {
+    const cors = this.cors.headers(req.getHeader('origin'));
+    const asset = ASSETS[path];
+    if (asset !== undefined) return send(res, 200, asset.body(), asset.type);
+    if (path === '/stats') return this.answer(res, cors, { kind: 'stats' }, (stats) => stats);
+    try {
+      const publisher = this.checkPublisher(req.getHeader('authorization'));
+      if (path === '/topics') {
+        const q = pageQuery(new URLSearchParams(req.getQuery() ?? ''));
+        // a publisher JWT: valid, with a publish claim (the listing names no topic of its own)
+        return this.answer(res, cors, { kind: 'list', ...q }, (page) => page, publisher.allow([]));
+      }
+      const topic = topicOfPath(path);
+      // The newest id and the names from this shard's own copy of the history; the count from the main thread.
+      const { lastId, events } = this.shard.history.topicSummary(topic);
+      return this.answer(res, cors, { kind: 'subscribers', topic }, (subscribers) => ({ topic, subscribers, lastId, events }), publisher.allow([topic]));
+    } catch (err) {
+      return sendError(res, err, cors);
+    }
+  }
+
+  private checkPublisher(authorization: string): PublisherCheck {
+    try {
+      return this.auth.checkPublisher(authorization);
+    } catch (err) {
+      if (err instanceof HttpError && err.code === 'UNAUTHORIZED') throw new HttpError('UNAUTHORIZED', 'GET /topics needs Authorization: Bearer <PUBLISH_TOKEN>');
+      throw err;
+    }
+  }
+
+  /** Asks the main thread, once `allowed` (a publisher JWT being checked) has settled. */
+  private answer<Q extends MainQuery, A>(res: HttpResponse, cors: Header[], query: Q, shape: (value: Awaited<ReturnType<Ask>>) => A, allowed?: Promise<void> | void): void;
+  private answer(res: HttpResponse, cors: Header[], query: MainQuery, shape: (value: never) => unknown, allowed?: Promise<void> | void): void {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    Promise.resolve(allowed).then(() => this.ask(query)).then(
+      (value) => !aborted && res.cork(() => sendJson(res, 200, shape(value as never), cors)),
+      (err: unknown) => !aborted && res.cork(() => sendError(res, err, cors)),
+    );
+  }
+}
