@@ -107,7 +107,12 @@ export class ShardHttp {
       if (framing !== undefined) return refuseWhileSending(res, new HttpError(framing), [], FRAMING_LINGER);
       if (method === 'HEAD') markHeadOnly(res);
       const get = method === 'GET' || method === 'HEAD';
-      if (this.consoleRoutes.handles(path)) return get ? this.consoleRoutes.route(res, req, path) : this.notAllowed(res, GET);
+      if (this.consoleRoutes.handles(path)) {
+        if (get) return this.consoleRoutes.route(res, req, path);
+        // the topic endpoints take Authorization: a cross-origin page needs a preflight
+        if (method === 'OPTIONS') return send(res, 204, '', 'text/plain', this.cors.preflight(req.getHeader('origin')));
+        return this.notAllowed(res, `${GET}, OPTIONS`);
+      }
       switch (path) {
         case '/events':
           return get ? this.events.handle(res, req) : this.notAllowed(res, GET);

@@ -79,6 +79,17 @@ describe('CORS_ORIGIN set', () => {
     expect(headers).toEqual(expect.arrayContaining(['authorization', 'content-type']));
     expect(await res.text()).toBe('');
   });
+
+  it('a preflight OPTIONS /topics from a listed origin answers 204, so a page can send the publisher token there', async () => {
+    const res = await fetch(`${server.url}/topics/news`, {
+      method: 'OPTIONS',
+      headers: { origin: B, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe(B);
+    expect((res.headers.get('access-control-allow-methods') ?? '').split(',').map((m) => m.trim())).toContain('GET');
+    expect((res.headers.get('access-control-allow-headers') ?? '').toLowerCase()).toContain('authorization');
+  });
 });
 
 describe('CORS_ORIGIN unset, /healthz, /metrics, MAX_CONNECTIONS', () => {
