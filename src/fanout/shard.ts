@@ -4,6 +4,7 @@
 import type { Config } from '../config/config.js';
 import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
 import { formatId, parseId } from '../sequencing/event-ids.js';
+import { SharedSequence } from '../sequencing/shared-sequence.js';
 import { encodeReset } from '../sequencing/sse-encoding.js';
 import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/shared-counters.js';
 import { History } from './history.js';
@@ -35,11 +36,14 @@ export class Shard {
   private waiters: Waiter[] = [];
   /** cluster mode: another server may have given out ids this one has not read yet */
   private readonly clustered: boolean;
+  /** the server's sequence, read only: an id past its newest number was never given out here */
+  private readonly sequence: SharedSequence;
 
   constructor(config: Config, readonly index: number, shared: SharedCounters, epoch: string) {
     this.counters = new ShardCounters(shared, index);
     this.history = new History(config.historySize, epoch);
     this.clustered = config.redisUrl !== undefined;
+    this.sequence = new SharedSequence(shared.position);
     const counters = this.counters;
     this.hub = new Hub(config.segmentSize, {
       onPass(events) {
@@ -78,7 +82,7 @@ export class Shard {
   catchUp(lastEventId: string | undefined): Promise<void> | undefined {
     const id = parseId(lastEventId);
     if (id === undefined || id.epoch !== this.history.epoch || id.seq <= this.history.lastSeq) return undefined;
-    if (!this.clustered && id.seq > this.counters.sequenced) return undefined;
+    if (!this.clustered && id.seq > this.sequence.last) return undefined;
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, CATCH_UP_MS);
       this.waiters.push({

@@ -88,8 +88,4 @@ export class ShardCounters {
   flag(slot: number): number {
     return Atomics.load(this.shared.global, slot);
   }
-  /** The newest sequence number claimed on this server: an id past it was never given out here. */
-  get sequenced(): number {
-    return Number(Atomics.load(this.shared.position, 0));
-  }
 }
