@@ -8,6 +8,7 @@
 // to a reset frame instead of silently meaning new events.
 import { Redis } from 'ioredis';
 import { HttpError } from '../intake/errors.js';
+import { Coalescer } from '../threads/coalescer.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import { formatId, newEpoch } from './event-ids.js';
 
@@ -56,6 +57,12 @@ export interface LoggedEvent {
 /** Takes the events read from the log, in stream order. */
 export type LoggedEventSink = (events: LoggedEvent[]) => void;
 
+interface QueuedPublish {
+  items: readonly PublishItem[];
+  resolve(ids: string[]): void;
+  reject(err: unknown): void;
+}
+
 type Fields = string[];
 type XReadReply = Array<[string, Array<[string, Fields]>]> | null;
 
@@ -71,7 +78,7 @@ export class RedisEventLog {
   private up = false;
   private sink: LoggedEventSink = () => {};
   /** publishes waiting for this turn's script call */
-  private queued: Array<{ items: readonly PublishItem[]; resolve: (ids: string[]) => void; reject: (err: unknown) => void }> = [];
+  private readonly queued = new Coalescer<QueuedPublish>((requests) => void this.send(requests));
   private queuedItems = 0;
 
   constructor(
@@ -124,18 +131,15 @@ export class RedisEventLog {
    */
   publish(items: readonly PublishItem[]): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      if (this.queued.length === 0) setImmediate(() => void this.flushPublishes());
       this.queued.push({ items, resolve, reject });
       this.queuedItems += items.length;
-      if (this.queuedItems >= MAX_ITEMS_PER_CALL) void this.flushPublishes();
+      if (this.queuedItems >= MAX_ITEMS_PER_CALL) this.queued.flush();
     });
   }
 
-  private async flushPublishes(): Promise<void> {
-    const requests = this.queued;
-    const count = this.queuedItems;
-    if (count === 0) return;
-    this.queued = [];
+  private async send(requests: QueuedPublish[]): Promise<void> {
+    let count = 0;
+    for (const r of requests) count += r.items.length;
     this.queuedItems = 0;
     const args: string[] = [...this.epochArgs(), String(this.maxLen), String(count)];
     for (const r of requests) for (const it of r.items) args.push(it.topic, it.event ?? '', it.data);
