@@ -6,17 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ACCESS_CONTROL_DEFAULTS } from '../../../src/config/access-control.js';
-import { ConfigError, loadConfig } from '../../../src/config/config.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-}
+import { problemsOf } from '../../helpers/config-problems.js';
+import { loadConfig } from '../../../src/config/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'access-config-'));
 const file = (name: string, text: string): string => {

@@ -1,18 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ACCESS_CONTROL_DEFAULTS } from '../../../src/config/access-control.js';
-import { ConfigError, DEFAULTS, loadConfig, type Config } from '../../../src/config/config.js';
-
-/** The problems loadConfig reports for `env`, or [] when it accepts it. */
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-}
+import { problemsOf } from '../../helpers/config-problems.js';
+import { DEFAULTS, loadConfig, type Config } from '../../../src/config/config.js';
 
 const SECRET_32 = 'x'.repeat(32);
 
