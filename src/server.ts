@@ -78,28 +78,31 @@ async function main(): Promise<void> {
   const access = { jwks, addressCounters: config.maxConnectionsPerIp > 0 ? createAddressCounters(config.maxConnections) : undefined };
   const shards: ShardHost =
     config.shards === 0 ? new InThreadShard(config, shared, epoch, access) : new ShardPool(config, shared, epoch, access);
-  const metrics = new Metrics(shared, () => shards.historySize);
+  const sequence = new SharedSequence(shared.position);
+  let clusterPublished = 0;
+  // One server: every number claimed, in whichever thread answered the 202, is an event accepted.
+  // Cluster: Redis numbers every server's events; this server counts its own.
+  const published = (): number => (redis === undefined ? sequence.last : clusterPublished);
+  const metrics = new Metrics(shared, { historySize: () => shards.historySize, published });
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {
     metrics.batchEvents.observe(batch.count);
     shards.deliver(batch);
   });
-  let publishedCount = 0;
-  const accepted = (count: number, receivedAt: number): void => {
-    publishedCount += count;
-    metrics.eventsPublished.inc(count);
+  const sequenced = (receivedAt: number): void => {
     metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
   };
   // One server: events numbered in any thread come back to sequence order here, then to the batcher.
   const reorderer = new Reorderer(0, (run: SequencedRun) => {
     batcher.appendRun(run);
-    accepted(run.bytes.length, run.receivedAt);
+    sequenced(run.receivedAt);
   });
-  const local = new LocalSequencer(new SharedSequence(shared.position), epoch, (run) => reorderer.add(run));
+  const local = new LocalSequencer(sequence, epoch, (run) => reorderer.add(run));
   const publish = (items: PublishItem[], receivedAt: number): string[] | Promise<string[]> => {
     if (draining()) throw new HttpError('DRAINING');
     if (redis === undefined) return local.assign(items, receivedAt);
     return redis.publish(items).then((ids) => {
-      accepted(items.length, receivedAt);
+      clusterPublished += items.length;
+      sequenced(receivedAt);
       return ids;
     });
   };
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
     },
     serverId,
   );
-  const stats = new StatsSampler(shared, metrics.publishLatency, () => publishedCount, () => presence.table.size);
+  const stats = new StatsSampler(shared, metrics.publishLatency, published, () => presence.table.size);
   const answer = (q: MainQuery): unknown => {
     switch (q.kind) {
       case 'subscribers':

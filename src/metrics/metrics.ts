@@ -9,9 +9,12 @@ export class Metrics {
   readonly registry = new Registry();
   readonly publishLatency: Histogram;
   readonly batchEvents: Histogram;
-  readonly eventsPublished: Counter;
 
-  constructor(shared: SharedCounters, historySize: () => number) {
+  /**
+   * `published`: events accepted so far, read at each scrape from where they are counted at the
+   * moment they are answered, so a publisher that got its 202 finds them in the next scrape.
+   */
+  constructor(shared: SharedCounters, sources: { historySize: () => number; published: () => number }) {
     const registry = this.registry;
     const perShard = (kind: 'counter' | 'gauge', name: string, help: string, slot: ShardSlot): void => {
       const Metric = kind === 'counter' ? Counter : Gauge;
@@ -47,17 +50,21 @@ export class Metrics {
     perShard('counter', 'sse_heartbeats_total', 'Heartbeat comments sent', SHARD_SLOT.HEARTBEATS);
     perShard('counter', 'sse_shed_connections_total', 'Streams refused over MAX_CONNECTIONS or while draining', SHARD_SLOT.SHED_CONNECTIONS);
     perShard('counter', 'sse_token_expired_closes_total', 'Streams closed at their JWT exp', SHARD_SLOT.JWT_EXPIRED);
-    this.eventsPublished = new Counter({
+    new Counter({
       name: 'sse_events_published_total',
       help: 'Events accepted by this server and sequenced',
       registers: [registry],
+      collect(this: Counter) {
+        this.reset();
+        this.inc(sources.published());
+      },
     });
     new Gauge({
       name: 'sse_history_events',
       help: 'Events retained for replay',
       registers: [registry],
       collect(this: Gauge) {
-        this.set(historySize());
+        this.set(sources.historySize());
       },
     });
     new Gauge({

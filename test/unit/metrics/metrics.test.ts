@@ -8,19 +8,21 @@ function samples(text: string, name: string): string[] {
   return text.split('\n').filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`));
 }
 
+const NONE = { historySize: () => 0, published: () => 0 };
+
 describe('Metrics', () => {
   it('renders a per-shard gauge from every row of the shared buffer, with a shard label', async () => {
     const shared = createSharedCounters(2);
     new ShardCounters(shared, 0).set(SHARD_SLOT.CONNECTIONS, 3);
     new ShardCounters(shared, 1).set(SHARD_SLOT.CONNECTIONS, 5);
-    const text = await new Metrics(shared, () => 0).text();
+    const text = await new Metrics(shared, NONE).text();
     expect(samples(text, 'sse_connections')).toEqual(['sse_connections{shard="0"} 3', 'sse_connections{shard="1"} 5']);
   });
 
   it('renders a per-shard counter with its current values at each scrape, not a sum of scrapes', async () => {
     const shared = createSharedCounters(2);
     const rows = [new ShardCounters(shared, 0), new ShardCounters(shared, 1)];
-    const metrics = new Metrics(shared, () => 0);
+    const metrics = new Metrics(shared, NONE);
     rows[0]!.add(SHARD_SLOT.DELIVERIES, 7);
     rows[1]!.add(SHARD_SLOT.DELIVERIES, 11);
     expect(samples(await metrics.text(), 'sse_deliveries_total')).toEqual(['sse_deliveries_total{shard="0"} 7', 'sse_deliveries_total{shard="1"} 11']);
@@ -33,7 +35,7 @@ describe('Metrics', () => {
     const row = new ShardCounters(shared, 0);
     row.add(SHARD_SLOT.RESETS, 2);
     row.add(SHARD_SLOT.JWT_EXPIRED, 4);
-    const text = await new Metrics(shared, () => 0).text();
+    const text = await new Metrics(shared, NONE).text();
     expect(samples(text, 'sse_reset_frames_total')).toEqual(['sse_reset_frames_total{shard="0"} 2']);
     expect(samples(text, 'sse_token_expired_closes_total')).toEqual(['sse_token_expired_closes_total{shard="0"} 4']);
     expect(samples(text, 'sse_replayed_events_total')).toEqual(['sse_replayed_events_total{shard="0"} 0']);
@@ -41,7 +43,7 @@ describe('Metrics', () => {
 
   it('sse_event_log_up follows the DEGRADED flag', async () => {
     const shared = createSharedCounters(1);
-    const metrics = new Metrics(shared, () => 0);
+    const metrics = new Metrics(shared, NONE);
     expect(samples(await metrics.text(), 'sse_event_log_up')).toEqual(['sse_event_log_up 1']);
     Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, 1);
     expect(samples(await metrics.text(), 'sse_event_log_up')).toEqual(['sse_event_log_up 0']);
@@ -52,9 +54,12 @@ describe('Metrics', () => {
   it('sse_history_events asks the function it was given at each scrape', async () => {
     let size = 42;
     let calls = 0;
-    const metrics = new Metrics(createSharedCounters(1), () => {
-      calls++;
-      return size;
+    const metrics = new Metrics(createSharedCounters(1), {
+      ...NONE,
+      historySize: () => {
+        calls++;
+        return size;
+      },
     });
     expect(samples(await metrics.text(), 'sse_history_events')).toEqual(['sse_history_events 42']);
     size = 10_000;
@@ -62,12 +67,18 @@ describe('Metrics', () => {
     expect(calls).toBe(2);
   });
 
-  it('the main thread\'s own metrics render too', async () => {
-    const metrics = new Metrics(createSharedCounters(1), () => 0);
-    metrics.eventsPublished.inc(3);
+  it('sse_events_published_total is read from its source at each scrape, not summed over scrapes', async () => {
+    let published = 3;
+    const metrics = new Metrics(createSharedCounters(1), { ...NONE, published: () => published });
+    expect(samples(await metrics.text(), 'sse_events_published_total')).toEqual(['sse_events_published_total 3']);
+    published = 5;
+    expect(samples(await metrics.text(), 'sse_events_published_total')).toEqual(['sse_events_published_total 5']);
+  });
+
+  it('the main thread\'s own histograms render too', async () => {
+    const metrics = new Metrics(createSharedCounters(1), NONE);
     metrics.batchEvents.observe(5);
     const text = await metrics.text();
-    expect(samples(text, 'sse_events_published_total')).toEqual(['sse_events_published_total 3']);
     expect(samples(text, 'sse_batch_events_count')).toEqual(['sse_batch_events_count 1']);
   });
 });
