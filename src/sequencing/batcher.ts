@@ -7,6 +7,7 @@
 // BATCH_SIZE fills first. A lone event is never held back, and a busy stream still gets the fewer,
 // larger writes that cut fan-out cost. No event waits longer than BATCH_MS.
 import type { PublishItem } from '../intake/publish-request.js';
+import { Pacer } from '../threads/pacer.js';
 import { BatchBuilder, type SharedBatch } from './batch-layout.js';
 import type { SequencedRun } from './local-sequencer.js';
 import { formatId } from './event-ids.js';
@@ -15,15 +16,16 @@ import { encodePublished } from './sse-encoding.js';
 export class Batcher {
   private seq = 0;
   private readonly builder = new BatchBuilder();
-  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  private lastFlushAt = -Infinity; // ms, performance.now()
+  private readonly pacer: Pacer;
 
   constructor(
     private currentEpoch: string,
     private readonly batchSize: number,
-    private readonly batchMs: number,
+    batchMs: number,
     private readonly emit: (batch: SharedBatch) => void,
-  ) {}
+  ) {
+    this.pacer = new Pacer(batchMs, () => this.flush());
+  }
 
   get epoch(): string {
     return this.currentEpoch;
@@ -55,21 +57,13 @@ export class Batcher {
     this.seq = seq;
     this.builder.add(seq, topic, bytes);
     if (this.builder.size >= this.batchSize) this.flush();
-    else if (this.timer === undefined) {
-      const wait = this.lastFlushAt + this.batchMs - performance.now();
-      this.timer = wait <= 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), wait);
-    }
+    else this.pacer.schedule();
   }
 
   /** Seals the current batch now (also used before shutdown so nothing accepted stays unsent). */
   flush(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer as NodeJS.Timeout);
-      clearImmediate(this.timer as NodeJS.Immediate);
-      this.timer = undefined;
-    }
     if (this.builder.size === 0) return;
-    this.lastFlushAt = performance.now();
+    this.pacer.fired();
     this.emit(this.builder.seal(this.currentEpoch));
   }
 }

@@ -50,4 +50,43 @@ describe('Coalescer', () => {
     await turn();
     expect(posts).toEqual([[1], [99]]);
   });
+
+  describe('with a window', () => {
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('the first item after a quiet period still leaves in the next turn', async () => {
+      const posts: number[][] = [];
+      const c = new Coalescer<number>((items) => posts.push(items), 50);
+      c.push(1);
+      await turn();
+      expect(posts).toEqual([[1]]);
+    });
+
+    it('while items keep coming, at most one post per window, nothing lost or reordered', async () => {
+      const posts: { at: number; items: number[] }[] = [];
+      const c = new Coalescer<number>((items) => posts.push({ at: performance.now(), items }), 40);
+      c.push(1);
+      await turn(); // [1] leaves at once and opens the window
+      for (let i = 2; i <= 5; i++) {
+        c.push(i);
+        await turn();
+      }
+      expect(posts.map((p) => p.items)).toEqual([[1]]);
+      await sleep(60);
+      expect(posts.map((p) => p.items)).toEqual([[1], [2, 3, 4, 5]]);
+      expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(39);
+    });
+
+    it('flush() posts at once and cancels the timer it replaces', async () => {
+      const posts: number[][] = [];
+      const c = new Coalescer<number>((items) => posts.push(items), 30);
+      c.push(1);
+      await turn();
+      c.push(2);
+      c.flush();
+      expect(posts).toEqual([[1], [2]]);
+      await sleep(50);
+      expect(posts).toEqual([[1], [2]]); // no empty or duplicate post when the window ends
+    });
+  });
 });
