@@ -8,7 +8,6 @@
 // to a reset frame instead of silently meaning new events.
 import { Redis } from 'ioredis';
 import { HttpError } from '../intake/errors.js';
-import { Coalescer } from '../threads/coalescer.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import { formatId, newEpoch } from './event-ids.js';
 
@@ -64,11 +63,23 @@ interface QueuedPublish {
 }
 
 type Fields = string[];
+type Script = (...args: string[]) => Promise<unknown>;
+
+/** A Lua script sent by its SHA1 (EVALSHA; ioredis sends the text again only if Redis lost it). */
+function script(redis: Redis, name: string, lua: string): Script {
+  redis.defineCommand(name, { numberOfKeys: 3, lua });
+  const command = (redis as unknown as Record<string, Script>)[name]!.bind(redis);
+  return (...args) => command(STREAM, SEQ, EPOCH, ...args);
+}
 type XReadReply = Array<[string, Array<[string, Fields]>]> | null;
 
 export class RedisEventLog {
   private readonly commands: Redis;
   private readonly reader: Redis;
+  private readonly publishScript: Script;
+  private readonly epochScript: Script;
+  /** the epoch a script starts if Redis has none: drawn again only once one was used */
+  private candidateEpoch = newEpoch();
   private cursor = '0-0';
   private epoch: string | undefined;
   /** the highest seq this server has read or been given in `epoch` */
@@ -77,9 +88,10 @@ export class RedisEventLog {
   private checkEpoch = true;
   private up = false;
   private sink: LoggedEventSink = () => {};
-  /** publishes waiting for this turn's script call */
-  private readonly queued = new Coalescer<QueuedPublish>((requests) => void this.send(requests));
-  private queuedItems = 0;
+  /** publishes waiting for the next script call */
+  private queue: QueuedPublish[] = [];
+  /** a script call is on its way: what arrives meanwhile goes in the next one */
+  private sending = false;
 
   constructor(
     url: string,
@@ -105,6 +117,8 @@ export class RedisEventLog {
     this.reader.on('ready', () => {
       this.checkEpoch = true;
     });
+    this.publishScript = script(this.commands, 'ssePublish', PUBLISH_LUA);
+    this.epochScript = script(this.reader, 'sseEpoch', EPOCH_LUA);
   }
 
   get currentEpoch(): string | undefined {
@@ -126,33 +140,44 @@ export class RedisEventLog {
   }
 
   /**
-   * Publishes made in one event-loop turn share one script call (one round trip): each request's
-   * events stay consecutive, in the order the requests came.
+   * One script call (one round trip, one socket write) at a time: publishes that arrive while it is
+   * on its way share the next call. Idle, a publish leaves on the next turn; busy, calls grow
+   * instead of multiplying. Each request's events stay consecutive, in the order the requests came.
    */
   publish(items: readonly PublishItem[]): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      this.queued.push({ items, resolve, reject });
-      this.queuedItems += items.length;
-      if (this.queuedItems >= MAX_ITEMS_PER_CALL) this.queued.flush();
+      this.queue.push({ items, resolve, reject });
+      if (this.sending) return;
+      this.sending = true;
+      setImmediate(() => void this.sendQueued());
     });
   }
 
-  private async send(requests: QueuedPublish[]): Promise<void> {
-    let count = 0;
-    for (const r of requests) count += r.items.length;
-    this.queuedItems = 0;
+  private async sendQueued(): Promise<void> {
+    while (this.queue.length > 0) {
+      let n = 0;
+      let count = 0;
+      for (; n < this.queue.length && (n === 0 || count + this.queue[n]!.items.length <= MAX_ITEMS_PER_CALL); n++) count += this.queue[n]!.items.length;
+      await this.send(this.queue.splice(0, n), count);
+    }
+    this.sending = false;
+  }
+
+  /** Never throws: a failed call rejects its publishes. */
+  private async send(requests: QueuedPublish[], count: number): Promise<void> {
     const args: string[] = [...this.epochArgs(), String(this.maxLen), String(count)];
     for (const r of requests) for (const it of r.items) args.push(it.topic, it.event ?? '', it.data);
     let reply: [string, number];
     try {
-      reply = (await this.commands.eval(PUBLISH_LUA, 3, STREAM, SEQ, EPOCH, ...args)) as [string, number];
+      reply = (await this.publishScript(...args)) as [string, number];
     } catch (err) {
       const e = new HttpError('UNAVAILABLE', `event log (Redis) unreachable: ${(err as Error).message}`);
       for (const r of requests) r.reject(e);
       return;
     }
     const [epoch, first] = reply;
-    if (epoch !== this.epoch) this.checkEpoch = true;
+    this.noteEpoch(epoch);
+    if (epoch !== this.epoch) this.checkEpoch = true; // the read loop switches to it
     else this.seen = Math.max(this.seen, first + count - 1);
     let seq = first;
     for (const r of requests) r.resolve(r.items.map(() => formatId(epoch, seq++)));
@@ -166,7 +191,12 @@ export class RedisEventLog {
 
   /** ARGV[1..3] of both scripts. */
   private epochArgs(): string[] {
-    return [newEpoch(), this.epoch ?? '', String(this.seen)];
+    return [this.candidateEpoch, this.epoch ?? '', String(this.seen)];
+  }
+
+  /** A script answered with `epoch`: if it is the candidate, the candidate has been used. */
+  private noteEpoch(epoch: string): void {
+    if (epoch === this.candidateEpoch) this.candidateEpoch = newEpoch();
   }
 
   private health(): void {
@@ -218,7 +248,8 @@ export class RedisEventLog {
    * empty) starts from the beginning of the new stream.
    */
   private async syncEpoch(): Promise<void> {
-    const epoch = (await this.reader.eval(EPOCH_LUA, 3, STREAM, SEQ, EPOCH, ...this.epochArgs())) as string;
+    const epoch = (await this.epochScript(...this.epochArgs())) as string;
+    this.noteEpoch(epoch);
     if (epoch !== this.epoch) {
       this.seen = 0;
       if (this.epoch !== undefined) console.error(`event log epoch changed (${this.epoch} -> ${epoch}): Redis lost its history; clients will get reset frames`);
