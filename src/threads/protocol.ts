@@ -4,7 +4,7 @@ import type { JwksState } from '../intake/jwks-feed.js';
 import type { TopicCount } from '../fanout/topic-counts.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
-import type { SequencedRun } from '../sequencing/local-sequencer.js';
+import type { PackedRuns } from './run-packing.js';
 import type { MainQuery } from '../presence/queries.js';
 
 /** Handed to a worker at start (workerData). */
@@ -47,7 +47,7 @@ export type ToShard =
 export type FromShard =
   | { type: 'ready'; descriptor: number }
   /** one server: events this shard numbered and encoded itself, for the main thread to order and batch */
-  | { type: 'sequenced'; runs: SequencedRun[] }
+  | { type: 'sequenced'; runs: PackedRuns }
   /** cluster mode: events for the Redis log, answered with 'published' */
   | { type: 'publish'; requests: PublishRequest[] }
   | { type: 'metrics'; reqId: number }

@@ -16,6 +16,7 @@ import type { Backend } from '../transport/routes.js';
 import { createAcceptor, listen, type Acceptor, type Listening } from '../transport/uws-app.js';
 import { Coalescer } from './coalescer.js';
 import type { FromShard, PublishResult, ShardInit, ToShard } from './protocol.js';
+import { unpackRuns } from './run-packing.js';
 import type { PresenceSink, ShardHost } from './shard-host.js';
 import { GLOBAL_SLOT, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from './shared-counters.js';
 
@@ -113,7 +114,7 @@ export class ShardPool implements ShardHost {
           onReady();
           return;
         case 'sequenced':
-          return sequenced(m.runs);
+          return sequenced(unpackRuns(m.runs));
         case 'publish':
           for (const { reqId, items, receivedAt } of m.requests) {
             new Promise<string[]>((resolve) => resolve(backend.publish(items, receivedAt))).then(

@@ -14,6 +14,7 @@ import { Coalescer } from './coalescer.js';
 import type { FromShard, PublishRequest, ShardInit, ToShard } from './protocol.js';
 import type { Ask } from '../presence/queries.js';
 import { PendingRequests } from './request-reply.js';
+import { packRuns, transferables } from './run-packing.js';
 import { attachSharedCounters } from './shared-counters.js';
 
 /** Adds at most this much to an event's wait for its batch (BATCH_MS), only while publishes keep coming. */
@@ -21,7 +22,7 @@ const RUNS_WINDOW_MS = 1;
 
 const init = workerData as ShardInit;
 const port = parentPort!;
-const post = (m: FromShard): void => port.postMessage(m);
+const post = (m: FromShard, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
 
 const shared = attachSharedCounters(init.counters, init.shardRows);
 const shard = new Shard(init.config, init.index, shared, init.epoch);
@@ -33,7 +34,10 @@ const pending = new PendingRequests();
 // One server: number and encode here, answer at once; the main thread orders the runs and batches them.
 // Under load the runs leave at most once per RUNS_WINDOW_MS: each message wakes the main thread, and
 // a wake-up per turn cost more CPU per publish than the rest of the publish path in this thread.
-const runs = new Coalescer<SequencedRun>((list) => post({ type: 'sequenced', runs: list }), Math.min(RUNS_WINDOW_MS, init.config.batchMs));
+const runs = new Coalescer<SequencedRun>((list) => {
+  const packed = packRuns(list);
+  post({ type: 'sequenced', runs: packed }, transferables(packed));
+}, Math.min(RUNS_WINDOW_MS, init.config.batchMs));
 const local = new LocalSequencer(new SharedSequence(shared.position), init.epoch, (run) => runs.push(run));
 // Cluster mode: Redis numbers them, through the main thread's connection.
 const publishes = new Coalescer<PublishRequest>((requests) => post({ type: 'publish', requests }));
