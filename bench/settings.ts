@@ -64,7 +64,16 @@ export interface BenchSettings {
     /** a reconnect with no response head by then counts as failed (ms) */
     reconnectTimeoutMs: number;
   };
-  publishThroughput: { seconds: number; connections: number; pipelining: number; payloadBytes: number };
+  publishThroughput: {
+    seconds: number;
+    connections: number;
+    pipelining: number;
+    /** the second pass: each connection keeps this many publishes on its way (HTTP/1.1 pipelining) */
+    pipelined: number;
+    /** cluster mode, a second row: as many concurrent publishers (pipelining cannot wait for Redis) */
+    clusterConnections: number;
+    payloadBytes: number;
+  };
   micro: { taskMs: number };
   /** subscribers connecting at once, over all generator processes */
   connectConcurrency: number;
@@ -125,7 +134,7 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
       windowSeconds: smoke ? 0.3 : 1,
       reconnectTimeoutMs: 20_000,
     },
-    publishThroughput: { seconds: smoke ? 1 : full ? 5 : 2, connections: 10, pipelining: 1, payloadBytes: 128 },
+    publishThroughput: { seconds: smoke ? 1 : full ? 5 : 2, connections: 10, pipelining: 1, pipelined: 10, clusterConnections: 100, payloadBytes: 128 },
     micro: { taskMs: smoke ? 20 : full ? 300 : 80 },
     connectConcurrency: 256,
     generatorProcesses: 2,
@@ -211,6 +220,8 @@ export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
     seconds: read.number('BENCH_PUBLISH_SECONDS', s.publishThroughput.seconds, 0.5, 600),
     connections: read.int('BENCH_PUBLISH_CONNECTIONS', s.publishThroughput.connections, 1, 1_000),
     pipelining: read.int('BENCH_PUBLISH_PIPELINING', s.publishThroughput.pipelining, 1, 100),
+    pipelined: read.int('BENCH_PUBLISH_PIPELINED', s.publishThroughput.pipelined, 1, 100),
+    clusterConnections: read.int('BENCH_PUBLISH_CLUSTER_CONNECTIONS', s.publishThroughput.clusterConnections, 1, 1_000),
     payloadBytes,
   };
   s.micro = { taskMs: read.int('BENCH_MICRO_MS', s.micro.taskMs, 5, 60_000) };

@@ -2,8 +2,7 @@
 // the performance targets against the baseline, the load generator's verdict, the micro-benchmarks, and the machine.
 import { renderStorm } from './storm-section.js';
 import { renderTwoServer } from './two-server-section.js';
-import { CLUSTER_PUBLISH_VARIANT } from '../scenarios/publish-throughput.js';
-import type { RunRecord } from '../scenarios/context.js';
+import { renderPublish } from './publish-section.js';
 import { formatNs } from '../scenarios/micro.js';
 import { parseVariant } from '../server-process.js';
 import type { ResultsFile } from './results-file.js';
@@ -42,7 +41,9 @@ function scenarioTitle(r: ResultsFile, scenario: string): string {
     case 'idle-memory':
       return `idle memory: ${n(s.idleMemory.connections)} idle connections`;
     case 'publish-throughput':
-      return `publish throughput: autocannon, ${s.publishThroughput.connections} connections, no subscribers`;
+      return `publish throughput: autocannon, ${s.publishThroughput.connections} connections, one publish at a time each, no subscribers`;
+    case 'publish-pipelined':
+      return `publish throughput, pipelined: the same with ${s.publishThroughput.pipelined} publishes on their way per connection`;
     default:
       return scenario;
   }
@@ -72,6 +73,7 @@ const SHOWN = new Set([
   'publishesPerSecond',
   'publishP99',
   'serverCpuPerPublish',
+  'generatorCpuPerPublish',
 ]);
 
 function minutes(seconds: number): string {
@@ -148,7 +150,7 @@ export function renderMarkdown(r: ResultsFile): string {
     out.push('');
   }
   out.push(...renderTwoServer(r.runs));
-  out.push(...renderClusterPublish(r.runs));
+  out.push(...renderPublish(r));
   out.push(...renderStorm(r.runs, r.settings));
   const notes = overloadNotes(r);
   if (notes.length > 0) {
@@ -174,18 +176,4 @@ export function renderMarkdown(r: ResultsFile): string {
   );
   out.push('');
   return out.join('\n');
-}
-
-/** The cluster-mode publish row: what one Redis takes, beside the single-server figures above. */
-function renderClusterPublish(runs: RunRecord[]): string[] {
-  const r = runs.find((x) => x.scenario === 'publish-throughput' && x.variant === CLUSTER_PUBLISH_VARIANT) as
-    | (RunRecord & { requestsPerSecond: number; serverCpuMicrosPerPublish: number; latencyMs: { p99: number } })
-    | undefined;
-  if (r === undefined) return [];
-  return [
-    '## Publishing in cluster mode',
-    '',
-    `One server (SHARDS=1) on one fresh redis-server, the same autocannon load: **${Math.round(r.requestsPerSecond).toLocaleString('en-US')} publishes/s**, server CPU ${r.serverCpuMicrosPerPublish.toFixed(2)} µs per publish (Redis not included), latency p99 ${r.latencyMs.p99} ms. Publishes of one event-loop turn share one Redis script call.`,
-    '',
-  ];
 }

@@ -1,6 +1,9 @@
 // Publish throughput: autocannon against POST /publish?topic=... (no subscribers), per variant in a
-// fresh server. Shows what sequencing costs on its own, and the server CPU per publish. Then the same
-// against one server in cluster mode (SHARDS=1 on a fresh redis-server): what one Redis takes.
+// fresh server. Shows what sequencing costs on its own, and the server CPU per publish; then again
+// with HTTP/1.1 pipelining (scenario `publish-pipelined`), where one read and one write carry many
+// publishes. Then one server in cluster mode (SHARDS=1 on a fresh redis-server): what one Redis
+// takes, with the same connections and with many (cluster publishes cannot be pipelined: uWS closes
+// a connection that pipelines while an answer waits for Redis).
 import { startRedisServer } from '../../test/support/redis-server.js';
 import type { AutocannonReport, AutocannonRequest } from '../load/messages.js';
 import { cpuSeconds, memory } from '../proc-stats.js';
@@ -8,24 +11,35 @@ import { ChildClient, track } from '../processes.js';
 import { parseVariant, startServer, type Variant } from '../server-process.js';
 import type { ScenarioContext } from './context.js';
 
-/** The record's variant name for the cluster-mode run. */
-export const CLUSTER_PUBLISH_VARIANT = 'uws-1-redis';
+/** The records' variant names for the cluster-mode runs: the same connections, then many. */
+export const CLUSTER_PUBLISH_VARIANTS = ['uws-1-redis', 'uws-1-redis-many'] as const;
+
+interface Load {
+  scenario: 'publish-throughput' | 'publish-pipelined';
+  connections: number;
+  pipelining: number;
+}
 
 export async function runPublishThroughput(ctx: ScenarioContext): Promise<void> {
   const p = ctx.settings.publishThroughput;
-  ctx.log(`publish-throughput: autocannon, ${p.connections} connections × pipelining ${p.pipelining}, ${p.payloadBytes} B bodies, ${p.seconds} s`);
-  for (const variant of ctx.variants) await measure(ctx, variant, variant.name, {});
+  ctx.log(`publish-throughput: autocannon, ${p.connections} connections × pipelining ${p.pipelining}, then × ${p.pipelined}; ${p.payloadBytes} B bodies, ${p.seconds} s`);
+  const plain: Load = { scenario: 'publish-throughput', connections: p.connections, pipelining: p.pipelining };
+  const pipelined: Load = { scenario: 'publish-pipelined', connections: p.connections, pipelining: p.pipelined };
+  for (const load of [plain, pipelined]) for (const variant of ctx.variants) await measure(ctx, variant, variant.name, {}, load);
   const redis = await startRedisServer({ persist: false, onSpawn: track });
   try {
-    await measure(ctx, { ...parseVariant('uws-1')!, label: 'uWS SHARDS=1 on Redis' }, CLUSTER_PUBLISH_VARIANT, { REDIS_URL: redis.url });
+    const variant = parseVariant('uws-1')!;
+    await measure(ctx, { ...variant, label: 'uWS SHARDS=1 on Redis' }, CLUSTER_PUBLISH_VARIANTS[0], { REDIS_URL: redis.url }, plain);
+    const many = { ...plain, connections: p.clusterConnections };
+    await measure(ctx, { ...variant, label: `uWS SHARDS=1 on Redis, ${p.clusterConnections} connections` }, CLUSTER_PUBLISH_VARIANTS[1], { REDIS_URL: redis.url }, many);
   } finally {
     await redis.stop();
   }
 }
 
-async function measure(ctx: ScenarioContext, variant: Variant, name: string, env: Record<string, string>): Promise<void> {
+async function measure(ctx: ScenarioContext, variant: Variant, name: string, env: Record<string, string>, load: Load): Promise<void> {
   const p = ctx.settings.publishThroughput;
-  const tag = `publish-throughput ${variant.label}`;
+  const tag = `${load.scenario} ${variant.label}`;
   const server = await startServer(variant, env, ctx.settings.serverNodeFlags);
   const cannon = ChildClient.start<AutocannonRequest>('autocannon', './load/autocannon-process.js');
   try {
@@ -35,16 +49,18 @@ async function measure(ctx: ScenarioContext, variant: Variant, name: string, env
       type: 'autocannon',
       url: `http://${server.host}:${server.port}/publish?topic=bench`,
       body: 'x'.repeat(p.payloadBytes),
-      connections: p.connections,
-      pipelining: p.pipelining,
+      connections: load.connections,
+      pipelining: load.pipelining,
       seconds: p.seconds,
     });
     const cpu = cpuSeconds(server.pid) - cpu0;
     const wall = (performance.now() - wall0) / 1000;
     ctx.log(`${tag}: ${Math.round(r.requestsPerSecond).toLocaleString('en-US')} publishes/s (${r.accepted} accepted, ${r.non2xx} non-2xx, ${r.errors} errors), latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, server ${cpu.toFixed(2)} CPU s (${((cpu * 1e6) / Math.max(1, r.accepted)).toFixed(2)} µs/publish), autocannon ${r.cpuSeconds.toFixed(2)} CPU s`);
     ctx.record({
-      scenario: 'publish-throughput',
+      scenario: load.scenario,
       variant: name,
+      connections: load.connections,
+      pipelining: load.pipelining,
       round: 0,
       serverSettings: server.settings,
       ...r,
@@ -52,6 +68,8 @@ async function measure(ctx: ScenarioContext, variant: Variant, name: string, env
       serverCores: cpu / wall,
       serverCpuMicrosPerPublish: r.accepted > 0 ? (cpu * 1e6) / r.accepted : 0,
       generatorCore: r.cpuSeconds / r.wallSeconds,
+      // what autocannon itself spends per publish: with the server on the same cores, it bounds the rate
+      generatorCpuMicrosPerPublish: r.accepted > 0 ? (r.cpuSeconds * 1e6) / r.accepted : 0,
       peakRssMiB: memory(server.pid).hwm / 2 ** 20,
     });
   } finally {

@@ -89,9 +89,17 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     const saturation = results.runs.filter((r: { scenario: string }) => r.scenario === 'saturation');
     expect(saturation).toHaveLength(2);
     for (const r of saturation) expect(r.steps.length).toBeGreaterThan(0);
-    const publish = results.runs.filter((r: { scenario: string }) => r.scenario === 'publish-throughput');
-    // each variant, then one server in cluster mode on a fresh redis-server
-    expect(publish.map((r: { variant: string }) => r.variant)).toEqual(['baseline', 'uws-1', 'uws-1-redis']);
+    const publish = results.runs.filter((r: { scenario: string }) => r.scenario === 'publish-throughput' || r.scenario === 'publish-pipelined');
+    // each variant one publish at a time, then pipelined, then one server in cluster mode on a fresh
+    // redis-server with the same connections and with many
+    expect(publish.map((r: { scenario: string; variant: string; pipelining: number }) => `${r.scenario} ${r.variant} ${r.pipelining}`)).toEqual([
+      'publish-throughput baseline 1',
+      'publish-throughput uws-1 1',
+      'publish-pipelined baseline 10',
+      'publish-pipelined uws-1 10',
+      'publish-throughput uws-1-redis 1',
+      'publish-throughput uws-1-redis-many 1',
+    ]);
     for (const r of publish) {
       expect(r.accepted).toBeGreaterThan(0);
       expect(r.non2xx).toBe(0);
@@ -129,13 +137,15 @@ describe('make bench (BENCH_SMOKE=1)', () => {
 
     expect(results.micro.length).toBeGreaterThanOrEqual(8);
     for (const m of results.micro) expect(m.nsPerOp).toBeGreaterThan(0);
-    expect(results.targets).toHaveLength(4);
+    expect(results.targets).toHaveLength(9); // fan-out CPU, full rate, p99, idle RSS; publishes/s and CPU per publish, plain and pipelined; cluster publishes
 
     const md = readFileSync(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('| scenario | figure | baseline (node:http) | uWS SHARDS=1 |');
     expect(md).toContain('server CPU per delivery');
     expect(md).toContain('## Targets against the node:http baseline');
-    expect(md).toMatch(/## Publishing in cluster mode\n\nOne server \(SHARDS=1\) on one fresh redis-server, the same autocannon load: \*\*[\d,]+ publishes\/s\*\*/);
+    expect(md).toMatch(/## Publishing\n\n- \*\*one publish at a time per connection:\*\* autocannon spent at least [\d.]+ µs of CPU per publish/);
+    expect(md).toMatch(/\| connections \| events\/s into Redis \|.*\n.*\n\| 10 \| [\d,]+ \|.*\n\| 100 \| [\d,]+ \|/);
+    expect(md).toContain('Cluster mode: ≥ 20,000 events/s into one Redis');
     expect(md).toContain('## Reconnect storm');
     expect(md).toContain('| figure | baseline (node:http) | uWS SHARDS=1 |');
     // the uWS column of the storm table: no missing, no duplicate delivery, no reset frame

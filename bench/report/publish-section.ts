@@ -1,0 +1,40 @@
+// results/latest.md, section "Publishing": what bounds the publish rate when autocannon shares the
+// cores with the server (its own CPU per publish), and one server in cluster mode on one Redis.
+import { CLUSTER_PUBLISH_VARIANTS } from '../scenarios/publish-throughput.js';
+import type { ResultsFile } from './results-file.js';
+import { PUBLISH_SCENARIOS } from './summarise.js';
+
+const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+export function renderPublish(r: ResultsFile): string[] {
+  const out: string[] = [];
+  const figure = (scenario: string, key: string): Record<string, number> | undefined => r.figures.find((f) => f.scenario === scenario && f.key === key)?.values;
+  for (const scenario of PUBLISH_SCENARIOS) {
+    const generator = figure(scenario, 'generatorCpuPerPublish');
+    const base = figure(scenario, 'publishesPerSecond')?.['baseline'];
+    if (generator === undefined || base === undefined) continue;
+    const cheapest = Math.min(...Object.values(generator).filter((x) => x > 0));
+    const ceiling = (r.machine.cores * 1e6) / cheapest;
+    const how = scenario === PUBLISH_SCENARIOS[0] ? `one publish at a time per connection` : `pipelined ${r.settings.publishThroughput.pipelined} deep`;
+    out.push(
+      `- **${how}:** autocannon spent at least ${cheapest.toFixed(1)} µs of CPU per publish. Sharing ${r.machine.cores} cores with the server, it cannot send more than ${n(ceiling)} publishes/s even to a server that costs nothing: ${(ceiling / base).toFixed(2)}× the baseline's rate is the most any server can show here.`,
+    );
+  }
+  const rows = CLUSTER_PUBLISH_VARIANTS.map((v) => r.runs.find((x) => x.scenario === PUBLISH_SCENARIOS[0] && x.variant === v)).filter((x) => x !== undefined) as unknown as Array<{
+    connections: number;
+    requestsPerSecond: number;
+    serverCpuMicrosPerPublish: number;
+    latencyMs: { p50: number; p99: number };
+  }>;
+  if (rows.length > 0) {
+    if (out.length > 0) out.push('');
+    out.push(
+      'One server (SHARDS=1) in cluster mode on one fresh redis-server, the same autocannon load, then more concurrent publishers (pipelining is not possible here: the answer waits for Redis, and uWS closes a connection that pipelines while an answer is pending). One script call is on its way to Redis at a time; publishes that arrive meanwhile share the next. Server CPU does not include Redis.',
+      '',
+      '| connections | events/s into Redis | server CPU per publish (µs) | latency p50 (ms) | latency p99 (ms) |',
+      '| ---: | ---: | ---: | ---: | ---: |',
+      ...rows.map((x) => `| ${x.connections} | ${n(x.requestsPerSecond)} | ${x.serverCpuMicrosPerPublish.toFixed(1)} | ${x.latencyMs.p50} | ${x.latencyMs.p99} |`),
+    );
+  }
+  return out.length === 0 ? [] : ['## Publishing', '', ...out, ''];
+}
