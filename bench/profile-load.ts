@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   });
   const pid = findServerPid(child.pid!) ?? child.pid!;
   console.log(`[${label}] server pid ${pid} on port ${port}: fan-out ${shape.subscribers} subscribers × ${shape.rate} events/s for ${shape.seconds} s`);
-  const run = await LoadRun.start({ host: '127.0.0.1', port }, pid, shape.subscribers, settings, (l) => console.log(`[${label}] ${l}`));
+  const run = await LoadRun.start({ host: '127.0.0.1', port }, pid, shape.subscribers, settings, { onProgress: (l) => console.log(`[${label}] ${l}`) });
   try {
     if (shape.warmupSeconds > 0) await run.phase(shape.rate, shape.warmupSeconds, shape.payloadBytes);
     console.log(`[${label}] ${describePhase(await run.phase(shape.rate, shape.seconds, shape.payloadBytes))}`);

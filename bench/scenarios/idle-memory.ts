@@ -16,7 +16,7 @@ export async function runIdleMemory(ctx: ScenarioContext): Promise<void> {
     try {
       await new Promise((r) => setTimeout(r, 300)); // let start-up allocations settle too
       const before = memory(server.pid).rss;
-      run = await LoadRun.start(server, server.pid, connections, ctx.settings, (l) => ctx.log(`${tag}: ${l}`));
+      run = await LoadRun.start(server, server.pid, connections, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`) });
       await new Promise((r) => setTimeout(r, settleMs));
       const after = memory(server.pid);
       const open = run.connect.connected;
