@@ -3,8 +3,9 @@
 // it SIGINT (clinic relays it to the server, which drains and exits) and waits for the profiler to
 // write its report. Usage: node dist/bench/profile-load.js <label> -- <command> [args...]
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describePhase, LoadRun } from './load/load-run.js';
+import { descendants } from './proc-stats.js';
 import { track, watchdog } from './processes.js';
 import { loadSettings } from './settings.js';
 
@@ -17,21 +18,7 @@ function findServerPid(pid: number): number | undefined {
       return '';
     }
   };
-  const queue = [pid];
-  let found: number | undefined;
-  while (queue.length > 0) {
-    const p = queue.shift()!;
-    if (/dist\/src\/server\.js/.test(cmdline(p))) found = p;
-    try {
-      for (const tid of readdirSync(`/proc/${p}/task`)) {
-        const children = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
-        if (children) queue.push(...children.split(/\s+/).map(Number));
-      }
-    } catch {
-      // gone
-    }
-  }
-  return found;
+  return [pid, ...descendants(pid)].filter((p) => /dist\/src\/server\.js/.test(cmdline(p))).pop();
 }
 
 async function main(): Promise<void> {
