@@ -72,6 +72,8 @@ export interface BenchSettings {
   /** identity vs encode-once gzip vs per-connection gzip (node:http, nginx), on the JSON ticker */
   compression: {
     variants: CompressionVariant[];
+    /** repetitions, alternating the variant order; medians are reported */
+    rounds: number;
     subscribers: number;
     /** events per second of each measured phase, one after the other on the same streams */
     rates: number[];
@@ -144,6 +146,7 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
     publishThroughput: { seconds: smoke ? 1 : full ? 5 : 2, connections: 10, pipelining: 1, payloadBytes: 128 },
     compression: {
       variants: [...COMPRESSION_VARIANTS],
+      rounds: 1,
       subscribers: smoke ? 20 : 1_000,
       // 50/s: one event per pass (BATCH_MS=10); 500/s: several
       rates: smoke ? [20, 100] : [50, 500],
@@ -241,6 +244,7 @@ export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
   };
   s.compression = {
     variants: read.list('BENCH_COMPRESSION_VARIANTS', s.compression.variants, (x) => (COMPRESSION_VARIANTS as readonly string[]).includes(x), `variants among ${COMPRESSION_VARIANTS.join(', ')}`),
+    rounds: read.int('BENCH_COMPRESSION_ROUNDS', s.compression.rounds, 1, 20),
     subscribers: read.int('BENCH_COMPRESSION_SUBSCRIBERS', s.compression.subscribers, 1, 50_000),
     rates: read.ints('BENCH_COMPRESSION_RATES', s.compression.rates, 1, 200_000),
     seconds: read.number('BENCH_COMPRESSION_SECONDS', s.compression.seconds, 0.2, 600),

@@ -76,33 +76,43 @@ export async function runCompression(ctx: ScenarioContext): Promise<void> {
   const c = ctx.settings.compression;
   ctx.log(
     `compression: ${c.subscribers.toLocaleString('en-US')} subscribers × JSON ticker at ${c.rates.join(', ')} events/s, ${c.seconds} s each, ` +
-      `variants ${c.variants.join(', ')}; then ${c.idleConnections.toLocaleString('en-US')} idle connections per uWS variant`,
+      `variants ${c.variants.join(', ')}, then ${c.idleConnections.toLocaleString('en-US')} idle connections per uWS variant; ${c.rounds} round(s)`,
   );
-  for (const variant of c.variants) {
-    const tag = `compression ${variant}`;
-    const setup = await startVariant(variant, ctx.settings.serverNodeFlags);
-    let run: LoadRun | undefined;
-    try {
-      run = await LoadRun.start(setup.subscribeTo, setup.pids, c.subscribers, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`), publishTo: setup.server, acceptGzip: asksGzip(variant) });
-      for (const rate of c.rates) {
-        if (c.warmupSeconds > 0) await run.phase(rate, c.warmupSeconds, 'ticker');
-        const result = await run.phase(rate, c.seconds, 'ticker');
-        const wire = result.received > 0 ? result.wireBytes / result.received : NaN;
-        ctx.log(`${tag} @ ${rate}/s: ${wire.toFixed(1)} wire B per delivery, ${describePhase(result)}`);
-        ctx.record({ scenario: 'compression', variant, round: 0, measure: 'load', processes: setup.pids.length, connect: run.connect, serverSettings: setup.server.settings, wireBytesPerDelivery: wire, ...result });
-      }
-    } finally {
-      await run?.stop();
-      await setup.stop();
-    }
+  for (let round = 0; round < c.rounds; round++) {
+    // as in fan-out: no variant always runs first
+    const order = round % 2 === 0 ? c.variants : [...c.variants].reverse();
+    for (const variant of order) await loadVariant(ctx, variant, round);
+    for (const variant of order.filter((v) => v === 'identity' || v === 'gzip')) await idleVariant(ctx, variant, round);
   }
-  for (const variant of c.variants.filter((v) => v === 'identity' || v === 'gzip')) {
-    const server = await startServer(parseVariant('uws-1')!, { COMPRESSION: variant === 'gzip' ? 'gzip' : 'off' }, ctx.settings.serverNodeFlags);
-    try {
-      const m = await measureIdle(server, c.idleConnections, c.idleSettleMs, ctx.settings, (l) => ctx.log(`compression ${variant} idle: ${l}`), { acceptGzip: asksGzip(variant) });
-      ctx.record({ scenario: 'compression', variant, round: 0, measure: 'idle', serverSettings: server.settings, ...m });
-    } finally {
-      await server.stop();
+}
+
+async function loadVariant(ctx: ScenarioContext, variant: CompressionVariant, round: number): Promise<void> {
+  const c = ctx.settings.compression;
+  const tag = `compression ${round + 1}/${c.rounds} ${variant}`;
+  const setup = await startVariant(variant, ctx.settings.serverNodeFlags);
+  let run: LoadRun | undefined;
+  try {
+    run = await LoadRun.start(setup.subscribeTo, setup.pids, c.subscribers, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`), publishTo: setup.server, acceptGzip: asksGzip(variant) });
+    for (const rate of c.rates) {
+      if (c.warmupSeconds > 0) await run.phase(rate, c.warmupSeconds, 'ticker');
+      const result = await run.phase(rate, c.seconds, 'ticker');
+      const wire = result.received > 0 ? result.wireBytes / result.received : NaN;
+      ctx.log(`${tag} @ ${rate}/s: ${wire.toFixed(1)} wire B per delivery, ${describePhase(result)}`);
+      ctx.record({ scenario: 'compression', variant, round, measure: 'load', processes: setup.pids.length, connect: run.connect, serverSettings: setup.server.settings, wireBytesPerDelivery: wire, ...result });
     }
+  } finally {
+    await run?.stop();
+    await setup.stop();
+  }
+}
+
+async function idleVariant(ctx: ScenarioContext, variant: CompressionVariant, round: number): Promise<void> {
+  const c = ctx.settings.compression;
+  const server = await startServer(parseVariant('uws-1')!, { COMPRESSION: variant === 'gzip' ? 'gzip' : 'off' }, ctx.settings.serverNodeFlags);
+  try {
+    const m = await measureIdle(server, c.idleConnections, c.idleSettleMs, ctx.settings, (l) => ctx.log(`compression ${round + 1}/${c.rounds} ${variant} idle: ${l}`), { acceptGzip: asksGzip(variant) });
+    ctx.record({ scenario: 'compression', variant, round, measure: 'idle', serverSettings: server.settings, ...m });
+  } finally {
+    await server.stop();
   }
 }
