@@ -169,5 +169,5 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(md).toContain('## Compression');
     expect(md).toMatch(/^\| uWS, encode-once gzip \(COMPRESSION=gzip\) \| [\d,]+ \([\d,]+\) \| [\d.]+ \| [\d.]+× fewer \|/m);
     for (const svg of ['throughput.svg', 'latency.svg', 'cost.svg']) expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  }, 120_000);
+  }, 180_000);
 });
