@@ -35,7 +35,8 @@ bench: dist/.built
 bench-sweep: dist/.built
 	node dist/bench/sweep.js
 
-# Wire bytes and CPU per delivery: identity vs encode-once gzip vs one deflate context per connection (docs-compression.md)
+# Wire bytes and CPU per delivery, in-process: identity vs encode-once gzip vs one deflate context per connection
+# (README, Compression; end to end, with sockets, it is the compression scenario of make bench)
 bench-compression: dist/.built
 	node dist/bench/compression.js
 

@@ -19,25 +19,11 @@ import { BatchBuilder } from '../src/sequencing/batch-layout.js';
 import { formatId } from '../src/sequencing/event-ids.js';
 import { encodeEvent } from '../src/sequencing/sse-encoding.js';
 import { createSharedCounters } from '../src/threads/shared-counters.js';
+import { tick } from './load/payloads.js';
 
 const EPOCH = '0123456789ab';
 const SUBSCRIBERS = Number(process.env['COMP_SUBSCRIBERS'] ?? 1000);
 const PASSES = Number(process.env['COMP_PASSES'] ?? 2000);
-
-const SYMBOLS = ['AAPL', 'MSFT', 'GOOG', 'AMZN', 'NVDA', 'META', 'TSLA', 'BRK.B', 'JPM', 'V'];
-/** A realistic ticker event: repeating field names, changing numbers (about 150 B of JSON). */
-function tick(i: number): string {
-  const price = 100 + ((i * 7919) % 40_000) / 100;
-  return JSON.stringify({
-    type: 'quote',
-    symbol: SYMBOLS[i % SYMBOLS.length],
-    bid: price.toFixed(2),
-    ask: (price + 0.01 * (1 + (i % 5))).toFixed(2),
-    bidSize: 100 * (1 + ((i * 31) % 50)),
-    askSize: 100 * (1 + ((i * 17) % 50)),
-    ts: 1_764_670_000_000 + i * 2,
-  });
-}
 
 class CountingStream implements Stream {
   lastSeq = 0;

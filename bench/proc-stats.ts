@@ -57,6 +57,28 @@ export function threadTimes(pid: number): Map<number, ThreadTimes> {
   return out;
 }
 
+/** Every process below `pid` (children, their children...), from /proc/<pid>/task/<tid>/children. */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    try {
+      for (const tid of readdirSync(`/proc/${p}/task`)) {
+        const children = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
+        if (children === '') continue;
+        for (const c of children.split(/\s+/).map(Number)) {
+          out.push(c);
+          queue.push(c);
+        }
+      }
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
 export interface MemoryStats {
   /** resident set now (bytes) */
   rss: number;

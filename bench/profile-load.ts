@@ -3,8 +3,9 @@
 // it SIGINT (clinic relays it to the server, which drains and exits) and waits for the profiler to
 // write its report. Usage: node dist/bench/profile-load.js <label> -- <command> [args...]
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describePhase, LoadRun } from './load/load-run.js';
+import { descendants } from './proc-stats.js';
 import { track, watchdog } from './processes.js';
 import { loadSettings } from './settings.js';
 
@@ -17,21 +18,7 @@ function findServerPid(pid: number): number | undefined {
       return '';
     }
   };
-  const queue = [pid];
-  let found: number | undefined;
-  while (queue.length > 0) {
-    const p = queue.shift()!;
-    if (/dist\/src\/server\.js/.test(cmdline(p))) found = p;
-    try {
-      for (const tid of readdirSync(`/proc/${p}/task`)) {
-        const children = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
-        if (children) queue.push(...children.split(/\s+/).map(Number));
-      }
-    } catch {
-      // gone
-    }
-  }
-  return found;
+  return [pid, ...descendants(pid)].filter((p) => /dist\/src\/server\.js/.test(cmdline(p))).pop();
 }
 
 async function main(): Promise<void> {
@@ -74,7 +61,7 @@ async function main(): Promise<void> {
   });
   const pid = findServerPid(child.pid!) ?? child.pid!;
   console.log(`[${label}] server pid ${pid} on port ${port}: fan-out ${shape.subscribers} subscribers × ${shape.rate} events/s for ${shape.seconds} s`);
-  const run = await LoadRun.start({ host: '127.0.0.1', port }, pid, shape.subscribers, settings, (l) => console.log(`[${label}] ${l}`));
+  const run = await LoadRun.start({ host: '127.0.0.1', port }, pid, shape.subscribers, settings, { onProgress: (l) => console.log(`[${label}] ${l}`) });
   try {
     if (shape.warmupSeconds > 0) await run.phase(shape.rate, shape.warmupSeconds, shape.payloadBytes);
     console.log(`[${label}] ${describePhase(await run.phase(shape.rate, shape.seconds, shape.payloadBytes))}`);

@@ -5,6 +5,7 @@
 import { machineInfo } from './proc-stats.js';
 import { watchdog } from './processes.js';
 import { ResultsWriter } from './report/results-file.js';
+import { runCompression } from './scenarios/compression.js';
 import { makeContext, type ScenarioContext } from './scenarios/context.js';
 import { runFanOut } from './scenarios/fan-out.js';
 import { runHighFanOut } from './scenarios/high-fan-out.js';
@@ -22,6 +23,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<v
   saturation: runSaturation,
   'two-server': runTwoServer,
   storm: runStorm,
+  compression: runCompression,
   'idle-memory': runIdleMemory,
   'publish-throughput': runPublishThroughput,
   micro: runMicro,

@@ -1,5 +1,5 @@
 // Every knob of `make bench`, read once from BENCH_* environment variables over one of three presets:
-// full (`make bench`, under 10 minutes here), BENCH_QUICK=1 (under 3 minutes) and BENCH_SMOKE=1 (a
+// full (`make bench`, under 10 minutes here), BENCH_QUICK=1 (about 5 minutes) and BENCH_SMOKE=1 (a
 // few seconds, for the test suite). Read with the server's own EnvReader: every problem listed, then frozen.
 // Server settings (BATCH_SIZE, SEGMENT_SIZE, ...) are not bench knobs: set them in the environment
 // and the uWS server picks them up; the results record what it printed.
@@ -7,8 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { EnvReader, type Env } from '../src/config/env-reader.js';
 import type { StormClose } from './load/messages.js';
 
-export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'storm', 'micro'] as const;
+export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'storm', 'compression', 'micro'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** the compression scenario's variants: bench/scenarios/compression.ts */
+export const COMPRESSION_VARIANTS = ['identity', 'gzip', 'baseline-gzip', 'nginx-gzip'] as const;
+export type CompressionVariant = (typeof COMPRESSION_VARIANTS)[number];
 
 export interface LoadShape {
   subscribers: number;
@@ -74,6 +78,20 @@ export interface BenchSettings {
     clusterConnections: number;
     payloadBytes: number;
   };
+  /** identity vs encode-once gzip vs per-connection gzip (node:http, nginx), on the JSON ticker */
+  compression: {
+    variants: CompressionVariant[];
+    /** repetitions, alternating the variant order; medians are reported */
+    rounds: number;
+    subscribers: number;
+    /** events per second of each measured phase, one after the other on the same streams */
+    rates: number[];
+    seconds: number;
+    warmupSeconds: number;
+    /** idle streams per uWS variant (identity, gzip) for the RSS per idle connection */
+    idleConnections: number;
+    idleSettleMs: number;
+  };
   micro: { taskMs: number };
   /** subscribers connecting at once, over all generator processes */
   connectConcurrency: number;
@@ -102,7 +120,7 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
   return {
     mode,
     resultsDir: `${REPO}results`,
-    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'storm', 'micro'] : [...SCENARIOS],
+    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'storm', 'compression', 'micro'] : [...SCENARIOS],
     variants: smoke ? ['baseline', 'uws-1'] : ['baseline', 'uws-1', 'uws-2'],
     rounds: full ? 3 : 1,
     fanOut: smoke
@@ -135,13 +153,24 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
       reconnectTimeoutMs: 20_000,
     },
     publishThroughput: { seconds: smoke ? 1 : full ? 5 : 2, connections: 10, pipelining: 1, pipelined: 10, clusterConnections: 100, payloadBytes: 128 },
+    compression: {
+      variants: [...COMPRESSION_VARIANTS],
+      rounds: 1,
+      subscribers: smoke ? 20 : 1_000,
+      // 50/s: one event per pass (BATCH_MS=10); 500/s: several
+      rates: smoke ? [20, 100] : [50, 500],
+      seconds: smoke ? 0.4 : full ? 6 : 3,
+      warmupSeconds: smoke ? 0.1 : full ? 1 : 0.5,
+      idleConnections: smoke ? 50 : full ? 5_000 : 2_000,
+      idleSettleMs: smoke ? 200 : full ? 2_000 : 1_000,
+    },
     micro: { taskMs: smoke ? 20 : full ? 300 : 80 },
     connectConcurrency: 256,
     generatorProcesses: 2,
     subscribersPerProcess: 9_000,
     publisherConnections: 16,
     drainSeconds: smoke ? 3 : 5,
-    timeoutSeconds: smoke ? 60 : full ? 900 : 300,
+    timeoutSeconds: smoke ? 120 : full ? 900 : 300,
     sweep: { batchSizes: [1, 16, 256], batchMs: [2, 10], segmentSizes: [64, 512, 4096], shards: [1, 2], seconds: smoke ? 0.5 : full ? 2 : 1, warmupSeconds: smoke ? 0.2 : 0.5 },
     generatorNodeFlags: [],
     serverNodeFlags: [],
@@ -223,6 +252,16 @@ export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
     pipelined: read.int('BENCH_PUBLISH_PIPELINED', s.publishThroughput.pipelined, 1, 100),
     clusterConnections: read.int('BENCH_PUBLISH_CLUSTER_CONNECTIONS', s.publishThroughput.clusterConnections, 1, 1_000),
     payloadBytes,
+  };
+  s.compression = {
+    variants: read.list('BENCH_COMPRESSION_VARIANTS', s.compression.variants, (x) => (COMPRESSION_VARIANTS as readonly string[]).includes(x), `variants among ${COMPRESSION_VARIANTS.join(', ')}`),
+    rounds: read.int('BENCH_COMPRESSION_ROUNDS', s.compression.rounds, 1, 20),
+    subscribers: read.int('BENCH_COMPRESSION_SUBSCRIBERS', s.compression.subscribers, 1, 50_000),
+    rates: read.ints('BENCH_COMPRESSION_RATES', s.compression.rates, 1, 200_000),
+    seconds: read.number('BENCH_COMPRESSION_SECONDS', s.compression.seconds, 0.2, 600),
+    warmupSeconds: s.compression.warmupSeconds,
+    idleConnections: read.int('BENCH_COMPRESSION_IDLE_CONNECTIONS', s.compression.idleConnections, 1, 50_000),
+    idleSettleMs: s.compression.idleSettleMs,
   };
   s.micro = { taskMs: read.int('BENCH_MICRO_MS', s.micro.taskMs, 5, 60_000) };
   s.connectConcurrency = read.int('BENCH_CONNECT_CONCURRENCY', s.connectConcurrency, 1, 10_000);

@@ -1,3 +1,4 @@
+// Long because one phase measures everything at once (server, generator, machine) and the verdict on who saturated needs all of it in one place.
 // One server under load: subscriber processes (BENCH_GENERATOR_PROCESSES, 2 by default) and one
 // publisher process, driven phase by phase. A phase publishes at a rate for a while, waits for the
 // deliveries to arrive, and measures everything over that window: deliveries expected and received,
@@ -8,6 +9,7 @@ import { ChildClient } from '../processes.js';
 import type { BenchSettings } from '../settings.js';
 import { LatencyHistogram, summarise, type LatencySummary } from './latency-histogram.js';
 import type { ConnectReport, Progress, PublisherReport, PublisherRequest, SubscriberReport, SubscriberRequest, Target } from './messages.js';
+import type { Payload } from './payloads.js';
 
 export const TOPIC = 'bench';
 /** a generator process or server thread busier than this (fraction of one core) counts as saturated */
@@ -30,6 +32,8 @@ export interface PhaseResult {
   orderViolations: number;
   malformed: number;
   deliveriesPerSecond: number;
+  /** bytes the subscribers read from their sockets over the window: wire bytes, before any gzip decoding */
+  wireBytes: number;
   megabytesPerSecond: number;
   latencyMs: LatencySummary;
   publishResponseMs: LatencySummary;
@@ -85,6 +89,16 @@ function allRss(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + memory(pid).rss, 0);
 }
 
+export interface LoadOptions {
+  onProgress?: (line: string) => void;
+  /** publisher connections, one request in flight each (settings.publisherConnections unless given) */
+  publisherConnections?: number;
+  /** where the publisher connects: the first target unless given (a proxy in front may serve the subscribers only) */
+  publishTo?: Target;
+  /** the subscribers send `Accept-Encoding: gzip` and decode gzip-encoded streams */
+  acceptGzip?: boolean;
+}
+
 export class LoadRun {
   private phaseNo = 0;
 
@@ -108,14 +122,7 @@ export class LoadRun {
    * With several targets (cluster mode) subscriber process i connects to target i mod n, the
    * publisher to the first, and the CPU and RSS figures add up every pid.
    */
-  static async start(
-    target: Target | Target[],
-    pid: number | number[],
-    count: number,
-    settings: Readonly<BenchSettings>,
-    onProgress?: (line: string) => void,
-    publisherConnections = settings.publisherConnections,
-  ): Promise<LoadRun> {
+  static async start(target: Target | Target[], pid: number | number[], count: number, settings: Readonly<BenchSettings>, opts: LoadOptions = {}): Promise<LoadRun> {
     // below 100 subscribers one process is plenty
     const procs = Math.max(count < 100 ? 1 : settings.generatorProcesses, Math.ceil(count / settings.subscribersPerProcess));
     // a larger young generation: the parser makes many short strings
@@ -123,29 +130,29 @@ export class LoadRun {
     const subscribers = Array.from({ length: procs }, (_, i) => ChildClient.start<SubscriberRequest>(`subscribers#${i}`, './load/subscriber-process.js', flags));
     const publisher = ChildClient.start<PublisherRequest>('publisher', './load/publisher-process.js', settings.generatorNodeFlags);
     const targets = Array.isArray(target) ? target : [target];
-    const run = await LoadRun.open(targets, count, settings, subscribers, onProgress);
-    await publisher.request({ type: 'connect', target: targets[0]!, connections: publisherConnections });
+    const run = await LoadRun.open(targets, count, settings, subscribers, opts);
+    await publisher.request({ type: 'connect', target: opts.publishTo ?? targets[0]!, connections: opts.publisherConnections ?? settings.publisherConnections });
     return new LoadRun(Array.isArray(pid) ? pid : [pid], settings, subscribers, publisher, run);
   }
 
-  private static async open(targets: Target[], count: number, settings: Readonly<BenchSettings>, subscribers: ChildClient<SubscriberRequest>[], onProgress?: (line: string) => void): Promise<ConnectReport> {
+  private static async open(targets: Target[], count: number, settings: Readonly<BenchSettings>, subscribers: ChildClient<SubscriberRequest>[], opts: LoadOptions): Promise<ConnectReport> {
     const started = performance.now();
     const concurrency = Math.max(1, Math.floor(settings.connectConcurrency / subscribers.length));
     const timeoutMs = 20_000;
     const share = (i: number): number => Math.floor(count / subscribers.length) + (i < count % subscribers.length ? 1 : 0);
-    const reports = await Promise.all(subscribers.map((s, i) => s.request<ConnectReport>({ type: 'connect', target: targets[i % targets.length]!, topic: TOPIC, count: share(i), concurrency, timeoutMs })));
+    const reports = await Promise.all(subscribers.map((s, i) => s.request<ConnectReport>({ type: 'connect', target: targets[i % targets.length]!, topic: TOPIC, count: share(i), concurrency, timeoutMs, acceptGzip: opts.acceptGzip === true })));
     const total: ConnectReport = { connected: 0, failed: 0, failures: {}, seconds: (performance.now() - started) / 1000 };
     for (const r of reports) {
       total.connected += r.connected;
       total.failed += r.failed;
       for (const [k, v] of Object.entries(r.failures)) total.failures[k] = (total.failures[k] ?? 0) + v;
     }
-    onProgress?.(`${total.connected}/${count} subscribers connected in ${total.seconds.toFixed(1)} s${total.failed > 0 ? `, ${total.failed} failed ${JSON.stringify(total.failures)}` : ''}`);
+    opts.onProgress?.(`${total.connected}/${count} subscribers connected in ${total.seconds.toFixed(1)} s${total.failed > 0 ? `, ${total.failed} failed ${JSON.stringify(total.failures)}` : ''}`);
     return total;
   }
 
   /** Publishes at `rate` for `seconds`, waits for the deliveries, and measures the window. */
-  async phase(rate: number, seconds: number, payloadBytes: number): Promise<PhaseResult> {
+  async phase(rate: number, seconds: number, payload: Payload): Promise<PhaseResult> {
     const phase = this.nextPhase();
     await Promise.all(this.subscribers.map((s) => s.request({ type: 'phase-start', phase })));
     const machine0 = machineTicks();
@@ -163,7 +170,7 @@ export class LoadRun {
 
     let pub: PublisherReport;
     try {
-      pub = await this.publisher.request<PublisherReport>({ type: 'publish', phase, topic: TOPIC, rate, seconds, payloadBytes, responseTimeoutMs: 10_000 });
+      pub = await this.publisher.request<PublisherReport>({ type: 'publish', phase, topic: TOPIC, rate, seconds, payload, responseTimeoutMs: 10_000 });
       await this.waitForDeliveries(pub.accepted);
     } finally {
       clearInterval(sampler);
@@ -245,6 +252,7 @@ export class LoadRun {
       orderViolations,
       malformed,
       deliveriesPerSecond: received / span,
+      wireBytes: bytes,
       megabytesPerSecond: bytes / 1e6 / span,
       latencyMs: summarise(latency),
       publishResponseMs: summarise(LatencyHistogram.from(pub.responseLatency)),

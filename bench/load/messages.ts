@@ -1,6 +1,7 @@
 // The requests the bench orchestrator sends to its load-generator processes, and their answers.
 // One union per kind of child; each request gets exactly one answer (see processes.ts).
 import type { HistogramData } from './latency-histogram.js';
+import type { Payload } from './payloads.js';
 
 export interface Target {
   host: string;
@@ -10,7 +11,8 @@ export interface Target {
 // ---- subscriber processes (bench/load/subscriber-process.ts) ----
 
 export type SubscriberRequest =
-  | { type: 'connect'; target: Target; topic: string; count: number; concurrency: number; timeoutMs: number }
+  /** `acceptGzip`: ask for gzip (`Accept-Encoding: gzip`); the streams are decoded either way, as their head says */
+  | { type: 'connect'; target: Target; topic: string; count: number; concurrency: number; timeoutMs: number; acceptGzip: boolean }
   /** `track`: also count, per client, every event of the phase it received (missing and duplicate deliveries) */
   | { type: 'phase-start'; phase: number; track?: boolean }
   | { type: 'progress' }
@@ -110,7 +112,7 @@ export interface StormClientReport {
 
 export type PublisherRequest =
   | { type: 'connect'; target: Target; connections: number }
-  | { type: 'publish'; phase: number; topic: string; rate: number; seconds: number; payloadBytes: number; responseTimeoutMs: number };
+  | { type: 'publish'; phase: number; topic: string; rate: number; seconds: number; payload: Payload; responseTimeoutMs: number };
 
 export interface PublisherReport {
   /** events due at the target rate over the window */
@@ -159,12 +161,6 @@ export interface AutocannonReport {
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   cpuSeconds: number;
   wallSeconds: number;
-}
-
-/** The payload of every published event: `<phase> <seq> <sent µs> ` padded to the payload size. */
-export function payload(phase: number, seq: number, sentUs: number, bytes: number): string {
-  const head = `${phase} ${seq} ${sentUs} `;
-  return head.length >= bytes ? head : head + 'x'.repeat(bytes - head.length);
 }
 
 /** hrtime in microseconds: CLOCK_MONOTONIC, the same clock in every process on the machine. */

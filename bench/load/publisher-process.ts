@@ -8,7 +8,8 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { serveParent } from '../processes.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import { nowUs, payload, type PublisherReport, type PublisherRequest, type Target } from './messages.js';
+import { nowUs, type PublisherReport, type PublisherRequest, type Target } from './messages.js';
+import { payload } from './payloads.js';
 
 interface Connection {
   socket: net.Socket;
@@ -139,7 +140,7 @@ function publish(r: Extract<PublisherRequest, { type: 'publish' }>): Promise<Pub
       while (sent < due && free.length > 0) {
         const c = free.pop()!;
         const t = nowUs();
-        const body = payload(r.phase, ++sent, t, r.payloadBytes);
+        const body = payload(r.phase, ++sent, t, r.payload);
         c.busy = true;
         c.sentUs = t;
         c.seq = sent;

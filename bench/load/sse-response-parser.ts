@@ -1,6 +1,6 @@
 // The load generator's SSE client parser, for one HTTP/1.1 response read from a raw TCP socket:
 // status line and headers, then the body either chunked (uWS) or plain until close (node:http
-// without chunking), then SSE lines (WHATWG "Server-sent events" §9.2.6: LF, CR or CRLF line ends;
+// without chunking), gzip-decoded when the head says `Content-Encoding: gzip`, then SSE lines (WHATWG "Server-sent events" §9.2.6: LF, CR or CRLF line ends;
 // `field: value`; a blank line dispatches). Anything may be split across reads: a chunk-size line,
 // a chunk, a line, an event.
 //
@@ -8,6 +8,14 @@
 // string search builtins run without crossing into C++ per line: it is the hot loop of the
 // generator, which must not be the bottleneck. Payloads are ASCII; a UTF-8 payload would still be
 // framed right (every byte of a multi-byte sequence is >= 0x80, never a line end).
+//
+// A gzip body is inflated synchronously, read by read, on one long-lived context (Z_SYNC_FLUSH):
+// every write of the servers under test ends on a flush, so each event is decoded in the read that
+// completes it, and its latency is that read's time.
+import zlib from 'node:zlib';
+import { zlibSync, type SyncZlib } from '../../src/fanout/deflate-sync.js';
+
+const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
 
 export interface SseEventSink {
   /**
@@ -26,6 +34,7 @@ const enum Phase {
 export class SseResponseParser {
   status = 0;
   chunked = false;
+  gzip = false;
   /** why the response cannot be parsed further, when it cannot */
   error: string | undefined;
   private phase = Phase.Head;
@@ -34,6 +43,7 @@ export class SseResponseParser {
   private chunkLeft = 0;
   private crlfLeft = 0;
   private sizeLine = '';
+  private inflate: SyncZlib | undefined;
   // SSE lines
   private carry = '';
   private lastWasCr = false;
@@ -69,7 +79,7 @@ export class SseResponseParser {
       s = rest;
     }
     if (this.phase === Phase.Done) return true;
-    return this.chunked ? this.dechunk(s) : (this.lines(s), true);
+    return this.chunked ? this.dechunk(s) : this.body(s);
   }
 
   private fail(why: string): false {
@@ -83,6 +93,28 @@ export class SseResponseParser {
     if (!m) return this.fail(`not an HTTP/1.x response: ${JSON.stringify(head.slice(0, 40))}`);
     this.status = Number(m[1]);
     this.chunked = /\r\ntransfer-encoding:[ \t]*chunked/i.test(head);
+    this.gzip = /\r\ncontent-encoding:[ \t]*gzip/i.test(head);
+    return true;
+  }
+
+  /** Body bytes (de-chunked), decoded when gzip-encoded. */
+  private body(s: string): boolean {
+    if (!this.gzip) {
+      this.lines(s);
+      return true;
+    }
+    if (this.inflate === undefined) {
+      const z = zlib.createGunzip();
+      z.on('error', () => {}); // zlibSync throws where the bytes are fed; the stream's own event says it again
+      this.inflate = z as unknown as SyncZlib;
+    }
+    let out: Buffer;
+    try {
+      out = zlibSync(this.inflate, Buffer.from(s, 'latin1'), Z_SYNC_FLUSH);
+    } catch (err) {
+      return this.fail(`gzip body: ${(err as Error).message}`);
+    }
+    if (out.length > 0) this.lines(out.toString('latin1'));
     return true;
   }
 
@@ -93,7 +125,7 @@ export class SseResponseParser {
     while (i < n) {
       if (this.chunkLeft > 0) {
         const take = Math.min(this.chunkLeft, n - i);
-        this.lines(take === n && i === 0 ? s : s.substring(i, i + take));
+        if (!this.body(take === n && i === 0 ? s : s.substring(i, i + take))) return false;
         this.chunkLeft -= take;
         i += take;
         if (this.chunkLeft === 0) this.crlfLeft = 2;

@@ -174,7 +174,7 @@ export async function stormPhase(run: LoadRun, target: Target, st: Readonly<Benc
   let phaseReports: SubscriberReport[];
   let clientReports: StormClientReport[];
   try {
-    const publishing = run.publisher.request<PublisherReport>({ type: 'publish', phase, topic: TOPIC, rate: st.rate, seconds: st.beforeSeconds + st.afterSeconds, payloadBytes: st.payloadBytes, responseTimeoutMs: 10_000 });
+    const publishing = run.publisher.request<PublisherReport>({ type: 'publish', phase, topic: TOPIC, rate: st.rate, seconds: st.beforeSeconds + st.afterSeconds, payload: st.payloadBytes, responseTimeoutMs: 10_000 });
     const atUs = nowUs() + st.beforeSeconds * 1e6;
     storms = await Promise.all(run.subscribers.map((s) => s.request<StormReconnectReport>({ type: 'storm', atUs, target, topic: TOPIC, close: st.close, timeoutMs: st.reconnectTimeoutMs })));
     const back = Math.max(...storms.map((r) => r.lastHeadUs)) - Math.min(...storms.map((r) => r.closeStartUs));

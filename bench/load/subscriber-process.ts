@@ -1,3 +1,4 @@
+// Long because every scenario shares these streams: connecting, per-phase counting and the reconnect storm work on the same clients.
 // A load-generator process holding many SSE subscribers on raw TCP sockets (no HTTP client library:
 // it must cost less than the server it measures). Opens them with bounded concurrency, parses every
 // event, and per phase counts deliveries, order violations and publish-to-receive latency (the
@@ -12,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { serveParent } from '../processes.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { nowUs, type ConnectReport, type Progress, type StormClientReport, type StormReconnectReport, type SubscriberReport, type SubscriberRequest, type Target } from './messages.js';
+import { readStamp, type Stamp } from './payloads.js';
 import { SseResponseParser, type SseEventSink } from './sse-response-parser.js';
 
 // Per-phase counters, shared by every stream of this process.
@@ -26,6 +28,7 @@ let firstReceiveUs = 0;
 let lastReceiveUs = 0;
 let openAtStart = 0;
 let readAtUs = 0; // time of the read being parsed
+const stamp: Stamp = { phase: 0, seq: 0, sentUs: 0 }; // the event being counted
 const latency = new LatencyHistogram();
 /** tracked phase: events a reconnected stream received that were published before its head arrived */
 const catchUp = new LatencyHistogram();
@@ -112,25 +115,21 @@ class Stream implements SseEventSink {
     const seq = intAt(id, id.lastIndexOf('-') + 1);
     if (seq < 0 || seq <= this.lastSeq) orderViolations++;
     else this.lastSeq = seq;
-    // data: <phase> <publisher seq> <sent µs> <padding>
-    const a = data.indexOf(' ');
-    const b = a === -1 ? -1 : data.indexOf(' ', a + 1);
-    const p = intAt(data, 0);
-    const sent = b === -1 ? -1 : intAt(data, b + 1);
-    if (p < 0 || sent < 0) {
+    if (!readStamp(data, stamp)) {
       malformed++;
       return;
     }
-    if (p !== phase) {
+    if (stamp.phase !== phase) {
       stale++;
       return;
     }
+    const sent = stamp.sentUs;
     received++;
     if (firstReceiveUs === 0) firstReceiveUs = readAtUs;
     lastReceiveUs = readAtUs;
     latency.record(readAtUs - sent);
     if (tracking) {
-      client.mark(intAt(data, a + 1));
+      client.mark(stamp.seq);
       if (this.reconnected && sent < this.headAtUs) {
         catchUp.record(readAtUs - sent);
         client.lastCatchUpUs = readAtUs;
@@ -139,13 +138,18 @@ class Stream implements SseEventSink {
   }
 }
 
+/** set by `connect`: every stream of this process, reconnects included, asks for gzip or does not */
+let acceptGzip = false;
+
 function streamRequest(target: Target, topic: string, lastEventId = ''): string {
   const resume = lastEventId === '' ? '' : `Last-Event-ID: ${lastEventId}\r\n`;
-  return `GET /events?topic=${encodeURIComponent(topic)} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nAccept: text/event-stream\r\n${resume}\r\n`;
+  const encoding = acceptGzip ? 'Accept-Encoding: gzip\r\n' : '';
+  return `GET /events?topic=${encodeURIComponent(topic)} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nAccept: text/event-stream\r\n${encoding}${resume}\r\n`;
 }
 
 function connect(r: Extract<SubscriberRequest, { type: 'connect' }>): Promise<ConnectReport> {
   const started = performance.now();
+  acceptGzip = r.acceptGzip;
   const request = streamRequest(r.target, r.topic);
   let next = 0;
   let inFlight = 0;

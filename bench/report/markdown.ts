@@ -1,5 +1,6 @@
 // results/latest.md: one table of medians with ratios to the baseline measured in the same run,
-// the performance targets against the baseline, the load generator's verdict, the micro-benchmarks, and the machine.
+// the performance targets (against the baseline; compression's against identity), the load generator's verdict, the micro-benchmarks, and the machine.
+import { renderCompression } from './compression-section.js';
 import { renderStorm } from './storm-section.js';
 import { renderTwoServer } from './two-server-section.js';
 import { renderPublish } from './publish-section.js';
@@ -138,7 +139,7 @@ export function renderMarkdown(r: ResultsFile): string {
     out.push(`| ${title} | ${head} | ${cells.join(' | ')} |`);
   }
   out.push('');
-  out.push('## Targets against the node:http baseline');
+  out.push('## Targets');
   out.push('');
   for (const t of r.targets) out.push(`- ${t.met === undefined ? '➖ not measured' : t.met ? '✅ met' : '❌ missed'}: **${t.target}**. ${t.detail}`);
   out.push('');
@@ -152,6 +153,7 @@ export function renderMarkdown(r: ResultsFile): string {
   out.push(...renderTwoServer(r.runs));
   out.push(...renderPublish(r));
   out.push(...renderStorm(r.runs, r.settings));
+  out.push(...renderCompression(r.runs, r.settings, r.machine));
   const notes = overloadNotes(r);
   if (notes.length > 0) {
     for (const n of notes) out.push(`**Note:** ${n}`);

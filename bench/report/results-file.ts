@@ -7,6 +7,7 @@ import type { MicroResult } from '../micro/micro-task.js';
 import type { MachineInfo } from '../proc-stats.js';
 import type { RunRecord } from '../scenarios/context.js';
 import type { BenchSettings } from '../settings.js';
+import { checkCompressionTargets } from './compression-section.js';
 import { renderMarkdown } from './markdown.js';
 import { checkTargets, figures, generatorVerdict, microResults, type Figure, type TargetCheck } from './summarise.js';
 import { renderCharts } from './svg-charts.js';
@@ -82,7 +83,7 @@ export class ResultsWriter {
       settings: { ...this.settings },
       serverSettings: uws?.['serverSettings'] as Record<string, unknown> | undefined,
       figures: figs,
-      targets: checkTargets(this.runs, figs, this.settings.variants, { fanOut: this.settings.fanOut.rate, highFanOut: this.settings.highFanOut.rate }),
+      targets: [...checkTargets(this.runs, figs, this.settings.variants, { fanOut: this.settings.fanOut.rate, highFanOut: this.settings.highFanOut.rate }), ...checkCompressionTargets(this.runs, this.settings)],
       generator: generatorVerdict(this.runs),
       micro: microResults(this.runs),
       charts: complete ? Object.keys(renderCharts(figs, this.settings.variants, this.titles())) : [],

@@ -15,7 +15,7 @@ export async function runFanOut(ctx: ScenarioContext, scenario: string, shape: L
       const server = await startServer(variant, {}, ctx.settings.serverNodeFlags);
       let run: LoadRun | undefined;
       try {
-        run = await LoadRun.start(server, server.pid, shape.subscribers, ctx.settings, (l) => ctx.log(`${tag}: ${l}`));
+        run = await LoadRun.start(server, server.pid, shape.subscribers, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`) });
         if (shape.warmupSeconds > 0) await run.phase(shape.rate, shape.warmupSeconds, shape.payloadBytes);
         const result = await run.phase(shape.rate, shape.seconds, shape.payloadBytes);
         ctx.log(`${tag}: ${describePhase(result)}`);

@@ -31,7 +31,7 @@ export async function runSaturation(ctx: ScenarioContext): Promise<void> {
     let run: LoadRun | undefined;
     const steps: SaturationStep[] = [];
     try {
-      run = await LoadRun.start(server, server.pid, sat.subscribers, ctx.settings, (l) => ctx.log(`${tag}: ${l}`), sat.publisherConnections);
+      run = await LoadRun.start(server, server.pid, sat.subscribers, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`), publisherConnections: sat.publisherConnections });
       await run.phase(sat.startRate, Math.min(1, sat.stepSeconds), sat.payloadBytes); // warm-up
       for (let rate = sat.startRate; rate <= sat.maxRate; rate = Math.round(rate * sat.factor)) {
         let result: PhaseResult;

@@ -22,7 +22,7 @@ export async function runStorm(ctx: ScenarioContext): Promise<void> {
     const server = await startServer(variant, {}, ctx.settings.serverNodeFlags);
     let run: LoadRun | undefined;
     try {
-      run = await LoadRun.start(server, server.pid, st.subscribers, ctx.settings, (l) => ctx.log(`${tag}: ${l}`));
+      run = await LoadRun.start(server, server.pid, st.subscribers, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`) });
       const result = await stormPhase(run, server, st, (l) => ctx.log(`${tag}: ${l}`));
       ctx.log(`${tag}: ${describeStorm(result)}`);
       ctx.record({ scenario: 'storm', variant: variant.name, round: 0, connect: run.connect, serverSettings: server.settings, ...result });

@@ -28,7 +28,7 @@ export async function runTwoServer(ctx: ScenarioContext): Promise<void> {
         redis = variant.redis ? await startRedisServer({ persist: false, onSpawn: track }) : undefined;
         const env: Record<string, string> = redis ? { REDIS_URL: redis.url } : {};
         for (let i = 0; i < variant.servers; i++) servers.push(await startServer(uws, env, ctx.settings.serverNodeFlags));
-        run = await LoadRun.start(servers, servers.map((s) => s.pid), shape.subscribers, ctx.settings, (l) => ctx.log(`${tag}: ${l}`));
+        run = await LoadRun.start(servers, servers.map((s) => s.pid), shape.subscribers, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`) });
         if (shape.warmupSeconds > 0) await run.phase(shape.rate, shape.warmupSeconds, shape.payloadBytes);
         const result = await run.phase(shape.rate, shape.seconds, shape.payloadBytes);
         ctx.log(`${tag}: ${describePhase(result)}`);

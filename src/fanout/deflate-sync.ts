@@ -1,10 +1,11 @@
-// Synchronous raw deflate on long-lived node:zlib contexts, for src/fanout/gzip-group.ts.
+// Synchronous zlib on long-lived node:zlib contexts: raw deflate for src/fanout/gzip-group.ts, and
+// gunzip for the bench's load generator, which decodes each read as it arrives.
 import zlib from 'node:zlib';
 
 const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
 
 /**
- * A long-lived deflate context driven synchronously. node:zlib has no public API for that: its sync
+ * A long-lived zlib context driven synchronously. node:zlib has no public API for that: its sync
  * path (_processChunk without a callback) closes the context after one call. This drives the same
  * native handle the way that path does (handle.writeSync, then the [availOut, availIn] state), and
  * keeps it open. Node 20 and 22 have the same handle API; a test covers it.
@@ -12,22 +13,26 @@ const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
 interface ZlibHandle {
   writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
 }
-export interface SyncDeflate extends zlib.DeflateRaw {
+export interface SyncZlib {
   _handle: ZlibHandle | null;
   _writeState: Uint32Array;
 }
+export type SyncDeflate = zlib.DeflateRaw & SyncZlib;
 
 const OUT = Buffer.allocUnsafe(64 * 1024);
 
-export function deflateSync(d: SyncDeflate, input: Uint8Array, flush: number): Buffer {
-  const handle = d._handle;
-  if (handle === null) throw new Error('deflate context closed');
-  const state = d._writeState;
+/** Runs `input` through the context with `flush`; throws when zlib reports an error (corrupt input to an inflate). */
+export function zlibSync(z: SyncZlib, input: Uint8Array, flush: number): Buffer {
+  const handle = z._handle;
+  if (handle === null) throw new Error('zlib context closed');
+  const state = z._writeState;
   const pieces: Buffer[] = [];
   let inOff = 0;
   let inLen = input.length;
   for (;;) {
     handle.writeSync(flush, input, inOff, inLen, OUT, 0, OUT.length);
+    // an error makes the handle's onerror destroy the stream at once, which drops the handle
+    if (z._handle === null) throw new Error('zlib: invalid compressed data');
     const availOut = state[0]!;
     const availIn = state[1]!;
     const have = OUT.length - availOut;
@@ -53,6 +58,6 @@ let scratch: SyncDeflate | undefined;
 export function compressAlone(input: Uint8Array, level: number): Buffer {
   scratch ??= newDeflate(level);
   scratch.reset();
-  return deflateSync(scratch, input, Z_SYNC_FLUSH);
+  return zlibSync(scratch, input, Z_SYNC_FLUSH);
 }
 

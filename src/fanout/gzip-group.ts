@@ -16,7 +16,7 @@
 // the CRC of every chunk (computed once per chunk) in O(log length).
 import zlib from 'node:zlib';
 import { crc32, crc32CombineShifted, crc32Shift } from './crc32.js';
-import { compressAlone, deflateSync, newDeflate, type SyncDeflate } from './deflate-sync.js';
+import { compressAlone, newDeflate, zlibSync, type SyncDeflate } from './deflate-sync.js';
 
 const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
 
@@ -96,7 +96,7 @@ export class GzipGroup {
     this.bytesSinceReset += input.length;
     this.gen++;
     this.stats.shared(input.length);
-    return (this.last = { input, output: deflateSync(this.ctx, input, Z_SYNC_FLUSH), crc: crc32(input), shift: crc32Shift(input.length), fresh: reset });
+    return (this.last = { input, output: zlibSync(this.ctx, input, Z_SYNC_FLUSH), crc: crc32(input), shift: crc32Shift(input.length), fresh: reset });
   }
 
   alone(input: Uint8Array): Buffer {

@@ -1,6 +1,7 @@
 // A few-second run of `make bench` (BENCH_SMOKE=1) into a temporary directory, so the benchmark
-// cannot rot: every scenario runs against the baseline and uWS SHARDS=1 with tiny loads, and the
-// results it writes must be complete and sane. It never writes into results/.
+// cannot rot: every scenario runs against the baseline and uWS SHARDS=1 with tiny loads (compression
+// against its own four variants, nginx included), and the results it writes must be complete and
+// sane. It never writes into results/.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -135,14 +136,38 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(uwsStorm.received).toBe(uwsStorm.expected);
     expect(results.figures.find((f: { scenario: string; key: string }) => f.scenario === 'storm' && f.key === 'stormMissing').values).toMatchObject({ 'uws-1': 0 });
 
+    // Compression: every variant delivers every decoded event in order at each rate; gzip streams
+    // (encode-once, node:http and nginx per connection) take fewer wire bytes than identity.
+    const c = results.settings.compression;
+    const loads = results.runs.filter((r: { scenario: string; measure: string }) => r.scenario === 'compression' && r.measure === 'load') as Array<Phase & { rate: number; wireBytesPerDelivery: number }>;
+    expect(loads.map((r) => `${r.variant}@${r.rate}`)).toEqual(c.variants.flatMap((v: string) => c.rates.map((rate: number) => `${v}@${rate}`)));
+    for (const r of loads) {
+      expect(r.connect).toMatchObject({ connected: c.subscribers, failed: 0 });
+      expect(r.published.accepted).toBe(r.published.target);
+      expect(r.received).toBe(r.published.accepted * c.subscribers);
+      expect(r.orderViolations).toBe(0);
+      expect(r.malformed).toBe(0);
+      expect(r.latencyMs.samples).toBe(r.received);
+      const identity = loads.find((x) => x.variant === 'identity' && x.rate === r.rate)!;
+      if (r.variant !== 'identity') expect(r.wireBytesPerDelivery).toBeLessThan(identity.wireBytesPerDelivery);
+    }
+    const compressionIdle = results.runs.filter((r: { scenario: string; measure: string }) => r.scenario === 'compression' && r.measure === 'idle');
+    expect(compressionIdle.map((r: { variant: string; connections: number }) => [r.variant, r.connections])).toEqual([
+      ['identity', c.idleConnections],
+      ['gzip', c.idleConnections],
+    ]);
+
     expect(results.micro.length).toBeGreaterThanOrEqual(8);
     for (const m of results.micro) expect(m.nsPerOp).toBeGreaterThan(0);
-    expect(results.targets).toHaveLength(9); // fan-out CPU, full rate, p99, idle RSS; publishes/s and CPU per publish, plain and pipelined; cluster publishes
+    // fan-out CPU, full rate, p99, idle RSS; publishes/s and CPU per publish, plain and pipelined;
+    // cluster publishes; four for compression (against identity)
+    expect(results.targets).toHaveLength(13);
+    for (const t of results.targets.slice(9)) expect(t.met).toBeTypeOf('boolean');
 
     const md = readFileSync(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('| scenario | figure | baseline (node:http) | uWS SHARDS=1 |');
     expect(md).toContain('server CPU per delivery');
-    expect(md).toContain('## Targets against the node:http baseline');
+    expect(md).toContain('## Targets');
     expect(md).toMatch(/## Publishing\n\n- \*\*one publish at a time per connection:\*\* autocannon spent at least [\d.]+ µs of CPU per publish/);
     expect(md).toMatch(/\| connections \| events\/s into Redis \|.*\n.*\n\| 10 \| [\d,]+ \|.*\n\| 100 \| [\d,]+ \|/);
     expect(md).toContain('Cluster mode: ≥ 20,000 events/s into one Redis');
@@ -152,6 +177,8 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(md).toMatch(/^\| \*\*missing deliveries\*\*[^|]*\| [^|]+ \| 0 \(0\) \|$/m);
     expect(md).toMatch(/^\| \*\*duplicate deliveries\*\*[^|]*\| [^|]+ \| 0 \(0\) \|$/m);
     expect(md).toMatch(/^\| reset frames \(clients\) \| [^|]+ \| 0 \(0\) \|$/m);
+    expect(md).toContain('## Compression');
+    expect(md).toMatch(/^\| uWS, encode-once gzip \(COMPRESSION=gzip\) \| [\d,]+ \([\d,]+\) \| [\d.]+ \| [\d.]+× fewer \|/m);
     for (const svg of ['throughput.svg', 'latency.svg', 'cost.svg']) expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  }, 120_000);
+  }, 180_000);
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NGINX_BIN, assertNginxInstalled, prepareNginx } from '../helpers/nginx.js';
+import { NGINX_BIN, assertNginxInstalled, prepareNginx } from '../support/nginx.js';
 
 const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');

@@ -3,7 +3,7 @@
 // answers, and frames publish bodies strictly. Only the file's paths and ports are rewritten.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.js';
-import { startNginx, type TestNginx } from '../helpers/nginx.js';
+import { startNginx, type TestNginx } from '../support/nginx.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { openStream, type RawStream } from '../helpers/sse-client.js';
 import { startServer, waitFor, type TestServer } from '../helpers/server.js';

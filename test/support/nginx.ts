@@ -1,6 +1,7 @@
 // The real nginx (Debian's) running the shipped deploy/nginx.conf on a free loopback port in front of
-// a test server. The file runs as shipped except for the lines its header lists: pid, logs and temp
-// files go to a temporary folder, and the listen and upstream ports are the test's.
+// a server, for the tests and the bench's compression scenario. The file runs as shipped except for
+// the lines its header lists: pid, logs and temp files go to a temporary folder, the listen and
+// upstream ports are the caller's, and with `gzip` (the bench) nginx compresses the streams.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,11 +9,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../support/free-port.js';
-import { waitFor } from './server.js';
+import { freePort } from './free-port.js';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
-export const NGINX_CONF = fileURLToPath(new URL('../../deploy/nginx.conf', import.meta.url));
+/** the shipped file, whether this module runs from test/support (vitest) or dist/test/support (the bench) */
+export const NGINX_CONF = fileURLToPath(new URL(`${import.meta.url.includes('/dist/test/') ? '../' : ''}../../deploy/nginx.conf`, import.meta.url));
 
 export function assertNginxInstalled(): void {
   if (!existsSync(NGINX_BIN)) {
@@ -32,7 +33,14 @@ function replaceLine(conf: string, line: string, replacement: string): string {
   return lines.join('\n');
 }
 
-export function renderNginxConf(opts: { dir: string; listenPort: number; upstreamPort: number }): string {
+export interface NginxOptions {
+  /** `gzip on` for event streams wherever the file says `gzip off` (per connection, nginx's default level 1) */
+  gzip?: boolean;
+  /** called with the nginx master process, e.g. to kill it with its parent */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+export function renderNginxConf(opts: { dir: string; listenPort: number; upstreamPort: number; gzip?: boolean }): string {
   const { dir } = opts;
   let conf = readFileSync(NGINX_CONF, 'utf8');
   conf = replaceLine(conf, 'pid /run/nginx.pid;', `pid ${dir}/nginx.pid;`);
@@ -43,16 +51,21 @@ export function renderNginxConf(opts: { dir: string; listenPort: number; upstrea
   conf = replaceLine(conf, 'http {', ['http {', ...temps].join('\n'));
   conf = replaceLine(conf, 'listen 80 backlog=4096;', `        listen 127.0.0.1:${opts.listenPort} backlog=4096;`);
   conf = replaceLine(conf, 'server 127.0.0.1:8080;', `        server 127.0.0.1:${opts.upstreamPort};`);
+  if (opts.gzip === true) {
+    const off = /^( *)gzip off;$/gm;
+    if (!off.test(conf)) throw new Error('deploy/nginx.conf has no `gzip off;` line left to turn on');
+    conf = conf.replace(off, '$1gzip on;\n$1gzip_types text/event-stream;');
+  }
   return conf;
 }
 
 /** A folder for one nginx run, with the rendered config in it. */
-export function prepareNginx(listenPort: number, upstreamPort: number): { dir: string; confPath: string } {
+export function prepareNginx(listenPort: number, upstreamPort: number, gzip = false): { dir: string; confPath: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sse-nginx-'));
   // run as root, nginx's workers switch to `user www-data` and must reach the temp folders in here
   chmodSync(dir, 0o755);
   const confPath = join(dir, 'nginx.conf');
-  writeFileSync(confPath, renderNginxConf({ dir, listenPort, upstreamPort }));
+  writeFileSync(confPath, renderNginxConf({ dir, listenPort, upstreamPort, gzip }));
   return { dir, confPath };
 }
 
@@ -76,11 +89,12 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export async function startNginx(upstreamPort: number): Promise<TestNginx> {
+export async function startNginx(upstreamPort: number, opts: NginxOptions = {}): Promise<TestNginx> {
   assertNginxInstalled();
   const port = await freePort();
-  const { dir, confPath } = prepareNginx(port, upstreamPort);
+  const { dir, confPath } = prepareNginx(port, upstreamPort, opts.gzip);
   const proc = spawn(NGINX_BIN, ['-p', dir, '-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  opts.onSpawn?.(proc);
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -92,7 +106,13 @@ export async function startNginx(upstreamPort: number): Promise<TestNginx> {
     throw new Error(`nginx exited with ${String(code)} before listening:\n${output()}`);
   });
   exited.catch(() => undefined);
-  await Promise.race([waitFor(() => accepts(port), `nginx on port ${port}`), exited]);
+  const listening = async (): Promise<void> => {
+    for (let i = 0; !(await accepts(port)); i++) {
+      if (i > 400) throw new Error(`nginx did not accept on port ${port} within 10 s:\n${output()}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  await Promise.race([listening(), exited]);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
