@@ -20,20 +20,21 @@ export function renderPublish(r: ResultsFile): string[] {
       `- **${how}:** autocannon spent at least ${cheapest.toFixed(1)} µs of CPU per publish. Sharing ${r.machine.cores} cores with the server, it cannot send more than ${n(ceiling)} publishes/s even to a server that costs nothing: ${(ceiling / base).toFixed(2)}× the baseline's rate is the most any server can show here.`,
     );
   }
-  const rows = CLUSTER_PUBLISH_VARIANTS.map((v) => r.runs.find((x) => x.scenario === PUBLISH_SCENARIOS[0] && x.variant === v)).filter((x) => x !== undefined) as unknown as Array<{
-    connections: number;
-    requestsPerSecond: number;
-    serverCpuMicrosPerPublish: number;
-    latencyMs: { p50: number; p99: number };
-  }>;
+  const rate = figure(PUBLISH_SCENARIOS[0], 'publishesPerSecond');
+  const cpu = figure(PUBLISH_SCENARIOS[0], 'serverCpuPerPublish');
+  const p99 = figure(PUBLISH_SCENARIOS[0], 'publishP99');
+  const connections = [r.settings.publishThroughput.connections, r.settings.publishThroughput.clusterConnections];
+  const rows = CLUSTER_PUBLISH_VARIANTS.flatMap((v, i) =>
+    rate?.[v] === undefined ? [] : [`| ${connections[i]} | ${n(rate[v])} | ${cpu?.[v]?.toFixed(1) ?? 'n/a'} | ${p99?.[v] ?? 'n/a'} |`],
+  );
   if (rows.length > 0) {
     if (out.length > 0) out.push('');
     out.push(
-      'One server (SHARDS=1) in cluster mode on one fresh redis-server, the same autocannon load, then more concurrent publishers (pipelining is not possible here: the answer waits for Redis, and uWS closes a connection that pipelines while an answer is pending). One script call is on its way to Redis at a time; publishes that arrive meanwhile share the next. Server CPU does not include Redis.',
+      'One server (SHARDS=1) in cluster mode on one fresh redis-server, the same autocannon load, then more concurrent publishers (pipelining is not possible here: the answer waits for Redis, and uWS closes a connection that pipelines while an answer is pending). One script call is on its way to Redis at a time; publishes that arrive meanwhile share the next. Server CPU does not include Redis. Medians over the rounds.',
       '',
-      '| connections | events/s into Redis | server CPU per publish (µs) | latency p50 (ms) | latency p99 (ms) |',
-      '| ---: | ---: | ---: | ---: | ---: |',
-      ...rows.map((x) => `| ${x.connections} | ${n(x.requestsPerSecond)} | ${x.serverCpuMicrosPerPublish.toFixed(1)} | ${x.latencyMs.p50} | ${x.latencyMs.p99} |`),
+      '| connections | events/s into Redis | server CPU per publish (µs) | latency p99 (ms) |',
+      '| ---: | ---: | ---: | ---: |',
+      ...rows,
     );
   }
   return out.length === 0 ? [] : ['## Publishing', '', ...out, ''];

@@ -83,7 +83,13 @@ export class ResultsWriter {
       settings: { ...this.settings },
       serverSettings: uws?.['serverSettings'] as Record<string, unknown> | undefined,
       figures: figs,
-      targets: [...checkTargets(this.runs, figs, this.settings.variants, { fanOut: this.settings.fanOut.rate, highFanOut: this.settings.highFanOut.rate }), ...checkCompressionTargets(this.runs, this.settings)],
+      targets: [
+        ...checkTargets(this.runs, figs, this.settings.variants, { fanOut: this.settings.fanOut.rate, highFanOut: this.settings.highFanOut.rate }, [
+          this.settings.publishThroughput.connections,
+          this.settings.publishThroughput.clusterConnections,
+        ]),
+        ...checkCompressionTargets(this.runs, this.settings),
+      ],
       generator: generatorVerdict(this.runs),
       micro: microResults(this.runs),
       charts: complete ? Object.keys(renderCharts(figs, this.settings.variants, this.titles())) : [],

@@ -1,5 +1,5 @@
 // Publish throughput: autocannon against POST /publish?topic=... (no subscribers), per variant in a
-// fresh server. Shows what sequencing costs on its own, and the server CPU per publish; then again
+// fresh server, for `rounds` rounds (medians) with the variant order alternating. Shows what sequencing costs on its own, and the server CPU per publish; then again
 // with HTTP/1.1 pipelining (scenario `publish-pipelined`), where one read and one write carry many
 // publishes. Then one server in cluster mode (SHARDS=1 on a fresh redis-server): what one Redis
 // takes, with the same connections and with many (cluster publishes cannot be pipelined: uWS closes
@@ -9,7 +9,7 @@ import type { AutocannonReport, AutocannonRequest } from '../load/messages.js';
 import { cpuSeconds, memory } from '../proc-stats.js';
 import { ChildClient, track } from '../processes.js';
 import { parseVariant, startServer, type Variant } from '../server-process.js';
-import type { ScenarioContext } from './context.js';
+import { variantOrder, type ScenarioContext } from './context.js';
 
 /** The records' variant names for the cluster-mode runs: the same connections, then many. */
 export const CLUSTER_PUBLISH_VARIANTS = ['uws-1-redis', 'uws-1-redis-many'] as const;
@@ -22,22 +22,25 @@ interface Load {
 
 export async function runPublishThroughput(ctx: ScenarioContext): Promise<void> {
   const p = ctx.settings.publishThroughput;
-  ctx.log(`publish-throughput: autocannon, ${p.connections} connections × pipelining ${p.pipelining}, then × ${p.pipelined}; ${p.payloadBytes} B bodies, ${p.seconds} s`);
+  const { rounds } = ctx.settings;
+  ctx.log(`publish-throughput: autocannon, ${p.connections} connections × pipelining ${p.pipelining}, then × ${p.pipelined}; ${p.payloadBytes} B bodies, ${p.seconds} s, ${rounds} round(s)`);
   const plain: Load = { scenario: 'publish-throughput', connections: p.connections, pipelining: p.pipelining };
   const pipelined: Load = { scenario: 'publish-pipelined', connections: p.connections, pipelining: p.pipelined };
-  for (const load of [plain, pipelined]) for (const variant of ctx.variants) await measure(ctx, variant, variant.name, {}, load);
-  const redis = await startRedisServer({ persist: false, onSpawn: track });
-  try {
-    const variant = parseVariant('uws-1')!;
-    await measure(ctx, { ...variant, label: 'uWS SHARDS=1 on Redis' }, CLUSTER_PUBLISH_VARIANTS[0], { REDIS_URL: redis.url }, plain);
-    const many = { ...plain, connections: p.clusterConnections };
-    await measure(ctx, { ...variant, label: `uWS SHARDS=1 on Redis, ${p.clusterConnections} connections` }, CLUSTER_PUBLISH_VARIANTS[1], { REDIS_URL: redis.url }, many);
-  } finally {
-    await redis.stop();
+  const variant = parseVariant('uws-1')!;
+  for (let round = 0; round < rounds; round++) {
+    for (const load of [plain, pipelined]) for (const v of variantOrder(ctx, round)) await measure(ctx, v, v.name, {}, load, round);
+    const redis = await startRedisServer({ persist: false, onSpawn: track });
+    try {
+      await measure(ctx, { ...variant, label: 'uWS SHARDS=1 on Redis' }, CLUSTER_PUBLISH_VARIANTS[0], { REDIS_URL: redis.url }, plain, round);
+      const many = { ...plain, connections: p.clusterConnections };
+      await measure(ctx, { ...variant, label: `uWS SHARDS=1 on Redis, ${p.clusterConnections} connections` }, CLUSTER_PUBLISH_VARIANTS[1], { REDIS_URL: redis.url }, many, round);
+    } finally {
+      await redis.stop();
+    }
   }
 }
 
-async function measure(ctx: ScenarioContext, variant: Variant, name: string, env: Record<string, string>, load: Load): Promise<void> {
+async function measure(ctx: ScenarioContext, variant: Variant, name: string, env: Record<string, string>, load: Load, round: number): Promise<void> {
   const p = ctx.settings.publishThroughput;
   const tag = `${load.scenario} ${variant.label}`;
   const server = await startServer(variant, env, ctx.settings.serverNodeFlags);
@@ -59,9 +62,9 @@ async function measure(ctx: ScenarioContext, variant: Variant, name: string, env
     ctx.record({
       scenario: load.scenario,
       variant: name,
+      round,
       connections: load.connections,
       pipelining: load.pipelining,
-      round: 0,
       serverSettings: server.settings,
       ...r,
       serverCpuSeconds: cpu,
