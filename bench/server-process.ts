@@ -1,17 +1,19 @@
 // The variants under test, each started as a fresh server process on a free loopback port: the
-// node:http baseline, and the uWS server with SHARDS=N. A variant name is `baseline` or `uws-<N>`.
+// node:http baseline, and the uWS server with SHARDS=N. A variant name is `baseline` or `uws-<N>`;
+// `floor` (a bare uWS app, bench/baseline/uws-floor.ts) is measured by the publish scenarios only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { benchModule, track } from './processes.js';
 
 export interface Variant {
   name: string;
   label: string;
-  kind: 'baseline' | 'uws';
+  kind: 'baseline' | 'uws' | 'floor';
   shards: number;
 }
 
 export function parseVariant(name: string): Variant | undefined {
   if (name === 'baseline') return { name, label: 'baseline (node:http)', kind: 'baseline', shards: 0 };
+  if (name === 'floor') return { name, label: 'bare uWS app (floor)', kind: 'floor', shards: 0 };
   const m = /^uws-(\d{1,2})$/.exec(name);
   if (!m) return undefined;
   const shards = Number(m[1]);
@@ -33,6 +35,7 @@ export interface RunningServer {
 const ENTRY = {
   baseline: benchModule('./baseline/server.js'),
   uws: benchModule('../src/server.js'),
+  floor: benchModule('./baseline/uws-floor.js'),
 };
 
 /** Starts a fresh server for `variant` and resolves once it prints `listening on http://HOST:PORT`. */

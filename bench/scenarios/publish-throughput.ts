@@ -14,6 +14,9 @@ import { variantOrder, type ScenarioContext } from './context.js';
 /** The records' variant names for the cluster-mode runs: the same connections, then many. */
 export const CLUSTER_PUBLISH_VARIANTS = ['uws-1-redis', 'uws-1-redis-many'] as const;
 
+/** A bare uWS app: what a request costs before any work of ours (bench/baseline/uws-floor.ts). */
+const FLOOR = parseVariant('floor')!;
+
 interface Load {
   scenario: 'publish-throughput' | 'publish-pipelined';
   connections: number;
@@ -28,7 +31,7 @@ export async function runPublishThroughput(ctx: ScenarioContext): Promise<void> 
   const pipelined: Load = { scenario: 'publish-pipelined', connections: p.connections, pipelining: p.pipelined };
   const variant = parseVariant('uws-1')!;
   for (let round = 0; round < rounds; round++) {
-    for (const load of [plain, pipelined]) for (const v of variantOrder(ctx, round)) await measure(ctx, v, v.name, {}, load, round);
+    for (const load of [plain, pipelined]) for (const v of [...variantOrder(ctx, round), FLOOR]) await measure(ctx, v, v.name, {}, load, round);
     const redis = await startRedisServer({ persist: false, onSpawn: track });
     try {
       await measure(ctx, { ...variant, label: 'uWS SHARDS=1 on Redis' }, CLUSTER_PUBLISH_VARIANTS[0], { REDIS_URL: redis.url }, plain, round);
