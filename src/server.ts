@@ -88,13 +88,13 @@ async function main(): Promise<void> {
     metrics.batchEvents.observe(batch.count);
     shards.deliver(batch);
   });
-  const sequenced = (receivedAt: number): void => {
+  const recordPublishLatency = (receivedAt: number): void => {
     metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
   };
   // One server: events numbered in any thread come back to sequence order here, then to the batcher.
   const reorderer = new Reorderer(0, (run: SequencedRun) => {
     batcher.appendRun(run);
-    sequenced(run.receivedAt);
+    recordPublishLatency(run.receivedAt);
   });
   const local = new LocalSequencer(sequence, epoch, (run) => reorderer.add(run));
   const publish = (items: PublishItem[], receivedAt: number): string[] | Promise<string[]> => {
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     if (redis === undefined) return local.assign(items, receivedAt);
     return redis.publish(items).then((ids) => {
       clusterPublished += items.length;
-      sequenced(receivedAt);
+      recordPublishLatency(receivedAt);
       return ids;
     });
   };

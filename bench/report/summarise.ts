@@ -124,8 +124,11 @@ function find(fs: Figure[], scenario: string, key: string): Figure | undefined {
 
 const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
-/** The four performance targets against the node:http baseline, each for every uWS variant measured. */
-/** `publishConnections`: the publishers of the two cluster-mode rows (CLUSTER_PUBLISH_VARIANTS). */
+/**
+ * The performance targets against the node:http baseline, each for every uWS variant measured, and
+ * the cluster-mode publish target. `publishConnections`: the publishers of the two cluster-mode rows
+ * (CLUSTER_PUBLISH_VARIANTS).
+ */
 export function checkTargets(
   records: RunRecord[],
   fs: Figure[],

@@ -17,7 +17,7 @@ import { track } from '../processes.js';
 import { parseVariant, startServer, type RunningServer } from '../server-process.js';
 import type { CompressionVariant } from '../settings.js';
 import { startNginx, type TestNginx } from '../../test/support/nginx.js';
-import type { ScenarioContext } from './context.js';
+import { roundOrder, type ScenarioContext } from './context.js';
 import { measureIdle } from './idle-memory.js';
 
 export const COMPRESSION_LABELS: Record<CompressionVariant, string> = {
@@ -79,8 +79,7 @@ export async function runCompression(ctx: ScenarioContext): Promise<void> {
       `variants ${c.variants.join(', ')}, then ${c.idleConnections.toLocaleString('en-US')} idle connections per uWS variant; ${c.rounds} round(s)`,
   );
   for (let round = 0; round < c.rounds; round++) {
-    // as in fan-out: no variant always runs first
-    const order = round % 2 === 0 ? c.variants : [...c.variants].reverse();
+    const order = roundOrder(c.variants, round);
     for (const variant of order) await loadVariant(ctx, variant, round);
     for (const variant of order.filter((v) => v === 'identity' || v === 'gzip')) await idleVariant(ctx, variant, round);
   }

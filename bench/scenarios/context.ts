@@ -17,9 +17,9 @@ export interface ScenarioContext {
   record(r: RunRecord): void;
 }
 
-/** The variants in round order: as listed in even rounds, reversed in odd ones (no variant always runs first on a cold machine). */
-export function variantOrder(ctx: ScenarioContext, round: number): Variant[] {
-  return round % 2 === 0 ? ctx.variants : [...ctx.variants].reverse();
+/** Variants in round order: as listed in even rounds, reversed in odd ones (no variant always runs first on a cold machine). */
+export function roundOrder<T>(variants: readonly T[], round: number): readonly T[] {
+  return round % 2 === 0 ? variants : [...variants].reverse();
 }
 
 export function makeContext(settings: Readonly<BenchSettings>, record: (r: RunRecord) => void): ScenarioContext {

@@ -4,13 +4,13 @@
 import { describePhase, LoadRun } from '../load/load-run.js';
 import { startServer } from '../server-process.js';
 import type { LoadShape } from '../settings.js';
-import { variantOrder, type ScenarioContext } from './context.js';
+import { roundOrder, type ScenarioContext } from './context.js';
 
 export async function runFanOut(ctx: ScenarioContext, scenario: string, shape: LoadShape): Promise<void> {
   const { rounds } = ctx.settings;
   ctx.log(`${scenario}: ${shape.subscribers.toLocaleString('en-US')} subscribers × ${shape.rate} events/s × ${shape.payloadBytes} B for ${shape.seconds} s, ${rounds} round(s)`);
   for (let round = 0; round < rounds; round++) {
-    for (const variant of variantOrder(ctx, round)) {
+    for (const variant of roundOrder(ctx.variants, round)) {
       const tag = `${scenario} ${round + 1}/${rounds} ${variant.label}`;
       const server = await startServer(variant, {}, ctx.settings.serverNodeFlags);
       let run: LoadRun | undefined;

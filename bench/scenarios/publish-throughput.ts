@@ -1,5 +1,6 @@
 // Publish throughput: autocannon against POST /publish?topic=... (no subscribers), per variant in a
-// fresh server, for `rounds` rounds (medians) with the variant order alternating. Shows what sequencing costs on its own, and the server CPU per publish; then again
+// fresh server, for `rounds` rounds (medians) with the variant order alternating, and a bare uWS app
+// as the floor. Shows what sequencing costs on its own, and the server CPU per publish; then again
 // with HTTP/1.1 pipelining (scenario `publish-pipelined`), where one read and one write carry many
 // publishes. Then one server in cluster mode (SHARDS=1 on a fresh redis-server): what one Redis
 // takes, with the same connections and with many (cluster publishes cannot be pipelined: uWS closes
@@ -9,7 +10,7 @@ import type { AutocannonReport, AutocannonRequest } from '../load/messages.js';
 import { cpuSeconds, memory } from '../proc-stats.js';
 import { ChildClient, track } from '../processes.js';
 import { parseVariant, startServer, type Variant } from '../server-process.js';
-import { variantOrder, type ScenarioContext } from './context.js';
+import { roundOrder, type ScenarioContext } from './context.js';
 
 /** The records' variant names for the cluster-mode runs: the same connections, then many. */
 export const CLUSTER_PUBLISH_VARIANTS = ['uws-1-redis', 'uws-1-redis-many'] as const;
@@ -31,7 +32,7 @@ export async function runPublishThroughput(ctx: ScenarioContext): Promise<void> 
   const pipelined: Load = { scenario: 'publish-pipelined', connections: p.connections, pipelining: p.pipelined };
   const variant = parseVariant('uws-1')!;
   for (let round = 0; round < rounds; round++) {
-    for (const load of [plain, pipelined]) for (const v of [...variantOrder(ctx, round), FLOOR]) await measure(ctx, v, v.name, {}, load, round);
+    for (const load of [plain, pipelined]) for (const v of [...roundOrder(ctx.variants, round), FLOOR]) await measure(ctx, v, v.name, {}, load, round);
     const redis = await startRedisServer({ persist: false, onSpawn: track });
     try {
       await measure(ctx, { ...variant, label: 'uWS SHARDS=1 on Redis' }, CLUSTER_PUBLISH_VARIANTS[0], { REDIS_URL: redis.url }, plain, round);

@@ -5,7 +5,7 @@ import { describePhase, LoadRun } from '../load/load-run.js';
 import { startRedisServer, type RedisServer } from '../../test/support/redis-server.js';
 import { track } from '../processes.js';
 import { parseVariant, startServer, type RunningServer } from '../server-process.js';
-import type { ScenarioContext } from './context.js';
+import { roundOrder, type ScenarioContext } from './context.js';
 
 export const TWO_SERVER_VARIANTS = [
   { name: 'single', label: 'one server (SHARDS=1)', servers: 1, redis: false },
@@ -18,7 +18,7 @@ export async function runTwoServer(ctx: ScenarioContext): Promise<void> {
   ctx.log(`two-server: ${shape.subscribers.toLocaleString('en-US')} subscribers × ${shape.rate} events/s × ${shape.payloadBytes} B for ${shape.seconds} s, ${rounds} round(s)`);
   const uws = parseVariant('uws-1')!;
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? TWO_SERVER_VARIANTS : [...TWO_SERVER_VARIANTS].reverse();
+    const order = roundOrder(TWO_SERVER_VARIANTS, round);
     for (const variant of order) {
       const tag = `two-server ${round + 1}/${rounds} ${variant.label}`;
       let redis: RedisServer | undefined;

@@ -63,6 +63,7 @@ interface QueuedPublish {
 }
 
 type Fields = string[];
+type XReadReply = Array<[string, Array<[string, Fields]>]> | null;
 type Script = (...args: string[]) => Promise<unknown>;
 
 /** A Lua script sent by its SHA1 (EVALSHA; ioredis sends the text again only if Redis lost it). */
@@ -71,7 +72,6 @@ function script(redis: Redis, name: string, lua: string): Script {
   const command = (redis as unknown as Record<string, Script>)[name]!.bind(redis);
   return (...args) => command(STREAM, SEQ, EPOCH, ...args);
 }
-type XReadReply = Array<[string, Array<[string, Fields]>]> | null;
 
 export class RedisEventLog {
   private readonly commands: Redis;
