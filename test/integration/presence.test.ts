@@ -161,6 +161,9 @@ describe('$presence', () => {
 
   it('announces a change as an ordinary event: named presence, with an id, resumable', async () => {
     const watcher = await open(server, 'topic=$presence');
+    // Counts from different shards reach the main thread in no set order: the change below is only
+    // announced if the watcher was counted first.
+    await waitFor(async () => (await subscribers(server, '$presence')) >= 1, 'the watcher to be counted');
     await open(server, 'topic=announced');
     await waitFor(() => presenceOf(watcher, 'announced').length === 1, 'the announcement');
     const [first] = presenceOf(watcher, 'announced');
