@@ -45,6 +45,7 @@ interface GzipClient {
   events: Ev[];
   /** every body byte as received */
   raw: Buffer[];
+  /** the response closed and the live decode is complete */
   ended: Promise<void>;
   close(): void;
   pause(): void;
@@ -54,9 +55,16 @@ interface GzipClient {
 function openGzip(url: string, acceptEncoding = 'gzip, deflate, br', headers: Record<string, string> = {}): Promise<GzipClient> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers: { accept: 'text/event-stream', 'accept-encoding': acceptEncoding, ...headers }, agent: false }, (res) => {
-      const client: GzipClient = { headers: res.headers, events: [], raw: [], ended: new Promise((r) => res.on('close', r)), close: () => req.destroy(), pause: () => res.pause(), resume: () => res.resume() };
-      const parser = createParser({ onEvent: (e) => client.events.push(pickEv(e)) });
       const gunzip = createGunzip();
+      // ended once the live decoder has also decoded the last bytes: it runs on the threadpool, after 'close'
+      const ended = new Promise<void>((r) =>
+        res.on('close', () => {
+          gunzip.once('close', () => r());
+          gunzip.end();
+        }),
+      );
+      const client: GzipClient = { headers: res.headers, events: [], raw: [], ended, close: () => req.destroy(), pause: () => res.pause(), resume: () => res.resume() };
+      const parser = createParser({ onEvent: (e) => client.events.push(pickEv(e)) });
       gunzip.setEncoding('utf8');
       gunzip.on('data', (s: string) => parser.feed(s));
       gunzip.on('error', () => {}); // checked strictly on the whole body instead
