@@ -44,9 +44,14 @@ function settings(config: Config): string {
 
 /** Cluster mode: the Redis log, connected, and the epoch in force there. */
 async function connectRedis(url: string, config: Config, shared: SharedCounters): Promise<RedisEventLog> {
-  const log = new RedisEventLog(url, config.historySize, (up) => {
-    Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, up ? 0 : 1);
-    console.error(up ? 'event log (Redis) reachable' : 'event log (Redis) unreachable: publishes answer 503 until it is back');
+  const log = new RedisEventLog(url, {
+    maxLen: config.historySize,
+    onHealth: (up) => {
+      Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, up ? 0 : 1);
+      console.error(up ? 'event log (Redis) reachable' : 'event log (Redis) unreachable: publishes answer 503 until it is back');
+    },
+    epochCells: shared.redisEpoch,
+    readWindowMs: config.batchMs,
   });
   try {
     await log.connect();
@@ -78,11 +83,10 @@ async function main(): Promise<void> {
   const access = { jwks, addressCounters: config.maxConnectionsPerIp > 0 ? createAddressCounters(config.maxConnections) : undefined };
   const shards: ShardHost =
     config.shards === 0 ? new InThreadShard(config, shared, epoch, access) : new ShardPool(config, shared, epoch, access);
-  const sequence = new SharedSequence(shared.position);
-  let clusterPublished = 0;
   // One server: every number claimed, in whichever thread answered the 202, is an event accepted.
-  // Cluster: Redis numbers every server's events; this server counts its own.
-  const published = (): number => (redis === undefined ? sequence.last : clusterPublished);
+  // Cluster: Redis numbers every server's events; each thread counts this server's there too.
+  const sequence = new SharedSequence(shared.position);
+  const published = (): number => sequence.last;
   const metrics = new Metrics(shared, { historySize: () => shards.historySize, published });
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {
     metrics.batchEvents.observe(batch.count);
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
     if (draining()) throw new HttpError('DRAINING');
     if (redis === undefined) return local.assign(items, receivedAt);
     return redis.publish(items).then((ids) => {
-      clusterPublished += items.length;
+      sequence.countPublished(items.length);
       recordPublishLatency(receivedAt);
       return ids;
     });
@@ -137,7 +141,14 @@ async function main(): Promise<void> {
   const ask = ((q: MainQuery) => Promise.resolve(answer(q))) as Ask;
   const clusterPresence =
     config.redisUrl === undefined ? undefined : new RedisPresence(config.redisUrl, serverId, () => presence.ownCounts(), (snapshot) => presence.cluster(snapshot));
-  await shards.start({ publish, metricsText: () => metrics.text(), ask }, (runs) => runs.forEach((run) => reorderer.add(run)), presence);
+  await shards.start(
+    { publish, metricsText: () => metrics.text(), ask },
+    {
+      sequenced: (runs) => runs.forEach((run) => reorderer.add(run)),
+      clusterPublished: (latenciesS) => latenciesS.forEach((s) => metrics.publishLatency.observe(s)),
+      presence,
+    },
+  );
   await clusterPresence?.start();
 
   // Cluster mode: load the retained stream (the shared history) before taking connections.

@@ -36,7 +36,7 @@ export function renderPublish(r: ResultsFile): string[] {
   if (rows.length > 0) {
     if (out.length > 0) out.push('');
     out.push(
-      'One server (SHARDS=1) in cluster mode on one fresh redis-server, the same autocannon load, then more concurrent publishers (pipelining is not possible here: the answer waits for Redis, and uWS closes a connection that pipelines while an answer is pending). One script call is on its way to Redis at a time; publishes that arrive meanwhile share the next. Server CPU does not include Redis. Medians over the rounds.',
+      'One server (SHARDS=1) in cluster mode on one fresh redis-server, the same autocannon load, then more concurrent publishers (pipelining is not possible here: the answer waits for Redis, and uWS closes a connection that pipelines while an answer is pending). The shard calls Redis itself, on its own connection, one script call on its way at a time; publishes that arrive meanwhile share the next. The main thread reads the stream back and batches it. Server CPU does not include Redis. Medians over the rounds.',
       '',
       '| connections | events/s into Redis | server CPU per publish (µs) | latency p99 (ms) |',
       '| ---: | ---: | ---: | ---: |',

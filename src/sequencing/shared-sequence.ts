@@ -10,7 +10,12 @@ export class SharedSequence {
     return Number(Atomics.add(this.cell, 0, BigInt(n))) + 1;
   }
 
-  /** The newest number given out: an id past it was never given out by this server. */
+  /** Cluster mode: Redis numbers the events, and the cell counts the ones this server published instead. */
+  countPublished(n: number): void {
+    Atomics.add(this.cell, 0, BigInt(n));
+  }
+
+  /** The newest number given out (cluster mode: how many events this server published). */
   get last(): number {
     return Number(Atomics.load(this.cell, 0));
   }

@@ -6,7 +6,7 @@ import { AccessControl, type SharedAccess } from '../intake/access-control.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import { ShardHttp, type Backend } from '../transport/routes.js';
 import { listen, type Listening } from '../transport/uws-app.js';
-import type { PresenceSink, ShardHost } from './shard-host.js';
+import type { ShardHost, ShardSinks } from './shard-host.js';
 import type { SharedCounters } from './shared-counters.js';
 
 export class InThreadShard implements ShardHost {
@@ -27,8 +27,8 @@ export class InThreadShard implements ShardHost {
     return this.shard.history.size;
   }
 
-  /** Sequencing happens in this thread, through `backend.publish`: no runs come from elsewhere. */
-  async start(backend: Backend, _sequenced: unknown, presence: PresenceSink): Promise<void> {
+  /** Sequencing happens in this thread, through `backend.publish`: no runs or publishes come from elsewhere. */
+  async start(backend: Backend, { presence }: ShardSinks): Promise<void> {
     const counts = this.shard.presence;
     counts.onDirty = () => setImmediate(() => presence.shardChanged('shard:0', counts.takeChanges()));
     const http: ShardHttp = new ShardHttp({

@@ -2,7 +2,6 @@
 import type { Config } from '../config/config.js';
 import type { JwksState } from '../intake/jwks-feed.js';
 import type { TopicCount } from '../fanout/topic-counts.js';
-import type { PublishItem } from '../intake/publish-request.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import type { PackedRuns } from './run-packing.js';
 import type { MainQuery } from '../presence/queries.js';
@@ -22,17 +21,8 @@ export interface ShardInit {
   addressCounters?: SharedArrayBuffer;
 }
 
-export interface PublishRequest {
-  reqId: number;
-  items: PublishItem[];
-  receivedAt: number;
-}
-
-export type PublishResult = { reqId: number; ids: string[] } | { reqId: number; code: string; message: string };
-
 export type ToShard =
   | { type: 'batch'; batch: SharedBatch }
-  | { type: 'published'; results: PublishResult[] }
   | { type: 'metrics'; reqId: number; text: string }
   /** the main thread's answer to an 'ask' */
   | { type: 'answer'; reqId: number; value: unknown }
@@ -48,8 +38,8 @@ export type FromShard =
   | { type: 'ready'; descriptor: number }
   /** one server: events this shard numbered and encoded itself, for the main thread to order and batch */
   | { type: 'sequenced'; runs: PackedRuns }
-  /** cluster mode: events for the Redis log, answered with 'published' */
-  | { type: 'publish'; requests: PublishRequest[] }
+  /** cluster mode: this shard's publishes that Redis numbered, as their times from receipt to Redis's answer (s) */
+  | { type: 'cluster-published'; latenciesS: number[] }
   | { type: 'metrics'; reqId: number }
   /** presence: this shard's count of every topic that changed since its last such message (one per turn at most) */
   | { type: 'presence'; changes: TopicCount[] }

@@ -13,13 +13,19 @@ export interface PresenceSink {
   shardGone(source: string): void;
 }
 
+/** What worker shards report to the main thread besides requests to `backend`. */
+export interface ShardSinks {
+  /** one server: events a shard numbered and encoded itself, for the main thread to order and batch */
+  sequenced(runs: SequencedRun[]): void;
+  /** cluster mode: a shard's publishes that Redis numbered, as their times from receipt to Redis's answer (s) */
+  clusterPublished(latenciesS: readonly number[]): void;
+  /** each shard's presence counts, when they change */
+  presence: PresenceSink;
+}
+
 export interface ShardHost {
-  /**
-   * Starts the shards; from now on they may ask `backend` to sequence publishes (cluster mode) or,
-   * on one server, number and encode events themselves and hand the runs to `sequenced`. Each shard
-   * reports its presence counts to `presence` when they change.
-   */
-  start(backend: Backend, sequenced: (runs: SequencedRun[]) => void, presence: PresenceSink): Promise<void>;
+  /** Starts the shards. */
+  start(backend: Backend, sinks: ShardSinks): Promise<void>;
   /** Takes connections on host:port. */
   listen(host: string, port: number): Promise<Listening>;
   /** A sealed batch, in sequence order, for every shard. */

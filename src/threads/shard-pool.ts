@@ -1,6 +1,7 @@
 // Main-thread side of the shards: starts SHARDS workers, hands them the acceptor's sockets, sends
-// each sealed batch to all of them (shared memory: one message per shard per batch), answers their
-// publish and metrics requests, and replaces a shard that fails.
+// each sealed batch to all of them (shared memory: one message per shard per batch), takes their
+// numbered events (one server), answers their metrics and presence requests, and replaces a shard
+// that fails.
 //
 // A worker holding uWS sockets must never be terminate()d or die with an uncaught exception: that
 // aborts the whole process ("uv_loop_close() while having open handles"). Shards catch their own
@@ -8,16 +9,13 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/config.js';
 import { History } from '../fanout/history.js';
-import { HttpError } from '../intake/errors.js';
 import type { JwksCache } from '../intake/jwks-cache.js';
 import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
-import type { SequencedRun } from '../sequencing/local-sequencer.js';
 import type { Backend } from '../transport/routes.js';
 import { createAcceptor, listen, type Acceptor, type Listening } from '../transport/uws-app.js';
-import { Coalescer } from './coalescer.js';
-import type { FromShard, PublishResult, ShardInit, ToShard } from './protocol.js';
+import type { FromShard, ShardInit, ToShard } from './protocol.js';
 import { unpackRuns } from './run-packing.js';
-import type { PresenceSink, ShardHost } from './shard-host.js';
+import type { ShardHost, ShardSinks } from './shard-host.js';
 import { GLOBAL_SLOT, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from './shared-counters.js';
 
 interface ShardHandle {
@@ -38,7 +36,7 @@ export class ShardPool implements ShardHost {
   /** the same window every shard holds, to seed a replacement shard */
   private readonly history: History;
   private readonly acceptor: Acceptor;
-  private calls: { backend: Backend; sequenced: (runs: SequencedRun[]) => void; presence: PresenceSink } | undefined;
+  private calls: { backend: Backend; sinks: ShardSinks } | undefined;
   private stopping = false;
 
   constructor(
@@ -59,8 +57,8 @@ export class ShardPool implements ShardHost {
     return this.history.size;
   }
 
-  async start(backend: Backend, sequenced: (runs: SequencedRun[]) => void, presence: PresenceSink): Promise<void> {
-    this.calls = { backend, sequenced, presence };
+  async start(backend: Backend, sinks: ShardSinks): Promise<void> {
+    this.calls = { backend, sinks };
     for (let i = 0; i < this.config.shards; i++) this.shards.push(this.spawn(i, this.calls));
     await Promise.all(this.shards.map((s) => s.ready));
   }
@@ -83,7 +81,7 @@ export class ShardPool implements ShardHost {
     await Promise.all(this.shards.map((s) => s.stopped));
   }
 
-  private spawn(index: number, { backend, sequenced, presence }: NonNullable<ShardPool['calls']>): ShardHandle {
+  private spawn(index: number, { backend, sinks }: NonNullable<ShardPool['calls']>): ShardHandle {
     const init: ShardInit = {
       index,
       config: this.config,
@@ -105,7 +103,6 @@ export class ShardPool implements ShardHost {
       ready: new Promise((r) => (onReady = r)),
       stopped: new Promise((r) => (onStopped = r)),
     };
-    const replies = new Coalescer<PublishResult>((results) => worker.postMessage({ type: 'published', results } satisfies ToShard));
     worker.on('message', (m: FromShard) => {
       switch (m.type) {
         case 'ready':
@@ -114,20 +111,11 @@ export class ShardPool implements ShardHost {
           onReady();
           return;
         case 'sequenced':
-          return sequenced(unpackRuns(m.runs));
-        case 'publish':
-          for (const { reqId, items, receivedAt } of m.requests) {
-            new Promise<string[]>((resolve) => resolve(backend.publish(items, receivedAt))).then(
-              (ids) => replies.push({ reqId, ids }),
-              (err: unknown) => {
-                const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
-                replies.push({ reqId, code: e.code, message: e.message });
-              },
-            );
-          }
-          return;
+          return sinks.sequenced(unpackRuns(m.runs));
+        case 'cluster-published':
+          return sinks.clusterPublished(m.latenciesS);
         case 'presence':
-          return presence.shardChanged(handle.presenceSource, m.changes);
+          return sinks.presence.shardChanged(handle.presenceSource, m.changes);
         case 'ask':
           backend.ask(m.query).then((value) => worker.postMessage({ type: 'answer', reqId: m.reqId, value } satisfies ToShard));
           return;
@@ -162,7 +150,7 @@ export class ShardPool implements ShardHost {
     Atomics.sub(this.shared.global, GLOBAL_SLOT.CONNECTIONS, this.shared.perShard[row + SHARD_SLOT.CONNECTIONS]!);
     this.shared.perShard[row + SHARD_SLOT.CONNECTIONS] = 0;
     this.shared.perShard[row + SHARD_SLOT.QUEUED_BYTES] = 0;
-    this.calls?.presence.shardGone(handle.presenceSource); // its streams are gone with it
+    this.calls?.sinks.presence.shardGone(handle.presenceSource); // its streams are gone with it
     onStopped();
     if (this.stopping || this.calls === undefined) return;
     console.error(`shard ${handle.index} exited (code ${code}); starting a replacement`);

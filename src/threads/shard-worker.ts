@@ -1,17 +1,17 @@
 // A shard: a worker thread with its own uWS app (a child of the main thread's acceptor), its own
-// connections, history and hub. Receives batches in order; asks the main thread to sequence
-// publishes and to render metrics.
+// connections, history and hub. Receives batches in order; numbers publishes itself (the shared
+// sequence on one server, its own Redis connection in cluster mode); asks the main thread to render
+// metrics.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Shard } from '../fanout/shard.js';
 import { AccessControl } from '../intake/access-control.js';
-import { HttpError, type ErrorCode } from '../intake/errors.js';
 import { JwksMirror } from '../intake/jwks-feed.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import { LocalSequencer, type SequencedRun } from '../sequencing/local-sequencer.js';
 import { SharedSequence } from '../sequencing/shared-sequence.js';
 import { ShardHttp } from '../transport/routes.js';
 import { Coalescer } from './coalescer.js';
-import type { FromShard, PublishRequest, ShardInit, ToShard } from './protocol.js';
+import type { FromShard, ShardInit, ToShard } from './protocol.js';
 import type { Ask } from '../presence/queries.js';
 import { PendingRequests } from './request-reply.js';
 import { packRuns, transferables } from './run-packing.js';
@@ -19,6 +19,8 @@ import { attachSharedCounters } from './shared-counters.js';
 
 /** Adds at most this much to an event's wait for its batch (BATCH_MS), only while publishes keep coming. */
 const RUNS_WINDOW_MS = 1;
+/** Cluster mode: publish latencies reach the main thread's histogram at most this late. */
+const CLUSTER_LATENCIES_WINDOW_MS = 100;
 
 const init = workerData as ShardInit;
 const port = parentPort!;
@@ -38,13 +40,23 @@ const runs = new Coalescer<SequencedRun>((list) => {
   const packed = packRuns(list);
   post({ type: 'sequenced', runs: packed }, transferables(packed));
 }, Math.min(RUNS_WINDOW_MS, init.config.batchMs));
-const local = new LocalSequencer(new SharedSequence(shared.position), init.epoch, (run) => runs.push(run));
-// Cluster mode: Redis numbers them, through the main thread's connection.
-const publishes = new Coalescer<PublishRequest>((requests) => post({ type: 'publish', requests }));
+const sequence = new SharedSequence(shared.position);
+const local = new LocalSequencer(sequence, init.epoch, (run) => runs.push(run));
+// Cluster mode: Redis numbers them, on this shard's own connection; the main thread reads them
+// back from the stream like any server's, and learns their publish latencies in bulk.
+// Loaded only in cluster mode: importing ioredis costs every shard's start about 0.1 s of CPU.
+const redis = init.config.redisUrl === undefined ? undefined : await clusterPublisher(init.config.redisUrl);
+redis?.connection.connect().catch(() => {}); // until it is up, publishes answer 503
+const latencies = new Coalescer<number>((latenciesS) => post({ type: 'cluster-published', latenciesS }), CLUSTER_LATENCIES_WINDOW_MS);
 const publish =
-  init.config.redisUrl === undefined
+  redis === undefined
     ? (items: PublishItem[], receivedAt: number) => local.assign(items, receivedAt)
-    : (items: PublishItem[], receivedAt: number) => pending.ask<string[]>((reqId) => publishes.push({ reqId, items, receivedAt }));
+    : (items: PublishItem[], receivedAt: number) =>
+        redis.publish(items).then((ids) => {
+          sequence.countPublished(items.length);
+          latencies.push((performance.timeOrigin + performance.now() - receivedAt) / 1000);
+          return ids;
+        });
 // The JWKS is fetched by the main thread only; this shard keeps a copy and asks it to refetch.
 const jwks = init.jwks === undefined ? undefined : new JwksMirror(init.jwks, () => pending.ask<void>((reqId) => post({ type: 'jwks-refetch', reqId })));
 const http = new ShardHttp({
@@ -66,18 +78,17 @@ const http = new ShardHttp({
     : undefined,
 });
 
+async function clusterPublisher(url: string) {
+  const { EpochView, RedisPublisher } = await import('../sequencing/redis-publisher.js');
+  return new RedisPublisher(url, init.config.historySize, new EpochView(shared.redisEpoch));
+}
+
 // The listener also keeps this thread alive: the app never listens itself, and a thread that ends
 // would reset the sockets the acceptor hands to it.
 port.on('message', (m: ToShard) => {
   switch (m.type) {
     case 'batch':
       return shard.receive(m.batch);
-    case 'published':
-      for (const r of m.results) {
-        if ('ids' in r) pending.resolve(r.reqId, r.ids);
-        else pending.reject(r.reqId, new HttpError(r.code as ErrorCode, r.message));
-      }
-      return;
     case 'metrics':
       return pending.resolve(m.reqId, m.text);
     case 'answer':
@@ -89,10 +100,14 @@ port.on('message', (m: ToShard) => {
     case 'jwks-refetched':
       return pending.resolve(m.reqId, undefined);
     case 'shutdown':
-      void http.shutdown(m.ms).then(() => {
-        post({ type: 'shut-down' });
-        port.close();
-      });
+      void http
+        .shutdown(m.ms)
+        .then(() => redis?.stop())
+        .then(() => {
+          latencies.flush();
+          post({ type: 'shut-down' });
+          port.close();
+        });
       return;
   }
 });
@@ -103,6 +118,7 @@ process.on('uncaughtException', (err) => {
   runs.flush(); // numbers already given out must reach the main thread, or they leave a gap
   post({ type: 'fatal', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   try {
+    redis?.connection.disconnect();
     http.close();
   } finally {
     port.close();

@@ -38,11 +38,13 @@ export interface SharedCounters {
   readonly global: Int32Array;
   /** [0]: the newest sequence number claimed on this server (SharedSequence) */
   readonly position: BigInt64Array;
+  /** cluster mode: the epoch the main thread reads from Redis and the highest seq seen there (EpochView) */
+  readonly redisEpoch: BigInt64Array;
   readonly buffer: SharedArrayBuffer;
 }
 
 export function createSharedCounters(shardRows: number): SharedCounters {
-  const buffer = new SharedArrayBuffer(8 * SHARD_SLOTS * shardRows + 4 * GLOBAL_SLOTS + 8);
+  const buffer = new SharedArrayBuffer(8 * SHARD_SLOTS * shardRows + 4 * GLOBAL_SLOTS + 8 + 16);
   return attachSharedCounters(buffer, shardRows);
 }
 
@@ -54,9 +56,9 @@ export function attachSharedCounters(buffer: SharedArrayBuffer, shardRows: numbe
     perShard: new Float64Array(buffer, 0, SHARD_SLOTS * shardRows),
     global: new Int32Array(buffer, globalAt, GLOBAL_SLOTS),
     position: new BigInt64Array(buffer, globalAt + 4 * GLOBAL_SLOTS, 1),
+    redisEpoch: new BigInt64Array(buffer, globalAt + 4 * GLOBAL_SLOTS + 8, 2),
   };
 }
-
 
 /** One shard's writable row. */
 export class ShardCounters {

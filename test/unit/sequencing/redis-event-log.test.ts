@@ -10,7 +10,7 @@ let redis: RedisServer;
 const logs: RedisEventLog[] = [];
 
 async function connected(): Promise<{ log: RedisEventLog; read: LoggedEvent[] }> {
-  const log = new RedisEventLog(redis.url, 1_000, () => {});
+  const log = new RedisEventLog(redis.url, { maxLen: 1_000, onHealth: () => {} });
   logs.push(log);
   await log.connect();
   const read: LoggedEvent[] = [];
