@@ -19,6 +19,13 @@ describe('packRuns / unpackRuns', () => {
     expect(plain(unpackRuns(packRuns(runs)))).toEqual(plain(runs));
   });
 
+  it('carries each distinct topic once, however many events name it', () => {
+    const runs = [run(1, [['a', 'x'], ['b', 'y'], ['a', 'z']]), run(4, [['b', 'w'], ['a', 'v']])];
+    const packed = packRuns(runs);
+    expect(packed.topics).toEqual(['a', 'b']);
+    expect(plain(unpackRuns(packed))).toEqual(plain(runs));
+  });
+
   it('nothing to pack is nothing unpacked', () => {
     expect(unpackRuns(packRuns([]))).toEqual([]);
   });
@@ -29,7 +36,7 @@ describe('packRuns / unpackRuns', () => {
     const { port1, port2 } = new MessageChannel();
     const received = new Promise<unknown>((resolve) => port2.once('message', resolve));
     port1.postMessage(packed, transferables(packed));
-    expect(packed.bytes.byteLength).toBe(0); // moved, not copied
+    expect(packed.buffer.byteLength).toBe(0); // moved, not copied
     const back = unpackRuns((await received) as typeof packed);
     port1.close();
     expect(plain(back)).toEqual(plain(runs));
