@@ -4,6 +4,7 @@
 // server seen within TTL_MS. A server that dies without a word (SIGKILL) stops refreshing: its hash
 // expires and its counts leave everyone's totals within TTL_MS + REFRESH_MS.
 import { Redis } from 'ioredis';
+import { REDIS_OPTIONS } from '../sequencing/redis-publisher.js';
 
 export const REFRESH_MS = 1_000;
 export const TTL_MS = 5_000;
@@ -27,7 +28,7 @@ export class RedisPresence {
     private readonly own: () => ReadonlyMap<string, number>,
     private readonly onSnapshot: (snapshot: ClusterSnapshot) => void,
   ) {
-    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: true, retryStrategy: (n: number) => Math.min(50 * n, 1_000) });
+    this.redis = new Redis(url, REDIS_OPTIONS);
     this.redis.on('error', () => {}); // the event log reports Redis health
   }
 

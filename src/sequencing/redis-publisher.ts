@@ -44,8 +44,8 @@ return {epoch, first}
 /** Most events in one script call: bounds its argument list and how long Redis runs it. */
 const MAX_ITEMS_PER_CALL = 1_000;
 
+/** Every connection of the cluster mode: fail at once while Redis is away (a publish answers 503), never queue in memory. */
 export const REDIS_OPTIONS: RedisOptions = {
-  // Fail publishes at once while Redis is away (a 503), instead of queueing them in memory.
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   commandTimeout: 2_000,
