@@ -54,6 +54,20 @@ describe('cluster mode (REDIS_URL)', () => {
     for (const s of subs) expect(s.events.map((e) => e.id)).toEqual(reference);
   });
 
+  it('each server counts the events it published, at once, and their publish latencies, whichever thread called Redis', async () => {
+    const [publishedA, publishedB, latenciesA] = [
+      await a.metric('sse_events_published_total'),
+      await b.metric('sse_events_published_total'),
+      await a.metric('sse_publish_latency_seconds_count'),
+    ];
+    for (let i = 0; i < 5; i++) await a.publish('counted', `one ${i}`);
+    await Promise.all(Array.from({ length: 15 }, (_, i) => a.publish('counted', `many ${i}`)));
+    // every publisher that got its 202 finds its event in the next scrape
+    expect(await a.metric('sse_events_published_total')).toBe(publishedA + 20);
+    expect(await b.metric('sse_events_published_total')).toBe(publishedB);
+    await waitFor(async () => (await a.metric('sse_publish_latency_seconds_count')) === latenciesA + 20, 'the 20 publish latencies on A');
+  });
+
   it('a client resumes on B with an id it received from A: no gap, no duplicate', async () => {
     const onA = await open(a, 'topic=move');
     const first = await a.publish('move', 'one');
