@@ -32,7 +32,9 @@ export type ToShard =
   /** the JWKS changed (broadcast to every shard) */
   | { type: 'jwks'; state: JwksState }
   /** answer to 'jwks-refetch': the JWKS is as fresh as it will get (any change came before as 'jwks') */
-  | { type: 'jwks-refetched'; reqId: number };
+  | { type: 'jwks-refetched'; reqId: number }
+  /** answer to 'fatal': the acceptor hands this shard no more sockets; it may end */
+  | { type: 'unplugged' };
 
 export type FromShard =
   | { type: 'ready'; descriptor: number }

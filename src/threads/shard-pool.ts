@@ -5,7 +5,8 @@
 //
 // A worker holding uWS sockets must never be terminate()d or die with an uncaught exception: that
 // aborts the whole process ("uv_loop_close() while having open handles"). Shards catch their own
-// fatal errors, close their app and exit; here we only unplug their descriptor and start a new one.
+// fatal errors and close their app; here we unplug their descriptor at once, tell them so (then
+// they end), and start a new one when they have.
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/config.js';
 import { History } from '../fanout/history.js';
@@ -130,6 +131,8 @@ export class ShardPool implements ShardHost {
           return;
         case 'fatal':
           console.error(`shard ${index} failed: ${m.error}`);
+          this.unplug(handle);
+          worker.postMessage({ type: 'unplugged' } satisfies ToShard);
           return;
         case 'jwks-refetch':
           void (this.access.jwks?.refetch() ?? Promise.resolve()).then(() =>
@@ -143,9 +146,15 @@ export class ShardPool implements ShardHost {
     return handle;
   }
 
+  /** The acceptor hands this shard no more sockets. */
+  private unplug(handle: ShardHandle): void {
+    if (handle.descriptor !== undefined) this.acceptor.removeShard(handle.descriptor);
+    handle.descriptor = undefined;
+  }
+
   /** A shard exited: unplug it, give back its connection slots, and (unless stopping) start another. */
   private replace(handle: ShardHandle, code: number, onStopped: () => void): void {
-    if (handle.descriptor !== undefined) this.acceptor.removeShard(handle.descriptor);
+    this.unplug(handle);
     const row = handle.index * SHARD_SLOTS;
     Atomics.sub(this.shared.global, GLOBAL_SLOT.CONNECTIONS, this.shared.perShard[row + SHARD_SLOT.CONNECTIONS]!);
     this.shared.perShard[row + SHARD_SLOT.CONNECTIONS] = 0;

@@ -85,7 +85,22 @@ async function clusterPublisher(url: string) {
 
 // The listener also keeps this thread alive: the app never listens itself, and a thread that ends
 // would reset the sockets the acceptor hands to it.
+/** Set by a fatal error: from then on this thread only waits to be unplugged, then ends. */
+let failed = false;
+/** After the unplugging, sockets handed over just before it may still arrive: close them too. */
+const UNPLUG_GRACE_MS = 100;
+
 port.on('message', (m: ToShard) => {
+  if (failed) {
+    if (m.type === 'unplugged') {
+      closeQuietly();
+      setTimeout(() => {
+        closeQuietly();
+        port.close();
+      }, UNPLUG_GRACE_MS);
+    }
+    return;
+  }
   switch (m.type) {
     case 'batch':
       return shard.receive(m.batch);
@@ -113,16 +128,25 @@ port.on('message', (m: ToShard) => {
 });
 
 // A fatal error must not escape: an uncaught exception in a thread holding uWS sockets aborts the
-// whole process. Close the app (its clients reconnect elsewhere and resume) and end this thread.
+// whole process. Close the app (its clients reconnect elsewhere and resume), but keep this thread
+// and its loop until the main thread has taken it off the acceptor ('unplugged'): the acceptor
+// hands a socket over by queueing it on this thread's loop, and queueing on a loop already torn
+// down aborted the whole process (std::system_error, seen with clients reconnecting at once).
 process.on('uncaughtException', (err) => {
+  if (failed) return;
+  failed = true;
   runs.flush(); // numbers already given out must reach the main thread, or they leave a gap
   post({ type: 'fatal', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  try {
-    redis?.connection.disconnect();
-    http.close();
-  } finally {
-    port.close();
-  }
+  redis?.connection.disconnect();
+  closeQuietly();
 });
+
+function closeQuietly(): void {
+  try {
+    http.close();
+  } catch {
+    // a half-closed app: what matters is that this thread ends
+  }
+}
 
 post({ type: 'ready', descriptor: http.descriptor() });

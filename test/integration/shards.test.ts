@@ -37,6 +37,27 @@ function publishRequest(url: string, topic: string, data: string): Promise<strin
   });
 }
 
+/** Until /healthz, asked on new connections (round-robin), has been answered by `count` distinct shards. */
+async function everyShardServing(url: string, count: number): Promise<void> {
+  const seen = new Set<number>();
+  const ask = (): Promise<void> =>
+    new Promise((resolve) => {
+      const req = http.get(`${url}/healthz`, { agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => {
+          if (res.statusCode === 200) seen.add((JSON.parse(body) as { shard: number }).shard);
+          resolve();
+        });
+      });
+      req.on('error', () => resolve());
+    });
+  await waitFor(async () => {
+    await ask();
+    return seen.size === count;
+  }, `all ${count} shards serving`);
+}
+
 /** Streams until `count` distinct shards are covered (the acceptor hands sockets round-robin). */
 async function streamsOnShards(url: string, count: number, per = 1): Promise<Map<string, RawStream[]>> {
   const byShard = new Map<string, RawStream[]>();
@@ -111,6 +132,9 @@ describe(`worker shards (SHARDS=${SHARDS})`, () => {
         const replaced = (server.output().match(/starting a replacement/g) ?? []).length;
         await new Promise<void>((resolve, reject) => http.request(`${url}/_debug/crash-shard`, { method: 'POST', agent: false }, (r) => r.resume().on('end', resolve)).on('error', reject).end());
         await waitFor(() => (server!.output().match(/starting a replacement/g) ?? []).length > replaced, 'a replacement shard');
+        // Before the next crash: with one shard still starting, the crash could take the other and
+        // leave none, and the acceptor would answer the crash request itself (503).
+        await everyShardServing(url, Number(SHARDS));
       }
     }
     await waitFor(() => clients.every((c) => c.ids.length >= published.length), 'every client to catch up', 20_000);
@@ -122,6 +146,30 @@ describe(`worker shards (SHARDS=${SHARDS})`, () => {
     expect(server.proc.exitCode).toBeNull();
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
+  });
+
+  it('a shard that fails while connections keep arriving is replaced, and the process lives on', async () => {
+    server = await startServer({ SHARDS, DEBUG_FAULTS: '1' });
+    const url = server.url;
+    // New connections all the time: the acceptor is handing sockets over while the shard goes down.
+    let flooding = true;
+    const flood = Array.from({ length: 16 }, async () => {
+      while (flooding) {
+        await new Promise<void>((resolve) => http.get(`${url}/healthz`, { agent: false }, (r) => r.resume().on('end', resolve)).on('error', () => resolve()));
+      }
+    });
+    for (let crash = 0; crash < 3; crash++) {
+      await everyShardServing(url, Number(SHARDS));
+      const replaced = (server.output().match(/starting a replacement/g) ?? []).length;
+      await new Promise<void>((resolve) => http.request(`${url}/_debug/crash-shard`, { method: 'POST', agent: false }, (r) => r.resume().on('end', resolve)).on('error', () => resolve()).end());
+      const ended = (): boolean => server!.proc.exitCode !== null || server!.proc.signalCode !== null;
+      await waitFor(() => ended() || (server!.output().match(/starting a replacement/g) ?? []).length > replaced, 'a replacement shard');
+      expect(ended(), server.output()).toBe(false);
+    }
+    flooding = false;
+    await Promise.all(flood);
+    await everyShardServing(url, Number(SHARDS));
+    expect(server.output()).not.toMatch(/terminate called/);
   });
 
   it('a slow consumer on one shard does not delay the clients of another shard', async () => {
