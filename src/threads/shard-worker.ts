@@ -83,13 +83,13 @@ async function clusterPublisher(url: string) {
   return new RedisPublisher(url, init.config.historySize, new EpochView(shared.redisEpoch));
 }
 
-// The listener also keeps this thread alive: the app never listens itself, and a thread that ends
-// would reset the sockets the acceptor hands to it.
 /** Set by a fatal error: from then on this thread only waits to be unplugged, then ends. */
 let failed = false;
 /** After the unplugging, sockets handed over just before it may still arrive: close them too. */
 const UNPLUG_GRACE_MS = 100;
 
+// The listener also keeps this thread alive: the app never listens itself, and a thread that ends
+// would reset the sockets the acceptor hands to it.
 port.on('message', (m: ToShard) => {
   if (failed) {
     if (m.type === 'unplugged') {
