@@ -12,6 +12,12 @@ export interface Subscriber {
   lastSeq: number;
   /** one corked write of `bytes`, carrying `events` events */
   send(bytes: Uint8Array, events: number): void;
+  /**
+   * Takes each pass as it began, never the batches it grew by (the next pass brings them): every
+   * member of a group is then given the very same bytes, which an encoder that shares its output
+   * among them (gzip) needs to keep them in step.
+   */
+  readonly wholePasses?: boolean;
 }
 
 export interface FanoutStats {
@@ -120,10 +126,11 @@ export class Hub {
       members ??= group.members.values();
       for (let step = members.next(); !step.done; step = members.next()) {
         const sub = step.value;
-        if (sub.lastSeq >= pass.lastSeq) continue;
-        const [bytes, count] = pass.payloadFor(group, sub.lastSeq);
+        const upTo = sub.wholePasses === true ? pass.startLastSeq : pass.lastSeq;
+        if (sub.lastSeq >= upTo) continue;
+        const [bytes, count] = pass.payloadFor(group, sub.lastSeq, upTo);
         if (count > 0) sub.send(bytes, count);
-        sub.lastSeq = pass.lastSeq;
+        sub.lastSeq = upTo;
         if (++written === this.segmentSize) {
           this.stats.onSegment((performance.now() - started) / 1000);
           setImmediate(() => {
@@ -137,8 +144,8 @@ export class Hub {
       members = undefined;
     }
     if (written > 0) this.stats.onSegment((performance.now() - started) / 1000); // a segment that ended the pass exactly has an empty tail
-    // Members visited before the pass grew still lack the batches it grew by: a new pass of those
-    // (and of anything pending) reaches them; the others are already past it and skip.
+    // Members visited before the pass grew (and those taking whole passes) still lack the batches it
+    // grew by: a new pass of those (and of anything pending) reaches them; the others are past it and skip.
     if (pass.grownBy.length > 0 || this.pending.length > 0) {
       const next = [...pass.grownBy, ...this.takePending()];
       setImmediate(() => this.runSegments(new Pass(next, this.groupsOf), 0, undefined));

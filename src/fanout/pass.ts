@@ -17,6 +17,8 @@ export interface Group {
 export class Pass {
   readonly firstSeq: number;
   lastSeq: number;
+  /** lastSeq before the pass grew: where members that take whole passes stop */
+  readonly startLastSeq: number;
   /** batches that joined after the sweep began: members visited before lack them */
   readonly grownBy: EventBatch[] = [];
   readonly groups: Group[] = [];
@@ -24,13 +26,16 @@ export class Pass {
   private readonly byTopic = new Map<string, number[]>(); // topic -> pass-wide event indexes
   private readonly batchOf: EventBatch[] = [];
   private readonly indexInBatch: number[] = [];
-  /** per group, per starting point: the bytes its members get (most share one) */
-  private payloads = new Map<Group, Map<number, [Uint8Array, number]>>();
+  /** per group, per starting point: the bytes its members get (most share one), up to startLastSeq... */
+  private readonly startPayloads = new Map<Group, Map<number, [Uint8Array, number]>>();
+  /** ... and up to lastSeq once the pass has grown */
+  private grownPayloads = new Map<Group, Map<number, [Uint8Array, number]>>();
 
   constructor(batches: EventBatch[], groupsOf: (topic: string) => Iterable<Group>) {
     this.firstSeq = batches[0]!.firstSeq;
     this.lastSeq = this.firstSeq - 1;
     this.index(batches, groupsOf);
+    this.startLastSeq = this.lastSeq;
   }
 
   grow(batches: EventBatch[], groupsOf: (topic: string) => Iterable<Group>): void {
@@ -57,21 +62,25 @@ export class Pass {
       }
       this.lastSeq = lastSeqOf(b);
     }
-    this.payloads = new Map();
+    this.grownPayloads = new Map();
   }
 
-  /** What a member of `group` that has everything up to `afterSeq` gets now; computed once per group and starting point. */
-  payloadFor(group: Group, afterSeq: number): [Uint8Array, number] {
+  /**
+   * What a member of `group` that has everything up to `afterSeq` gets now, up to `upTo` (lastSeq, or
+   * startLastSeq); computed once per group, starting point and end.
+   */
+  payloadFor(group: Group, afterSeq: number, upTo = this.lastSeq): [Uint8Array, number] {
     const from = Math.max(afterSeq, this.firstSeq - 1);
-    let byStart = this.payloads.get(group);
-    if (byStart === undefined) this.payloads.set(group, (byStart = new Map()));
+    const cache = upTo === this.startLastSeq ? this.startPayloads : this.grownPayloads;
+    let byStart = cache.get(group);
+    if (byStart === undefined) cache.set(group, (byStart = new Map()));
     let payload = byStart.get(from);
-    if (payload === undefined) byStart.set(from, (payload = this.gather(group.topics, from)));
+    if (payload === undefined) byStart.set(from, (payload = this.gather(group.topics, from, upTo)));
     return payload;
   }
 
-  /** The bytes of this pass's events on `topics` with seq > afterSeq, and how many events they are. */
-  private gather(topics: ReadonlySet<string>, afterSeq: number): [Uint8Array, number] {
+  /** The bytes of this pass's events on `topics` with afterSeq < seq <= upTo, and how many events they are. */
+  private gather(topics: ReadonlySet<string>, afterSeq: number, upTo: number): [Uint8Array, number] {
     let indexes: number[] = [];
     for (const t of topics) {
       const list = this.byTopic.get(t);
@@ -85,7 +94,9 @@ export class Pass {
     for (const k of indexes) {
       const b = this.batchOf[k]!;
       const i = this.indexInBatch[k]!;
-      if (b.firstSeq + i <= afterSeq) continue;
+      const seq = b.firstSeq + i;
+      if (seq <= afterSeq) continue;
+      if (seq > upTo) break; // indexes are in seq order
       count++;
       const start = i === 0 ? 0 : b.ends[i - 1]!;
       if (b === runBatch && start === runEnd) {

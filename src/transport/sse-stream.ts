@@ -18,6 +18,7 @@ const HEARTBEAT = encodeComment();
 export class SseStream implements Stream {
   lastSeq = 0;
   closed = false;
+  readonly wholePasses: boolean;
   /** no write since the last heartbeat sweep */
   private idle = true;
   private readonly queue: WriteQueue;
@@ -31,6 +32,7 @@ export class SseStream implements Stream {
     /** gzip: every byte goes through it, from the header in open() to the trailer in end() */
     private readonly gzip?: GzipEncoder,
   ) {
+    this.wholePasses = gzip !== undefined;
     this.queue = new WriteQueue(
       limits,
       {

@@ -56,6 +56,8 @@ class Endpoint implements Stream {
   /** what the queue accepted, in wire order, before encoding */
   readonly accepted: Uint8Array[] = [];
   readonly queue: WriteQueue;
+  /** as SseStream: gzip streams take whole passes */
+  readonly wholePasses: boolean;
   constructor(
     topics: readonly string[],
     private readonly shard: Shard,
@@ -63,6 +65,7 @@ class Endpoint implements Stream {
     limits: { maxBackpressure: number; slowConsumer: SlowConsumerPolicy },
   ) {
     this.topics = new Set(topics);
+    this.wholePasses = gzip !== undefined;
     const accepted = this.accepted;
     const codec: WireCodec = {
       encode(raw) {
@@ -298,6 +301,36 @@ describe('gzip streams, compressed once per group', () => {
     x.close();
     y.close();
     expect(groups.size).toBe(0);
+  });
+
+  it('a pass that grows between segments keeps every member in step: nothing is compressed alone', async () => {
+    let clock = 0;
+    const stats = { shared: 0, alone: 0 };
+    const groups = new GzipGroups({ level: 6, fullFlushMs: 250, fullFlushBytes: 1 << 20, now: () => clock }, { shared: (n) => (stats.shared += n), alone: (n) => (stats.alone += n) });
+    const shard = new Shard(config, 0, createSharedCounters(1), EPOCH); // SEGMENT_SIZE=2
+    const pub = new Publisher();
+    const members = Array.from({ length: 5 }, () => new Endpoint(['a'], shard, groups.encoder(['a']), { maxBackpressure: 1 << 20, slowConsumer: 'disconnect' }));
+    for (const m of members) m.open(Buffer.concat([Buffer.from(':ok\n\n'), ...shard.subscribe(m, undefined)]));
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 50 && members.some((m) => m.lastSeq < pub.seq); i++) await turn();
+    };
+    clock += 250; // a full flush is due: the next pass brings everyone in step
+    shard.receive(pub.batch(['a']));
+    await settle();
+    expect(members.every((m) => m.gzip!.inStep)).toBe(true);
+    const aloneBefore = stats.alone;
+    for (let round = 0; round < 3; round++) {
+      shard.receive(pub.batch(['a', 'a']));
+      await turn(); // the pass has served its first segment and yielded
+      shard.receive(pub.batch(['a'])); // it grows
+      await settle();
+    }
+    expect(stats.alone).toBe(aloneBefore);
+    expect(members.every((m) => m.gzip!.inStep)).toBe(true);
+    for (const m of members) {
+      m.end();
+      expect(m.inflated).toBe(members[0]!.inflated);
+    }
   });
 });
 

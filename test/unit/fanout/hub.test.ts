@@ -23,7 +23,11 @@ const frame = (topic: string, seq: number): string => `id: ${EPOCH}-${seq}\ndata
 class RecordingSubscriber implements Subscriber {
   readonly topics: ReadonlySet<string>;
   readonly sends: Array<{ bytes: Uint8Array; events: number }> = [];
-  constructor(topics: string[], public lastSeq = 0, readonly name = topics.join('+')) {
+  constructor(
+    topics: string[],
+    public lastSeq = 0,
+    readonly wholePasses = false,
+  ) {
     this.topics = new Set(topics);
   }
   send(bytes: Uint8Array, events: number): void {
@@ -300,6 +304,27 @@ describe('Hub', () => {
     expect(x.texts[1]).toBe(frame('b', 3) + frame('a', 4) + frame('a', 5));
   });
 
+  it('members taking whole passes get the pass as it began (the very bytes the others got), then what it grew by', async () => {
+    const { hub: h, stats } = hub(1);
+    const first = new RecordingSubscriber(['a'], 0, true);
+    const merging = new RecordingSubscriber(['a']);
+    const whole = new RecordingSubscriber(['a'], 0, true);
+    for (const s of [first, merging, whole]) h.add(s);
+    h.deliver(batch(1, ['a', 'a']));
+    await turn(); // segmentSize=1: first served, the pass is still running
+    h.deliver(batch(3, ['a']));
+    await until(() => [first, merging, whole].every((s) => s.lastSeq === 3), 'everyone at seq 3');
+    expect(merging.sends.map((s) => s.events)).toEqual([3]); // not reached before the growth: one send
+    for (const s of [first, whole]) {
+      expect(s.seqs).toEqual([1, 2, 3]);
+      expect(s.sends.map((x) => x.events)).toEqual([2, 1]);
+    }
+    // the same Uint8Array objects: what lets a shared encoder keep both in step
+    expect(whole.sends[0]!.bytes).toBe(first.sends[0]!.bytes);
+    expect(whole.sends[1]!.bytes).toBe(first.sends[1]!.bytes);
+    expect(stats.passes).toEqual([2, 1]);
+  });
+
   it('in a merged pass spanning batches, a subscriber whose lastSeq is inside it gets only the later events', async () => {
     const { hub: h } = hub(1);
     const busy = [new RecordingSubscriber(['a']), new RecordingSubscriber(['a'])];
@@ -352,7 +377,7 @@ describe('Hub', () => {
   it('many subscribers, many concurrent batches, small segments: every event exactly once and in order', async () => {
     const { hub: h } = hub(3);
     const topicSets = [['a'], ['b'], ['a', 'b'], ['c'], ['a', 'c'], ['a', 'b', 'c']];
-    const subs = Array.from({ length: 17 }, (_, i) => new RecordingSubscriber(topicSets[i % topicSets.length]!));
+    const subs = Array.from({ length: 17 }, (_, i) => new RecordingSubscriber(topicSets[i % topicSets.length]!, 0, i % 3 === 0));
     for (const s of subs) h.add(s);
     const published: Array<[number, string]> = [];
     let seq = 1;
