@@ -21,14 +21,17 @@ export type SyncDeflate = zlib.DeflateRaw & SyncZlib;
 
 const OUT = Buffer.allocUnsafe(64 * 1024);
 
-/** Runs `input` through the context with `flush`; throws when zlib reports an error (corrupt input to an inflate). */
-export function zlibSync(z: SyncZlib, input: Uint8Array, flush: number): Buffer {
+/**
+ * Runs the first `length` bytes of `input` through the context with `flush`, handing each piece of
+ * output to `take` as `out[0, have)` (a buffer the next piece reuses: copy or decode it at once);
+ * throws when zlib reports an error (corrupt input to an inflate).
+ */
+export function zlibEach(z: SyncZlib, input: Uint8Array, length: number, flush: number, take: (out: Buffer, have: number) => void): void {
   const handle = z._handle;
   if (handle === null) throw new Error('zlib context closed');
   const state = z._writeState;
-  const pieces: Buffer[] = [];
   let inOff = 0;
-  let inLen = input.length;
+  let inLen = length;
   for (;;) {
     handle.writeSync(flush, input, inOff, inLen, OUT, 0, OUT.length);
     // an error makes the handle's onerror destroy the stream at once, which drops the handle
@@ -36,11 +39,17 @@ export function zlibSync(z: SyncZlib, input: Uint8Array, flush: number): Buffer 
     const availOut = state[0]!;
     const availIn = state[1]!;
     const have = OUT.length - availOut;
-    if (have > 0) pieces.push(Buffer.from(OUT.subarray(0, have)));
+    if (have > 0) take(OUT, have);
     inOff += inLen - availIn;
     inLen = availIn;
     if (availOut !== 0) break; // output buffer not filled: all input consumed and flushed
   }
+}
+
+/** zlibEach, the output copied into one Buffer. */
+export function zlibSync(z: SyncZlib, input: Uint8Array, flush: number): Buffer {
+  const pieces: Buffer[] = [];
+  zlibEach(z, input, input.length, flush, (out, have) => pieces.push(Buffer.from(out.subarray(0, have))));
   return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
 }
 
