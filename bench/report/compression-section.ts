@@ -9,7 +9,7 @@ import { COMPRESSION_LABELS } from '../scenarios/compression.js';
 import type { BenchSettings, CompressionVariant } from '../settings.js';
 import { median, type TargetCheck } from './summarise.js';
 
-type Load = RunRecord & PhaseResult & { variant: CompressionVariant; wireBytesPerDelivery: number };
+type Load = RunRecord & PhaseResult & { variant: CompressionVariant; wireBytesPerDelivery: number; segmentMs?: number };
 type Idle = RunRecord & IdleMeasure & { variant: CompressionVariant };
 
 const BYTES_FACTOR = 4;
@@ -29,6 +29,10 @@ interface Row {
   p99: number;
   delivered: number;
   generatorBusiest: number;
+  /** the generator's CPU (subscriber processes and publisher) per delivery: decoding included */
+  generatorCpu: number;
+  /** the uWS server's time writing one fan-out segment (NaN for node:http) */
+  segmentMs: number;
 }
 
 function rowsOf(runs: RunRecord[]): Row[] {
@@ -50,6 +54,8 @@ function rowsOf(runs: RunRecord[]): Row[] {
         p99: m((r) => r.latencyMs.p99),
         delivered: m((r) => r.deliveryRatio * 100),
         generatorBusiest: m((r) => r.generator.busiestSubscriberCore * 100),
+        generatorCpu: m((r) => r.generator.cpuMicrosPerDelivery),
+        segmentMs: m((r) => r.segmentMs ?? NaN),
       });
     }
   }
@@ -107,7 +113,10 @@ export function checkCompressionTargets(runs: RunRecord[], settings: Readonly<Be
     const parts = rates.map((rate) => {
       const [id, gz] = pair(rate);
       const ratio = gz.p99 / id.p99;
-      return { ok: ratio <= P99_LIMIT, text: `${rate}/s: ${f(id.p99)} ms vs ${f(gz.p99)} ms = ${f(ratio)}×` };
+      return {
+        ok: ratio <= P99_LIMIT,
+        text: `${rate}/s: ${f(id.p99)} ms vs ${f(gz.p99)} ms = ${f(ratio)}× (the server's time per fan-out segment ${f(id.segmentMs)} vs ${f(gz.segmentMs)} ms = ${f(gz.segmentMs / id.segmentMs)}×; the generator's CPU per delivery ${f(id.generatorCpu)} vs ${f(gz.generatorCpu)} µs)`,
+      };
     });
     checks.push({ target: p99Target, met: parts.every((p) => p.ok), detail: parts.map((p) => p.text).join('; ') });
   }
@@ -138,7 +147,7 @@ export function renderCompression(runs: RunRecord[], settings: Readonly<BenchSet
       const cpu = id ? r.cpu / id.cpu : NaN;
       lines.push(
         `| ${COMPRESSION_LABELS[v]} | ${n(rate)} (${n(r.published)}) | ${f(r.wire, 1)} | ${v === 'identity' ? '1.00×' : `${f(bytes)}× fewer`} | ${f(r.cpu)} | ${f(cpu)}× | ` +
-          `${f(r.p50)} | ${f(r.p99)} | ${f(r.delivered, 1)} | ${rss ? f(rss.kib) : '—'} | ${n(r.generatorBusiest)} |`,
+          `${f(r.p50)} | ${f(r.p99)} | ${Number.isFinite(r.segmentMs) ? f(r.segmentMs) : '—'} | ${f(r.delivered, 1)} | ${rss ? f(rss.kib) : '—'} | ${f(r.generatorCpu)} | ${n(r.generatorBusiest)} |`,
       );
     }
   }
@@ -159,12 +168,14 @@ export function renderCompression(runs: RunRecord[], settings: Readonly<BenchSet
       '**Wire B per delivery** is every byte the subscribers read from their sockets during the window (HTTP chunk framing included), before decoding, divided by the deliveries. ' +
       '**Server CPU** is utime + stime of the whole server process from /proc; **for nginx it adds nginx\'s master and worker processes** (nginx also proxies, so its figure includes proxying, not only compression); its publisher talks to the server directly. ' +
       'Per-connection compression: node:http at zlib level 6 (as encode-once), nginx at its default `gzip_comp_level` 1. ' +
-      `RSS per idle connection: ${n(c.idleConnections)} idle streams on a fresh uWS server per variant, (RSS after − RSS before) / N, as in the idle-memory scenario.`,
+      `RSS per idle connection: ${n(c.idleConnections)} idle streams on a fresh uWS server per variant, (RSS after − RSS before) / N, as in the idle-memory scenario. ` +
+      '**Server time per fan-out segment** is the uWS server\'s own share of the latency, from its `/metrics` (`sse_fanout_segment_seconds_total` / `sse_fanout_segments_total` over the window): how long writing one segment of a pass (up to `SEGMENT_SIZE` subscribers) takes. ' +
+      '**Generator CPU per delivery** is what the load generator spent per event received, decoding included: on these shared cores it is CPU the server and the other streams wait for, and a generator process reads its streams one after the other, so each stream\'s decoding delays the streams read after it.',
     '',
     `**Machine:** ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.nodeVersion}; server, nginx and load generator share the cores over loopback.`,
     '',
-    '| variant | events/s (published) | wire B per delivery | vs identity | server CPU per delivery (µs) | vs identity | latency p50 (ms) | latency p99 (ms) | delivered (%) | RSS per idle connection (KiB) | busiest generator process (% of a core) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| variant | events/s (published) | wire B per delivery | vs identity | server CPU per delivery (µs) | vs identity | latency p50 (ms) | latency p99 (ms) | server time per fan-out segment (ms) | delivered (%) | RSS per idle connection (KiB) | generator CPU per delivery (µs) | busiest generator process (% of a core) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...lines,
     '',
     ...(perConnection.length > 0 ? [`**Per-connection compression, server CPU per delivery against encode-once gzip:** ${perConnection.join('; ')}.`, ''] : []),

@@ -27,6 +27,13 @@ export const COMPRESSION_LABELS: Record<CompressionVariant, string> = {
   'nginx-gzip': 'uWS behind nginx `gzip on` (per connection)',
 };
 
+/** The uWS server's fan-out segment counters (summed over shards), from its /metrics. */
+async function fanoutSegments(server: RunningServer): Promise<{ seconds: number; count: number }> {
+  const text = await (await fetch(`http://${server.host}:${server.port}/metrics`)).text();
+  const sum = (name: string): number => text.split('\n').reduce((a, line) => (line.startsWith(name) ? a + Number(line.slice(line.lastIndexOf(' ') + 1)) : a), 0);
+  return { seconds: sum('sse_fanout_segment_seconds_total'), count: sum('sse_fanout_segments_total') };
+}
+
 /** the variants whose clients ask for gzip */
 const asksGzip = (v: CompressionVariant): boolean => v !== 'identity';
 
@@ -94,10 +101,15 @@ async function loadVariant(ctx: ScenarioContext, variant: CompressionVariant, ro
     run = await LoadRun.start(setup.subscribeTo, setup.pids, c.subscribers, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`), publishTo: setup.server, acceptGzip: asksGzip(variant) });
     for (const rate of c.rates) {
       if (c.warmupSeconds > 0) await run.phase(rate, c.warmupSeconds, 'ticker');
+      // the server's own share of the latency: how long writing one segment of a pass takes (uWS only)
+      const uws = variant !== 'baseline-gzip';
+      const before = uws ? await fanoutSegments(setup.server) : undefined;
       const result = await run.phase(rate, c.seconds, 'ticker');
+      const after = before ? await fanoutSegments(setup.server) : undefined;
+      const segmentMs = before && after && after.count > before.count ? ((after.seconds - before.seconds) / (after.count - before.count)) * 1000 : NaN;
       const wire = result.received > 0 ? result.wireBytes / result.received : NaN;
-      ctx.log(`${tag} @ ${rate}/s: ${wire.toFixed(1)} wire B per delivery, ${describePhase(result)}`);
-      ctx.record({ scenario: 'compression', variant, round, measure: 'load', processes: setup.pids.length, connect: run.connect, serverSettings: setup.server.settings, wireBytesPerDelivery: wire, ...result });
+      ctx.log(`${tag} @ ${rate}/s: ${wire.toFixed(1)} wire B per delivery, ${segmentMs.toFixed(2)} ms per fan-out segment, ${describePhase(result)}`);
+      ctx.record({ scenario: 'compression', variant, round, measure: 'load', processes: setup.pids.length, connect: run.connect, serverSettings: setup.server.settings, wireBytesPerDelivery: wire, segmentMs, ...result });
     }
   } finally {
     await run?.stop();
