@@ -62,30 +62,26 @@ export function script(redis: Redis, name: string, lua: string): Script {
   return (...args) => command(STREAM, SEQ, EPOCH, ...args);
 }
 
-const NO_EPOCH = -1n;
+/** Set beside an epoch's 48 bits: zeroed memory (new shared counters) holds no epoch, and "000000000000" is one. */
+const PRESENT = 1n << 48n;
+const epochCell = (epoch: string): bigint => BigInt(`0x${epoch}`) | PRESENT;
 
 /**
  * What the callers of the scripts know of the epoch (their ARGV[1..3]), in shared memory: the main
  * thread's reader moves it, and every thread's publishes raise the seq seen. A shard's publish must
  * pass the highest seq this server has seen, or a Redis restored from an older snapshot would give
- * it an id already given out. Cells: [0] the epoch (its 12 hex digits as a number), [1] the seq.
+ * it an id already given out. Cells, zeroed at first: [0] the epoch (its 12 hex digits as a number,
+ * with PRESENT), [1] the seq.
  */
 export class EpochView {
   /** the epoch a script starts if Redis has none: drawn again only once one was used */
   private candidate = newEpoch();
 
-  constructor(private readonly cells: BigInt64Array = EpochView.cells()) {}
-
-  /** Cells for a view with no epoch yet. */
-  static cells(): BigInt64Array {
-    const cells = new BigInt64Array(new SharedArrayBuffer(16));
-    cells[0] = NO_EPOCH;
-    return cells;
-  }
+  constructor(private readonly cells: BigInt64Array = new BigInt64Array(new SharedArrayBuffer(16))) {}
 
   get epoch(): string | undefined {
     const e = Atomics.load(this.cells, 0);
-    return e === NO_EPOCH ? undefined : e.toString(16).padStart(12, '0');
+    return e === 0n ? undefined : (e ^ PRESENT).toString(16).padStart(12, '0');
   }
 
   get seen(): number {
@@ -96,12 +92,12 @@ export class EpochView {
   moveTo(epoch: string, seen: number): void {
     // the seq first: a reader that finds the new epoch never pairs it with the old epoch's seq
     Atomics.store(this.cells, 1, BigInt(seen));
-    Atomics.store(this.cells, 0, BigInt(`0x${epoch}`));
+    Atomics.store(this.cells, 0, epochCell(epoch));
   }
 
   /** Raises the seq seen, if `epoch` is still the one in view. */
   saw(epoch: string, seq: number): boolean {
-    const e = BigInt(`0x${epoch}`);
+    const e = epochCell(epoch);
     const s = BigInt(seq);
     for (;;) {
       if (Atomics.load(this.cells, 0) !== e) return false;

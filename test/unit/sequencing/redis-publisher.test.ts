@@ -4,11 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisEventLog } from '../../../src/sequencing/redis-event-log.js';
 import { EpochView, RedisPublisher } from '../../../src/sequencing/redis-publisher.js';
+import { createSharedCounters } from '../../../src/threads/shared-counters.js';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.js';
 
 describe('EpochView', () => {
-  it('starts with no epoch; what one view moves to or sees, another view on the same cells reads', () => {
-    const cells = EpochView.cells();
+  it('starts with no epoch on the server\'s shared counters; what one view moves to or sees, another view on the same cells reads', () => {
+    const cells = createSharedCounters(1).redisEpoch; // what the server passes
     const main = new EpochView(cells);
     const shard = new EpochView(cells);
     expect(shard.epoch).toBeUndefined();
@@ -17,6 +18,14 @@ describe('EpochView', () => {
     expect(shard.args().slice(1)).toEqual(['00ab12cd34ef', '5']);
     expect(shard.saw('00ab12cd34ef', 9)).toBe(true);
     expect(main.seen).toBe(9);
+  });
+
+  it('an epoch of all zeros is an epoch, not none', () => {
+    const view = new EpochView();
+    view.moveTo('000000000000', 3);
+    expect(view.epoch).toBe('000000000000');
+    expect(view.saw('000000000000', 4)).toBe(true);
+    expect(view.args().slice(1)).toEqual(['000000000000', '4']);
   });
 
   it('the seq seen only rises, and only for the epoch in view', () => {
@@ -52,7 +61,7 @@ describe('RedisPublisher beside the main thread’s log', () => {
   });
 
   it('a publisher that has published nothing passes the seq its server has seen: after a restore it gets a new epoch, not an id given out before', async () => {
-    const cells = EpochView.cells();
+    const cells = createSharedCounters(1).redisEpoch;
     const log = new RedisEventLog(redis.url, { maxLen: 1_000, onHealth: () => {}, epochCells: cells });
     closers.push(() => log.stop());
     await log.connect();
