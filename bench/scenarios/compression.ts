@@ -16,6 +16,7 @@ import { descendants } from '../proc-stats.js';
 import { track } from '../processes.js';
 import { parseVariant, startServer, type RunningServer } from '../server-process.js';
 import type { CompressionVariant } from '../settings.js';
+import { sumMetric } from '../../test/support/metrics-text.js';
 import { startNginx, type TestNginx } from '../../test/support/nginx.js';
 import { roundOrder, type ScenarioContext } from './context.js';
 import { measureIdle } from './idle-memory.js';
@@ -30,8 +31,7 @@ export const COMPRESSION_LABELS: Record<CompressionVariant, string> = {
 /** The uWS server's fan-out segment counters (summed over shards), from its /metrics. */
 async function fanoutSegments(server: RunningServer): Promise<{ seconds: number; count: number }> {
   const text = await (await fetch(`http://${server.host}:${server.port}/metrics`)).text();
-  const sum = (name: string): number => text.split('\n').reduce((a, line) => (line.startsWith(name) ? a + Number(line.slice(line.lastIndexOf(' ') + 1)) : a), 0);
-  return { seconds: sum('sse_fanout_segment_seconds_total'), count: sum('sse_fanout_segments_total') };
+  return { seconds: sumMetric(text, 'sse_fanout_segment_seconds_total'), count: sumMetric(text, 'sse_fanout_segments_total') };
 }
 
 /** the variants whose clients ask for gzip */

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { sumMetric } from '../support/metrics-text.js';
 
 const ENTRY = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url));
 
@@ -65,15 +66,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       return fetch(`${url}/publish`, { method: 'POST', body: JSON.stringify(items), headers: { 'content-type': 'application/json' } });
     },
     async metric(name, labels) {
-      const text = await (await fetch(`${url}/metrics`)).text();
-      let sum = 0;
-      for (const line of text.split('\n')) {
-        const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
-        if (!m || m[1] !== name) continue;
-        if (labels && !Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) continue;
-        sum += Number(m[3]);
-      }
-      return sum;
+      return sumMetric(await (await fetch(`${url}/metrics`)).text(), name, labels);
     },
   };
   return server;
