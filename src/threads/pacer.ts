@@ -11,6 +11,13 @@ export class Pacer {
   ) {}
 
   private readonly onTimer = (): void => {
+    // libuv times timers by the loop's clock, read once per turn and in whole ms: one can fire up to
+    // a millisecond or so early. The window is a promise, so wait out what is left of it.
+    const left = this.lastFiredAt + this.windowMs - performance.now();
+    if (left > 0) {
+      this.timer = setTimeout(this.onTimer, left);
+      return;
+    }
     this.timer = undefined;
     this.fire();
   };
