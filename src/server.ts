@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   // Cluster: Redis numbers every server's events; each thread counts this server's there too.
   const sequence = new SharedSequence(shared.position);
   const published = (): number => sequence.last;
-  const metrics = new Metrics(shared, { historySize: () => shards.historySize, published });
+  const metrics = new Metrics(shared, { historySize: () => shards.historySize, published, shardThreads: config.shards });
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {
     metrics.batchEvents.observe(batch.count);
     shards.deliver(batch);

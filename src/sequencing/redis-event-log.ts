@@ -6,9 +6,10 @@
 //
 // Each entry carries its epoch. A Redis that comes back empty gets a new epoch, so old ids resolve
 // to a reset frame instead of silently meaning new events.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { PublishItem } from '../intake/publish-request.js';
-import { EPOCH_LUA, EpochView, REDIS_OPTIONS, RedisPublisher, script, STREAM, type Script } from './redis-publisher.js';
+import { openRedis } from './redis-connection.js';
+import { EPOCH_LUA, EpochView, RedisPublisher, script, STREAM, type Script } from './redis-publisher.js';
 
 export interface LoggedEvent {
   epoch: string;
@@ -47,14 +48,10 @@ export class RedisEventLog {
   ) {
     this.view = new EpochView(options.epochCells);
     // A publish numbered in another epoch: the read loop switches to it.
-    this.publisher = new RedisPublisher(url, options.maxLen, this.view, () => (this.checkEpoch = true));
+    const health = (): void => this.health();
+    this.publisher = new RedisPublisher(url, options.maxLen, this.view, { otherEpoch: () => (this.checkEpoch = true), onReady: health });
     // The reader blocks in XREAD: its own connection, no command timeout.
-    this.reader = new Redis(url, { ...REDIS_OPTIONS, commandTimeout: undefined });
-    this.reader.on('error', () => {}); // reported through health, not as unhandled errors
-    for (const c of [this.publisher.connection, this.reader]) {
-      c.on('ready', () => this.health());
-      c.on('close', () => this.health());
-    }
+    this.reader = openRedis(url, health, { commandTimeout: undefined });
     this.reader.on('ready', () => {
       this.checkEpoch = true;
     });

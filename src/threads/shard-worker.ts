@@ -15,7 +15,7 @@ import type { FromShard, ShardInit, ToShard } from './protocol.js';
 import type { Ask } from '../presence/queries.js';
 import { PendingRequests } from './request-reply.js';
 import { packRuns, transferables } from './run-packing.js';
-import { attachSharedCounters } from './shared-counters.js';
+import { attachSharedCounters, SHARD_SLOT } from './shared-counters.js';
 
 /** Adds at most this much to an event's wait for its batch (BATCH_MS), only while publishes keep coming. */
 const RUNS_WINDOW_MS = 1;
@@ -80,7 +80,10 @@ const http = new ShardHttp({
 
 async function clusterPublisher(url: string) {
   const { EpochView, RedisPublisher } = await import('../sequencing/redis-publisher.js');
-  return new RedisPublisher(url, init.config.historySize, new EpochView(shared.redisEpoch));
+  // Health counts this connection too: a publish that lands on this shard goes through it.
+  const reportReady = (ready: boolean): void => shard.counters.set(SHARD_SLOT.EVENT_LOG_DOWN, ready ? 0 : 1);
+  reportReady(false);
+  return new RedisPublisher(url, init.config.historySize, new EpochView(shared.redisEpoch), { onReady: reportReady });
 }
 
 /** Set by a fatal error: from then on this thread only waits to be unplugged, then ends. */

@@ -62,6 +62,10 @@ function framingError(req: HttpRequest, publishing: boolean): 'BAD_FRAMING' | 'L
   return undefined;
 }
 
+function eventLogProblem(down: string[]): string | undefined {
+  return down.length === 0 ? undefined : `event log (Redis) unreachable from ${down.join(', ')}: publishes there are refused, streams stay open`;
+}
+
 export class ShardHttp {
   readonly app: TemplatedApp;
   readonly events: EventsHandler;
@@ -156,13 +160,13 @@ export class ShardHttp {
   }
 
   private healthz(res: HttpResponse): void {
+    const { shard } = this.opts;
     const draining = this.flag(GLOBAL_SLOT.DRAINING);
     const problems = [
-      this.flag(GLOBAL_SLOT.DEGRADED) ? 'event log (Redis) unreachable: publishing is refused, streams stay open' : undefined,
+      eventLogProblem(shard.counters.eventLogDown()),
       this.opts.access.healthProblem(),
     ].filter((p): p is string => p !== undefined);
     const status = draining ? 'draining' : problems.length > 0 ? 'degraded' : 'ok';
-    const { shard } = this.opts;
     sendJson(res, draining ? 503 : 200, {
       status,
       ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),
