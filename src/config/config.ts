@@ -39,7 +39,7 @@ export interface Config extends AccessControlConfig {
   readonly drainMs: number;
   /** enables POST /_debug/crash-shard, used by the shard-failure test */
   readonly debugFaults: boolean;
-  /** gzip: streams of clients that accept it are compressed once per group (README: Compression) */
+  /** gzip: streams of clients that accept it are compressed once per group (docs/compression.md) */
   readonly compression: Compression;
  
   /** a topic's count goes out on $presence at most once per this interval (ms) */
@@ -62,7 +62,7 @@ export const DEFAULTS = {
   MAX_CONNECTIONS: 100_000,
   MAX_PUBLISH_BYTES: 65_536,
   DRAIN_MS: 2_000,
-  COMPRESSION: 'off', // README (Compression): why off for now
+  COMPRESSION: 'off', // docs/compression.md: why off for now
   PRESENCE_INTERVAL_MS: 1_000,
 } as const;
 

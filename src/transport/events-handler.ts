@@ -36,7 +36,7 @@ export class EventsHandler {
   private readonly retryFrame: Buffer;
   private readonly openComment: Buffer;
   private readonly heartbeatTimer: NodeJS.Timeout;
-  /** COMPRESSION=gzip: one shared deflate context per topic set (README, Compression) */
+  /** COMPRESSION=gzip: one shared deflate context per topic set (docs/compression.md) */
   private readonly gzipGroups = new GzipGroups();
 
   constructor(
