@@ -96,10 +96,14 @@ async function main(): Promise<void> {
     metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
   };
   // One server: events numbered in any thread come back to sequence order here, then to the batcher.
-  const reorderer = new Reorderer(0, (run: SequencedRun) => {
-    batcher.appendRun(run);
-    recordPublishLatency(run.receivedAt);
-  });
+  const reorderer = new Reorderer(
+    0,
+    (run: SequencedRun) => {
+      batcher.appendRun(run);
+      recordPublishLatency(run.receivedAt);
+    },
+    () => batcher.flush(), // a batch holds consecutive numbers: the next one starts after the lost ones
+  );
   const local = new LocalSequencer(sequence, epoch, (run) => reorderer.add(run));
   const publish = (items: PublishItem[], receivedAt: number): string[] | Promise<string[]> => {
     if (draining()) throw new HttpError('DRAINING');
@@ -145,6 +149,7 @@ async function main(): Promise<void> {
     { publish, metricsText: () => metrics.text(), ask },
     {
       sequenced: (runs) => runs.forEach((run) => reorderer.add(run)),
+      claimsSettled: (upTo) => reorderer.settle(upTo),
       clusterPublished: (latenciesS) => latenciesS.forEach((s) => metrics.publishLatency.observe(s)),
       presence,
     },

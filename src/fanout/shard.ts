@@ -2,7 +2,7 @@
 // order, and the rule that a stream resumes without gap or duplicate. The single-process server
 // (SHARDS=0) is one such shard in the main thread.
 import type { Config } from '../config/config.js';
-import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
+import { batchFromShared, lastSeqOf, type EventBatch, type SharedBatch } from '../sequencing/batch-layout.js';
 import { formatId, parseId } from '../sequencing/event-ids.js';
 import { SharedSequence } from '../sequencing/shared-sequence.js';
 import { encodeReset } from '../sequencing/sse-encoding.js';
@@ -38,6 +38,8 @@ export class Shard {
   private readonly clustered: boolean;
   /** the server's sequence, read only: an id past its newest number was never given out here */
   private readonly sequence: SharedSequence;
+  /** batches from a break in the sequence on, held until the hub has passed every batch before it */
+  private held: EventBatch[] | undefined;
 
   constructor(config: Config, readonly index: number, shared: SharedCounters, epoch: string) {
     this.counters = new ShardCounters(shared, index);
@@ -63,13 +65,39 @@ export class Shard {
     // Cluster mode, Redis came back empty: old positions mean nothing now. Epoch changes happen
     // while nothing flows (the log was down), so no older batch is still waiting for its pass.
     // The reset carries the position just before the new epoch's first event, so a reconnect replays it.
+    const afterLoss = batch.epoch === this.history.epoch && batch.firstSeq > this.history.lastSeq + 1;
     if (batch.epoch !== this.history.epoch) this.hub.restart(encodeReset('epoch', formatId(batch.epoch, batch.firstSeq - 1)));
     this.history.append(batch);
-    this.hub.deliver(batch);
+    if (afterLoss || this.held !== undefined) this.hold(batch);
+    else this.hub.deliver(batch);
     if (this.waiters.length > 0) {
       const lastSeq = this.history.lastSeq;
       for (const w of this.waiters) if (w.seq <= lastSeq) w.resolve();
       this.waiters = this.waiters.filter((w) => w.seq > lastSeq);
+    }
+  }
+
+  /**
+   * Numbers lost for good (a shard died holding them) leave a break before a batch: each stream gets
+   * a reset in their place, once it has every event before them, then goes on after them.
+   */
+  private hold(batch: EventBatch): void {
+    if (this.held !== undefined) return void this.held.push(batch);
+    this.held = [batch];
+    this.hub.whenIdle(() => this.releaseHeld());
+  }
+
+  private releaseHeld(): void {
+    const [first, ...rest] = this.held!;
+    this.held = undefined;
+    const lost = first!.firstSeq - 1;
+    this.counters.add(SHARD_SLOT.RESETS, this.hub.skipTo(lost, encodeReset('dropped', formatId(first!.epoch, lost))));
+    this.hub.deliver(first!);
+    let last = lastSeqOf(first!);
+    for (const batch of rest) {
+      if (this.held !== undefined || batch.firstSeq > last + 1) this.hold(batch);
+      else this.hub.deliver(batch);
+      last = lastSeqOf(batch);
     }
   }
 

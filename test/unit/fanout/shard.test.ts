@@ -343,6 +343,24 @@ describe('Shard epoch change (cluster mode: the log came back empty)', () => {
   });
 });
 
+describe('Shard: numbers lost for good (a shard died holding them)', () => {
+  it('each stream gets every event before them, then one reset in their place, then the events after them; a stream that joins after gets none', async () => {
+    const s = shard();
+    const pub = new Publisher();
+    // segments of 2: with 5 streams, the pass of 1..2 is still running when the batch after the break comes
+    const streams = Array.from({ length: 5 }, () => join(s, ['a']));
+    s.receive(pub.batch(['a', 'a'])); // 1..2
+    await turn();
+    pub.seq = 4; // 3..4 were never sent
+    s.receive(pub.batch(['a'])); // 5
+    const late = join(s, ['a']);
+    s.receive(pub.batch(['a'])); // 6
+    await untilTurns(() => streams.every((x) => x.lastSeq === 6) && late.lastSeq === 6, 'everyone at 6');
+    for (const x of streams) expect(x.received).toBe(frame('a', 1) + frame('a', 2) + resetHead('dropped', EPOCH, 4) + frame('a', 5) + frame('a', 6));
+    expect(late.received).toBe(frame('a', 6));
+  });
+});
+
 describe('Shard.seed', () => {
   it('a fresh shard seeded with the retained batches resumes like the shard it replaces', () => {
     const original = shard();
