@@ -6,6 +6,7 @@ import { batchFromShared, lastSeqOf, type EventBatch, type SharedBatch } from '.
 import { formatId, parseId } from '../sequencing/event-ids.js';
 import { SharedSequence } from '../sequencing/shared-sequence.js';
 import { encodeReset } from '../sequencing/sse-encoding.js';
+import { timerAt, type LongTimer } from '../threads/long-timer.js';
 import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/shared-counters.js';
 import { History } from './history.js';
 import { Hub, type Subscriber } from './hub.js';
@@ -31,7 +32,7 @@ export class Shard {
   /** streams per topic on this shard: changed here, on subscribe and unsubscribe only, never by fan-out */
   readonly presence = new TopicCounts();
   /** streams that close at their token's exp */
-  private readonly expiries = new Map<Stream, NodeJS.Timeout>();
+  private readonly expiries = new Map<Stream, LongTimer>();
   /** streams waiting for this shard to catch up with their Last-Event-ID */
   private waiters: Waiter[] = [];
   /** cluster mode: another server may have given out ids this one has not read yet */
@@ -151,10 +152,11 @@ export class Shard {
     this.presence.add(sub.topics);
     this.counters.add(SHARD_SLOT.CONNECTIONS);
     if (expiresAt !== undefined) {
-      const timer = setTimeout(() => {
+      // a device token may be valid for months: more than one setTimeout can wait
+      const timer = timerAt(expiresAt, () => {
         this.counters.add(SHARD_SLOT.JWT_EXPIRED);
         sub.end();
-      }, Math.max(0, expiresAt - Date.now()));
+      });
       this.expiries.set(sub, timer);
     }
     return head;
@@ -162,7 +164,7 @@ export class Shard {
 
   /** The stream ended, whoever ended it. */
   unsubscribe(sub: Stream): void {
-    clearTimeout(this.expiries.get(sub));
+    this.expiries.get(sub)?.cancel();
     this.expiries.delete(sub);
     if (this.hub.remove(sub)) this.presence.remove(sub.topics); // counted once, whoever ends it how often
     this.counters.add(SHARD_SLOT.CONNECTIONS, -1);

@@ -312,6 +312,18 @@ describe('Shard token expiry', () => {
     expect(s.counters.get(SHARD_SLOT.JWT_EXPIRED)).toBe(1);
   });
 
+  it('a token exp 30 days away (past what one setTimeout can wait) leaves the stream open until then', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const s = shard();
+    const at = Date.now() + 30 * 86_400_000;
+    const stream = join(s, ['a'], undefined, at);
+    vi.advanceTimersByTime(60_000);
+    expect(stream.ends).toBe(0);
+    vi.advanceTimersByTime(at - Date.now());
+    expect(stream.ends).toBe(1);
+    expect(s.counters.get(SHARD_SLOT.JWT_EXPIRED)).toBe(1);
+  });
+
   it('an expiry already past ends the stream on the next timer, not inside subscribe', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const s = shard();
