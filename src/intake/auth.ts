@@ -42,6 +42,15 @@ export function cookie(header: string, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A subscriber's token: the first non-empty of Authorization: Bearer, the sse_token cookie, ?token=.
+ * An empty value is no credential (a cookie cleared to `sse_token=` must not hide a valid ?token=).
+ */
+export function subscriberToken(authorization: string, cookies: string, params: URLSearchParams): string | undefined {
+  for (const token of [bearer(authorization), cookie(cookies, 'sse_token'), params.get('token')]) if (token) return token;
+  return undefined;
+}
+
 /** The shape of a compact JWS within the size cap; the verifier checks the rest. */
 function looksLikeJwt(token: string): boolean {
   return token.length <= MAX_TOKEN_BYTES && /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);

@@ -7,7 +7,7 @@ import { GzipGroups } from '../fanout/gzip-group.js';
 import type { Shard } from '../fanout/shard.js';
 import { acceptsGzip } from '../intake/accept-encoding.js';
 import type { AccessControl } from '../intake/access-control.js';
-import { bearer, cookie, type SubscriberGrant } from '../intake/auth.js';
+import { subscriberToken, type SubscriberGrant } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
 import { topicsFromQuery } from '../intake/topics.js';
 import { encodeComment, encodeRetry } from '../sequencing/sse-encoding.js';
@@ -75,7 +75,7 @@ export class EventsHandler {
     if (this.shard.counters.flag(GLOBAL_SLOT.DRAINING) === 1) return this.shed(res, r, cors, 'DRAINING');
     const { auth } = this.access;
     if (!auth.subscribersNeedToken) return this.open(res, r, topics, cors, {});
-    const token = bearer(r.authorization) ?? cookie(r.cookie, 'sse_token') ?? r.params.get('token') ?? undefined;
+    const token = subscriberToken(r.authorization, r.cookie, r.params);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;

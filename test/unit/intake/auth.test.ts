@@ -2,7 +2,7 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
-import { Auth, bearer, cookie, type SubscriberGrant } from '../../../src/intake/auth.js';
+import { Auth, bearer, cookie, subscriberToken, type SubscriberGrant } from '../../../src/intake/auth.js';
 import { HttpError } from '../../../src/intake/errors.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-chars!';
@@ -162,5 +162,22 @@ describe('cookie', () => {
   it('a malformed percent-encoding in the cookie asked for gives its raw value, without a URIError', () => {
     expect(cookie('sse_token=%E0%A4%A', 'sse_token')).toBe('%E0%A4%A');
     expect(cookie('a=1; sse_token=%zz', 'sse_token')).toBe('%zz');
+  });
+});
+
+describe('subscriberToken', () => {
+  const q = (query: string): URLSearchParams => new URLSearchParams(query);
+  it.each<[string, string, string, string | undefined]>([
+    ['Bearer h', 'sse_token=c', 'token=q', 'h'],
+    ['', 'sse_token=c', 'token=q', 'c'],
+    ['', '', 'token=q', 'q'],
+    ['Bearer ', 'sse_token=c', 'token=q', 'c'],
+    ['Bearer ', 'sse_token=', 'token=q', 'q'],
+    ['', 'sse_token=; a=1', 'token=q', 'q'],
+    ['Basic x', 'sse_token= ', 'token=q', 'q'],
+    ['Bearer', 'sse_token=', 'token=', undefined],
+    ['', '', '', undefined],
+  ])('Authorization %j, Cookie %j, query %j -> %j', (authorization, cookies, query, expected) => {
+    expect(subscriberToken(authorization, cookies, q(query))).toBe(expected);
   });
 });
