@@ -19,8 +19,10 @@ export interface SubscriberGrant {
 /** Decides, once the body is parsed, whether the publisher may publish to these topics. */
 export interface PublisherCheck {
   /**
-   * undefined: allowed now (PUBLISH_TOKEN, or publishing open), so the answer can go out in the same
-   * callback; a promise for a JWT, which resolves when allowed and rejects with 401, 403 or 503.
+   * undefined: allowed now (PUBLISH_TOKEN, open publishing, or a JWT the keys at hand verify), so the
+   * answer goes out in the same callback and a pipelined request behind it finds none pending; throws
+   * 401, 403 or 503 when refused now. A promise only while a kid unknown to the JWKS has it fetched
+   * again: it resolves when allowed and rejects with the refusal.
    */
   allow(topics: readonly string[]): Promise<void> | undefined;
 }
@@ -118,30 +120,28 @@ export class Auth {
       this.log.refused('POST /publish', 401, why);
       throw new HttpError('UNAUTHORIZED', `POST /publish needs Authorization: ${need.join(' or ')}`);
     }
-    const verified = this.verify(token, 'POST /publish');
-    verified.catch(() => undefined); // settled by allow(); the body may never come
     return {
-      allow: async (topics) => {
-        let payload: JWTPayload;
-        try {
-          payload = await verified;
-        } catch (err) {
-          if (err instanceof HttpError && err.code === 'KEYS_UNAVAILABLE') throw new HttpError('KEYS_UNAVAILABLE', undefined, KEYS_RETRY_AFTER_S);
-          throw err;
-        }
-        const claim = this.config.jwtPublishClaim;
-        const patterns = this.claimOrRefuse(payload, claim, 'POST /publish');
-        if (patterns === undefined) {
-          this.log.refused('POST /publish', 403, `token has no ${JSON.stringify(claim)} claim`);
-          throw new HttpError('FORBIDDEN', `token has no "${claim}" claim: it may not publish`);
-        }
-        const topic = firstUncovered(patterns, topics);
-        if (topic !== undefined) {
-          this.log.refused('POST /publish', 403, `token does not allow publishing to ${topic}`);
-          throw new HttpError('FORBIDDEN', `token does not allow publishing to topic ${topic}`);
-        }
+      allow: (topics) => {
+        const verified = this.verify(token, 'POST /publish');
+        return verified instanceof Promise ? verified.then((payload) => this.mayPublish(payload, topics)) : this.mayPublish(verified, topics);
       },
     };
+  }
+
+  /** 403 unless the token's publish claim covers every topic. */
+  private mayPublish(payload: JWTPayload, topics: readonly string[]): undefined {
+    const claim = this.config.jwtPublishClaim;
+    const patterns = this.claimOrRefuse(payload, claim, 'POST /publish');
+    if (patterns === undefined) {
+      this.log.refused('POST /publish', 403, `token has no ${JSON.stringify(claim)} claim`);
+      throw new HttpError('FORBIDDEN', `token has no "${claim}" claim: it may not publish`);
+    }
+    const topic = firstUncovered(patterns, topics);
+    if (topic !== undefined) {
+      this.log.refused('POST /publish', 403, `token does not allow publishing to ${topic}`);
+      throw new HttpError('FORBIDDEN', `token does not allow publishing to topic ${topic}`);
+    }
+    return undefined;
   }
 
   /** 401 for a missing, malformed, badly signed or expired token; 403 when it does not cover a topic; 503 KEYS_UNAVAILABLE. */
@@ -166,18 +166,27 @@ export class Auth {
     return typeof payload.exp === 'number' ? { exp: payload.exp } : {};
   }
 
-  private async verify(token: string, what: string): Promise<JWTPayload> {
+  /** The verifier's answer (now, or a promise while the JWKS is fetched again), its refusals logged. */
+  private verify(token: string, what: string): JWTPayload | Promise<JWTPayload> {
+    const refused = (err: unknown): never => {
+      throw this.refusal(err, what);
+    };
     try {
-      return await this.verifier.verify(token);
+      const verified = this.verifier.verify(token);
+      return verified instanceof Promise ? verified.catch(refused) : verified;
     } catch (err) {
-      if (err instanceof HttpError && err.code === 'KEYS_UNAVAILABLE') {
-        this.log.refused(what, 503, 'JWKS not loaded yet: the client is asked to retry');
-        throw err;
-      }
-      const refusal = refusalFor(err);
-      this.log.refused(what, refusal.status, refusal.reason);
-      throw refusal;
+      return refused(err);
     }
+  }
+
+  private refusal(err: unknown, what: string): HttpError {
+    if (err instanceof HttpError && err.code === 'KEYS_UNAVAILABLE') {
+      this.log.refused(what, 503, 'JWKS not loaded yet: the client is asked to retry');
+      return new HttpError('KEYS_UNAVAILABLE', undefined, KEYS_RETRY_AFTER_S);
+    }
+    const refusal = refusalFor(err);
+    this.log.refused(what, refusal.status, refusal.reason);
+    return refusal;
   }
 
   private claimOrRefuse(payload: JWTPayload, claim: string, what: string): string[] | undefined {
