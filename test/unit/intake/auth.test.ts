@@ -6,7 +6,7 @@ import { Auth, bearer, cookie, type SubscriberGrant } from '../../../src/intake/
 import { HttpError } from '../../../src/intake/errors.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-chars!';
-const PUBLISH_TOKEN = 'pub-token-1';
+const PUBLISH_TOKEN = 'pub-token-0123456789';
 const auth = new Auth(loadConfig({ JWT_SECRET: SECRET, PUBLISH_TOKEN }));
 const open = new Auth(loadConfig({}));
 const now = (): number => Math.floor(Date.now() / 1000);
