@@ -7,6 +7,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStream, type RawStream } from '../helpers/sse-client.js';
 import { startServer, waitFor, type TestServer } from '../helpers/server.js';
@@ -89,6 +90,70 @@ describe('CORS_ORIGIN set', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe(B);
     expect((res.headers.get('access-control-allow-methods') ?? '').split(',').map((m) => m.trim())).toContain('GET');
     expect((res.headers.get('access-control-allow-headers') ?? '').toLowerCase()).toContain('authorization');
+  });
+});
+
+describe('CORS_ORIGIN written with upper case, a default port and a trailing slash', () => {
+  let server: TestServer;
+  const APP = 'https://app.example';
+  beforeAll(async () => {
+    server = await startServer({ CORS_ORIGIN: 'HTTPS://App.Example:443/' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('matches the Origin a browser sends for it (https://app.example)', async () => {
+    const stream = await openStream(`${server.url}/events?topic=cors`, { origin: APP });
+    stream.close();
+    expect(stream.headers['access-control-allow-origin']).toBe(APP);
+    const pub = await fetch(`${server.url}/publish?topic=cors`, { method: 'POST', body: 'x', headers: { origin: APP } });
+    expect(pub.headers.get('access-control-allow-origin')).toBe(APP);
+  });
+});
+
+describe('cross-origin streams with a token in Authorization (fetch-based clients)', () => {
+  let server: TestServer;
+  const SECRET = 'cors-jwt-secret-0123456789-abcdefghij';
+  beforeAll(async () => {
+    server = await startServer({ CORS_ORIGIN: `${A},${B}`, JWT_SECRET: SECRET });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a preflight OPTIONS /events from a listed origin answers 204 allowing GET with Authorization, Last-Event-ID, Cache-Control, Accept', async () => {
+    const res = await fetch(`${server.url}/events?topic=cors`, {
+      method: 'OPTIONS',
+      headers: { origin: A, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization,last-event-id,cache-control,accept' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe(A);
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+    const methods = (res.headers.get('access-control-allow-methods') ?? '').split(',').map((m) => m.trim());
+    expect(methods).toEqual(['GET', 'HEAD']);
+    const headers = (res.headers.get('access-control-allow-headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
+    expect(headers).toEqual(['authorization', 'last-event-id', 'cache-control', 'accept']);
+    expect(await res.text()).toBe('');
+  });
+
+  it('an unlisted origin gets no grant; other methods still 405, naming OPTIONS in Allow', async () => {
+    const res = await fetch(`${server.url}/events?topic=cors`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://c.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    expect(corsHeaders(res)).toEqual([]);
+    const put = await fetch(`${server.url}/events?topic=cors`, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+  });
+
+  it('the stream then opens with the token in Authorization and carries Allow-Origin', async () => {
+    const token = await new SignJWT({ topics: ['cors'] }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+    const stream = await openStream(`${server.url}/events?topic=cors`, { origin: B, authorization: `Bearer ${token}` });
+    stream.close();
+    expect(stream.status).toBe(200);
+    expect(stream.headers['access-control-allow-origin']).toBe(B);
   });
 });
 
@@ -210,6 +275,36 @@ describe('bad configuration', () => {
     expect(err!.message).toContain('BATCH_SIZE');
     expect(err!.message).toContain('1 to 65536');
     expect(err!.message).toContain('abc');
+  });
+
+  /** The server's output when it refuses to start; it must exit 2, as for every config problem. */
+  async function refusedStart(env: Record<string, string>): Promise<string> {
+    const err = await startServer(env).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/server exited with 2 before listening/);
+    return err!.message;
+  }
+
+  it.each(['https://*.example.com', 'https://a.example.com/app'])('CORS_ORIGIN=%s could never match an Origin: refused at start', async (origin) => {
+    const out = await refusedStart({ CORS_ORIGIN: origin });
+    expect(out).toContain(`\`CORS_ORIGIN\` must list origins like https://app.example.com (no paths, no *), got \`${origin}\``);
+  });
+
+  it.each([
+    ['a space', 'my publish token 2024', 'must not contain whitespace or control characters'],
+    ['fewer than 16 characters', 'short-token', 'must be at least 16 characters, got 11'],
+  ])('PUBLISH_TOKEN with %s is refused at start, without echoing it', async (_what, token, message) => {
+    const out = await refusedStart({ PUBLISH_TOKEN: token });
+    expect(out).toContain(`\`PUBLISH_TOKEN\` ${message}`);
+    expect(out).not.toContain(token);
+  });
+
+  it('JWKS_URL with credentials is refused at start, and the password appears nowhere', async () => {
+    const out = await refusedStart({ JWKS_URL: 'https://user:hunter2-pass@127.0.0.1:9/certs' });
+    expect(out).toContain('`JWKS_URL` must not carry credentials');
+    expect(out).not.toContain('hunter2-pass');
   });
 
   it('lists every bad setting at once', async () => {
