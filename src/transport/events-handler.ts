@@ -85,7 +85,7 @@ export class EventsHandler {
     }
     if (this.shard.counters.flag(GLOBAL_SLOT.DRAINING) === 1) return this.shed(res, r, cors, 'DRAINING');
     const { auth } = this.access;
-    if (!auth.subscribersNeedToken) return this.open(res, r, topics, cors, {});
+    if (!auth.needsToken(topics)) return this.open(res, r, topics, cors, {});
     const token = bearer(r.authorization) ?? cookie(r.cookie, 'sse_token') ?? r.params.get('token') ?? undefined;
     let aborted = false;
     res.onAborted(() => {
