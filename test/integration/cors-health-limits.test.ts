@@ -93,11 +93,12 @@ describe('CORS_ORIGIN set', () => {
   });
 });
 
-describe('CORS_ORIGIN written with upper case, a default port and a trailing slash', () => {
+describe('CORS_ORIGIN written with upper case and the default port', () => {
   let server: TestServer;
   const APP = 'https://app.example';
   beforeAll(async () => {
-    server = await startServer({ CORS_ORIGIN: 'HTTPS://App.Example:443/' });
+    // the scheme's case and a trailing slash are normalised too: test/unit/config/urls.test.ts
+    server = await startServer({ CORS_ORIGIN: 'https://App.Example:443' });
   });
   afterAll(async () => {
     await server?.stop();
@@ -280,10 +281,10 @@ describe('bad configuration', () => {
   /** The server's output when it refuses to start; it must exit 2, as for every config problem. */
   async function refusedStart(env: Record<string, string>): Promise<string> {
     const err = await startServer(env).then(
-      () => undefined,
+      async (started) => void (await started.stop()),
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toMatch(/server exited with 2 before listening/);
+    expect(err?.message, 'the server started').toMatch(/server exited with 2 before listening/);
     return err!.message;
   }
 
