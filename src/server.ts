@@ -137,7 +137,7 @@ async function main(): Promise<void> {
       case 'subscribers':
         return presence.subscribers(q.topic);
       case 'list':
-        return presence.list(q.prefix, q.limit, q.cursor);
+        return presence.list(q.prefix, q.limit, q.cursor, q.patterns);
       case 'stats':
         return stats.latest;
     }

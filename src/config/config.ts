@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { readAccessControl, type AccessControlConfig } from './access-control.js';
 import { EnvReader, type Env } from './env-reader.js';
+import { readCorsOrigins, readRedisUrl } from './urls.js';
 
 export type SlowConsumerPolicy = 'disconnect' | 'drop';
 export type Compression = 'gzip' | 'off';
@@ -72,24 +73,32 @@ export class ConfigError extends Error {
   }
 }
 
+/** PUBLISH_TOKEN's shortest length: a shorter token is guessed too easily. */
+export const MIN_PUBLISH_TOKEN_LENGTH = 16;
+
+/**
+ * PUBLISH_TOKEN is sent as `Authorization: Bearer <token>`, which ends at whitespace: a token with
+ * whitespace or a control character could never match. Never echoed (a secret).
+ */
+function readPublishToken(read: EnvReader): string | undefined {
+  const token = read.text('PUBLISH_TOKEN');
+  if (token === undefined) return undefined;
+  const at = token.search(/[\s\p{Cc}]/u);
+  if (at >= 0) return read.problem(`\`PUBLISH_TOKEN\` must not contain whitespace or control characters (it is sent as Authorization: Bearer <token>), found one at character ${at + 1}`, undefined);
+  if (token.length < MIN_PUBLISH_TOKEN_LENGTH) return read.problem(`\`PUBLISH_TOKEN\` must be at least ${MIN_PUBLISH_TOKEN_LENGTH} characters, got ${token.length}`, undefined);
+  return token;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env);
 
-  const corsOrigins = (read.text('CORS_ORIGIN') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
-  for (const origin of corsOrigins) {
-    if (origin === '*' || !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      read.problems.push(`\`CORS_ORIGIN\` must list origins like https://app.example.com (no paths, no *), got \`${origin}\``);
-    }
-  }
+  const corsOrigins = readCorsOrigins(read);
   const tlsCertFile = read.text('TLS_CERT_FILE');
   const tlsKeyFile = read.text('TLS_KEY_FILE');
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
     read.problems.push('`TLS_CERT_FILE` and `TLS_KEY_FILE` must be set together');
   }
-  const redisUrl = read.text('REDIS_URL');
-  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
-    read.problems.push(`\`REDIS_URL\` must look like redis://host:port, got \`${redisUrl}\``);
-  }
+  const redisUrl = readRedisUrl(read);
   const jwtSecret = read.text('JWT_SECRET');
   if (jwtSecret !== undefined && jwtSecret.length < 32) {
     read.problems.push(`\`JWT_SECRET\` must be at least 32 characters for HS256, got ${jwtSecret.length}`);
@@ -110,7 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnections: read.int('MAX_CONNECTIONS', DEFAULTS.MAX_CONNECTIONS, 1, 10_000_000),
     maxPublishBytes: read.int('MAX_PUBLISH_BYTES', DEFAULTS.MAX_PUBLISH_BYTES, 1, 67_108_864),
     corsOrigins: Object.freeze(corsOrigins),
-    publishToken: read.text('PUBLISH_TOKEN'),
+    publishToken: readPublishToken(read),
     jwtSecret,
     tlsCertFile,
     tlsKeyFile,

@@ -31,6 +31,17 @@ interface StreamRequest {
 
 const ADDRESS_TEXT = new TextDecoder();
 
+/**
+ * A list header sent as several lines, joined in order as RFC 9110 5.3 says (getHeader reads only
+ * the first line). A proxy such as HAProxy appends its own X-Forwarded-For line: reading the first
+ * alone would believe a line the client wrote itself.
+ */
+function listHeader(req: HttpRequest, name: string): string {
+  const lines: string[] = [];
+  req.forEach((key, value) => key === name && lines.push(value));
+  return lines.join(', ');
+}
+
 export class EventsHandler {
   private readonly streams = new Set<SseStream>();
   private readonly retryFrame: Buffer;
@@ -62,7 +73,7 @@ export class EventsHandler {
       authorization: req.getHeader('authorization'),
       cookie: req.getHeader('cookie'),
       peer: ADDRESS_TEXT.decode(res.getRemoteAddressAsText()),
-      forwardedFor: req.getHeader('x-forwarded-for'),
+      forwardedFor: this.access.addresses.enabled ? listHeader(req, 'x-forwarded-for') : '',
       acceptEncoding: req.getHeader('accept-encoding'),
     };
     const cors = this.cors.headers(req.getHeader('origin'));
@@ -74,7 +85,7 @@ export class EventsHandler {
     }
     if (this.shard.counters.flag(GLOBAL_SLOT.DRAINING) === 1) return this.shed(res, r, cors, 'DRAINING');
     const { auth } = this.access;
-    if (!auth.subscribersNeedToken) return this.open(res, r, topics, cors, {});
+    if (!auth.needsToken(topics)) return this.open(res, r, topics, cors, {});
     const token = subscriberToken(r.authorization, r.cookie, r.params);
     let aborted = false;
     res.onAborted(() => {

@@ -7,7 +7,7 @@ import type { Shard } from '../fanout/shard.js';
 import type { AccessControl } from '../intake/access-control.js';
 import { HttpError } from '../intake/errors.js';
 import { GLOBAL_SLOT } from '../threads/shared-counters.js';
-import { Cors } from './cors.js';
+import { Cors, EVENTS_PREFLIGHT, PUBLISH_PREFLIGHT, TOPICS_PREFLIGHT, type Preflight } from './cors.js';
 import { renderDemoPage } from './demo-page.js';
 import { EventsHandler } from './events-handler.js';
 import { handlePublish, type Publish } from './publish-handler.js';
@@ -114,15 +114,18 @@ export class ShardHttp {
       if (this.consoleRoutes.handles(path)) {
         if (get) return this.consoleRoutes.route(res, req, path);
         // the topic endpoints take Authorization: a cross-origin page needs a preflight
-        if (method === 'OPTIONS') return send(res, 204, '', 'text/plain', this.cors.preflight(req.getHeader('origin')));
+        if (method === 'OPTIONS') return this.preflight(res, req, TOPICS_PREFLIGHT);
         return this.notAllowed(res, `${GET}, OPTIONS`);
       }
       switch (path) {
         case '/events':
-          return get ? this.events.handle(res, req) : this.notAllowed(res, GET);
+          if (get) return this.events.handle(res, req);
+          // a fetch()-based client may send its token in Authorization: not a "simple" request
+          if (method === 'OPTIONS') return this.preflight(res, req, EVENTS_PREFLIGHT);
+          return this.notAllowed(res, `${GET}, OPTIONS`);
         case '/publish':
           if (method === 'POST') return this.publish(res, req);
-          if (method === 'OPTIONS') return send(res, 204, '', 'text/plain', this.cors.preflight(req.getHeader('origin')));
+          if (method === 'OPTIONS') return this.preflight(res, req, PUBLISH_PREFLIGHT);
           return this.notAllowed(res, 'POST, OPTIONS');
         case '/healthz':
           return get ? this.healthz(res) : this.notAllowed(res, GET);
@@ -143,6 +146,10 @@ export class ShardHttp {
     } catch (err) {
       sendError(res, err);
     }
+  }
+
+  private preflight(res: HttpResponse, req: HttpRequest, allowed: Preflight): void {
+    send(res, 204, '', 'text/plain', this.cors.preflight(req.getHeader('origin'), allowed));
   }
 
   private notAllowed(res: HttpResponse, allow: string): void {

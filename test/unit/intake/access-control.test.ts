@@ -11,7 +11,7 @@ import { HttpError } from '../../../src/intake/errors.js';
 import type { JwksFeed, JwksState, PublicJwk } from '../../../src/intake/jwks-feed.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-chars!';
-const PUBLISH_TOKEN = 'pub-token-1';
+const PUBLISH_TOKEN = 'pub-token-0123456789';
 
 const sign = (claims: Record<string, unknown>): Promise<string> => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
 
