@@ -1,0 +1,147 @@
+// The durable event log (DATA_DIR) against the real server and real files: restarts keep the
+// history (SIGTERM and kill -9, under publishing, with reconnecting `eventsource` clients), power
+// loss (a cut tail) never lets an id name another event, one server per directory, a directory that
+// cannot be used stops the start.
+import { readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EventSource } from 'eventsource';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../support/free-port.js';
+import { startServer, tempDataDir, waitFor, type TestServer } from '../helpers/server.js';
+import { openStream } from '../helpers/sse-client.js';
+
+const servers: TestServer[] = [];
+const cleanups: (() => void)[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop('SIGKILL')));
+  for (const c of cleanups.splice(0)) c();
+});
+
+function dataDir(): string {
+  const dir = tempDataDir();
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function start(env: Record<string, string>): Promise<TestServer> {
+  const s = await startServer(env);
+  servers.push(s);
+  return s;
+}
+
+interface Client {
+  ids: string[];
+  resets: number;
+  es: EventSource;
+}
+
+describe('durable event log', () => {
+  it('restarts (SIGTERM, then kill -9) under publishing: every subscriber gets every answered event exactly once, no reset', async () => {
+    const dir = dataDir();
+    const port = await freePort();
+    const env = { DATA_DIR: dir, PORT: String(port), RETRY_MS: '100', DRAIN_MS: '200' };
+    let server = await start(env);
+    const TOPICS = 5;
+    const clients: Client[] = Array.from({ length: 50 }, (_, i) => {
+      const es = new EventSource(`http://127.0.0.1:${port}/events?topic=t${i % TOPICS}`);
+      const c: Client = { ids: [], resets: 0, es };
+      es.onmessage = (e) => c.ids.push(e.lastEventId);
+      es.addEventListener('reset', () => c.resets++);
+      return c;
+    });
+    cleanups.push(() => clients.forEach((c) => c.es.close()));
+    await waitFor(async () => (await server.metric('sse_connections')) >= clients.length, 'every client connected', 30_000);
+
+    // Answered ids per topic, and what each id named (no id may ever name two events).
+    const answered: string[][] = Array.from({ length: TOPICS }, () => []);
+    let publishing = true;
+    let sent = 0;
+    const publisher = (async () => {
+      while (publishing) {
+        const n = sent++;
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/publish?topic=t${n % TOPICS}`, { method: 'POST', body: `e${n}` });
+          if (res.status === 202) answered[n % TOPICS]!.push(((await res.json()) as { id: string }).id);
+          else await res.arrayBuffer();
+        } catch {
+          await new Promise((r) => setTimeout(r, 20)); // the server is restarting: not answered, not counted
+        }
+      }
+    })();
+    const total = (): number => answered.reduce((n, a) => n + a.length, 0);
+    const restart = async (signal: NodeJS.Signals): Promise<void> => {
+      const before = total();
+      await waitFor(() => total() >= before + 150, 'publishes answered before the restart', 30_000);
+      await server.stop(signal);
+      servers.splice(servers.indexOf(server), 1);
+      server = await start(env);
+    };
+    await restart('SIGTERM');
+    await restart('SIGKILL');
+    const before = total();
+    await waitFor(() => total() >= before + 150, 'publishes answered after the restarts', 30_000);
+    publishing = false;
+    await publisher;
+
+    for (const [i, c] of clients.entries()) {
+      const want = answered[i % TOPICS]!;
+      await waitFor(() => want.every((id) => c.ids.includes(id)), `client ${i} has every answered event`, 30_000);
+      expect(c.resets, `client ${i} resets`).toBe(0);
+      expect(new Set(c.ids).size, `client ${i} duplicates`).toBe(c.ids.length);
+    }
+    // The kill -9 started a new epoch: three epochs' worth of ids, never the same id twice.
+    const all = answered.flat();
+    expect(new Set(all).size).toBe(all.length);
+  }, 180_000);
+
+  it('power loss (the tail of the last segment gone): old ids up to the last surviving event resume, later ones get a reset, no id is reused', async () => {
+    const dir = dataDir();
+    const first = await start({ DATA_DIR: dir });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(await first.publish('p', `old ${i}`)); // one batch each: sequential
+    await first.stop('SIGKILL');
+    const segment = join(dir, readdirSync(dir).filter((n) => n.endsWith('.seg')).sort().at(-1)!);
+    const size = statSync(segment).size;
+    truncateSync(segment, size - Math.floor((size / 20) * 4.5)); // about four and a half records gone
+    const second = await start({ DATA_DIR: dir });
+    const m = /continues (\w+) up to (\d+)/.exec(second.output())!;
+    expect(m, second.output()).not.toBeNull();
+    const survived = Number(m[2]);
+    expect(survived).toBeGreaterThanOrEqual(14);
+    expect(survived).toBeLessThan(20);
+    const fresh = await second.publish('p', 'new');
+    expect(ids).not.toContain(fresh);
+
+    const resumed = await openStream(`${second.url}/events?topic=p`, { 'last-event-id': ids[survived - 2]! });
+    const [a, b] = await resumed.waitForEvents(2);
+    expect([a!.id, a!.data, b!.id, b!.data]).toEqual([ids[survived - 1], `old ${survived - 1}`, fresh, 'new']);
+    resumed.close();
+    const lost = await openStream(`${second.url}/events?topic=p`, { 'last-event-id': ids[survived]! });
+    const [reset] = await lost.waitForEvents(1);
+    expect(reset!.event).toBe('reset');
+    lost.close();
+  }, 60_000);
+
+  it('a second server on the same DATA_DIR is refused with exit 2 and a message naming the directory', async () => {
+    const dir = dataDir();
+    const owner = await start({ DATA_DIR: dir });
+    await expect(start({ DATA_DIR: dir })).rejects.toThrow(new RegExp(`exited with 2 before listening:\\s+DATA_DIR ${dir} is in use by another server \\(pid ${owner.proc.pid}\\)`));
+  });
+
+  it('a DATA_DIR that cannot be created or written stops the start with exit 2', async () => {
+    const dir = dataDir();
+    writeFileSync(join(dir, 'a-file'), '');
+    await expect(start({ DATA_DIR: join(dir, 'a-file', 'data') })).rejects.toThrow(/exited with 2 before listening:\s+DATA_DIR .* cannot be created/);
+  });
+
+  it('DATA_DIR= (empty) keeps memory only: a restart begins a new history', async () => {
+    const epochOf = (s: TestServer): string => /\(epoch (\w+)\)/.exec(s.output())![1]!;
+    const s = await start({ DATA_DIR: '' });
+    const before = epochOf(s);
+    await s.publish('m', 'x');
+    await s.stop();
+    const again = await start({ DATA_DIR: '' });
+    expect(epochOf(again)).not.toBe(before);
+    expect(again.output()).not.toMatch(/event log/);
+  });
+});
