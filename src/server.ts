@@ -118,9 +118,9 @@ async function main(): Promise<void> {
   const published = (): number => sequence.last;
   const metrics = new Metrics(shared, { historySize: () => shards.historySize, published, shardThreads: config.shards });
   if (log !== undefined) shards.seed(log.takeSeed(), log.aliases);
-  // Durable log: each batch is written before the shards see it, and publishes received in this
-  // thread (SHARDS=0, presence) are answered when it reaches them, like a worker's (acks.ts).
-  const acks = log === undefined ? undefined : new DeliveryAcks();
+  // Durable log: each batch is written before the shards see it. DURABILITY=fsync: publishes received
+  // in this thread (SHARDS=0, presence) are answered when it reaches them, like a worker's (acks.ts).
+  const acks = log !== undefined && config.durability === 'fsync' ? new DeliveryAcks() : undefined;
   const deliver = (batch: SharedBatch): void => {
     shards.deliver(batch);
     acks?.reach(batch.firstSeq + batch.count - 1);
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
     recordPublishLatency(run.receivedAt);
   });
   const local = new LocalSequencer(sequence, epoch, (run) => reorderer.add(run));
-  const publishLocal = storedPublish((items, receivedAt) => local.assign(items, receivedAt), acks, logDown);
+  const publishLocal = storedPublish((items, receivedAt) => local.assign(items, receivedAt), log === undefined ? 'memory' : config.durability, acks, logDown);
   const publish = (items: PublishItem[], receivedAt: number): string[] | Promise<string[]> => {
     if (draining()) throw new HttpError('DRAINING');
     if (redis === undefined) return publishLocal(items, receivedAt);

@@ -1,7 +1,9 @@
-// With a durable log a publish is answered once its batch is written (DURABILITY=write) or synced
-// (fsync): that is when the main thread hands the batch to the shards, so each thread answers its
-// own publishes when the batch holding their last number reaches it. No message of its own, and
-// concurrent publishes share the batch's write and fsync (group commit).
+// DURABILITY=fsync: a publish is answered once its batch is synced, which is when the main thread
+// hands the batch to the shards; so each thread answers its own publishes when the batch holding
+// their last number reaches it. No message of its own, and concurrent publishes share the batch's
+// write and fdatasync (group commit). DURABILITY=write answers at once: an answer that waits makes
+// uWS close a connection that pipelines (docs/durability.md).
+import type { Durability } from '../config/config.js';
 import { HttpError } from '../intake/errors.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import { parseId } from '../sequencing/event-ids.js';
@@ -37,17 +39,19 @@ export class DeliveryAcks {
 }
 
 /**
- * One server's publish with a durable log: refused while the log cannot be written, answered once
- * stored. Without `acks` (DURABILITY=memory) the ids are answered at once, as before.
+ * One server's publish with a durable log: refused while the log cannot be written; answered once
+ * synced with `acks` (DURABILITY=fsync), at once without. DURABILITY=memory: `assign` as it is.
  */
 export function storedPublish(
   assign: (items: PublishItem[], receivedAt: number) => string[],
+  durability: Durability,
   acks: DeliveryAcks | undefined,
   logDown: () => boolean,
 ): (items: PublishItem[], receivedAt: number) => string[] | Promise<string[]> {
-  if (acks === undefined) return assign;
+  if (durability === 'memory') return assign;
   return (items, receivedAt) => {
     if (logDown()) throw new HttpError('STORAGE_UNAVAILABLE');
-    return acks.after(assign(items, receivedAt));
+    const ids = assign(items, receivedAt);
+    return acks === undefined ? ids : acks.after(ids);
   };
 }

@@ -31,8 +31,8 @@ const shared = attachSharedCounters(init.counters, init.shardRows);
 const shard = new Shard(init.config, init.index, shared, init.epoch);
 shard.seed(init.history);
 shard.aliases = new Map(init.aliases);
-// Durable log: a publish is answered when the batch holding it arrives here, written (and synced).
-const acks = init.config.durability === 'memory' ? undefined : new DeliveryAcks();
+// DURABILITY=fsync: a publish is answered when the batch holding it arrives here, synced.
+const acks = init.config.durability === 'fsync' ? new DeliveryAcks() : undefined;
 // Presence: the counts that changed in a turn go to the main thread in one message after it.
 shard.presence.onDirty = () => setImmediate(() => post({ type: 'presence', changes: shard.presence.takeChanges() }));
 
@@ -54,7 +54,7 @@ redis?.connection.connect().catch(() => {}); // until it is up, publishes answer
 const latencies = new Coalescer<number>((latenciesS) => post({ type: 'cluster-published', latenciesS }), CLUSTER_LATENCIES_WINDOW_MS);
 const publish =
   redis === undefined
-    ? storedPublish((items: PublishItem[], receivedAt: number) => local.assign(items, receivedAt), acks, () => shard.counters.flag(GLOBAL_SLOT.DEGRADED) === 1)
+    ? storedPublish((items: PublishItem[], receivedAt: number) => local.assign(items, receivedAt), init.config.durability, acks, () => shard.counters.flag(GLOBAL_SLOT.DEGRADED) === 1)
     : (items: PublishItem[], receivedAt: number) =>
         redis.publish(items).then((ids) => {
           sequence.countPublished(items.length);
