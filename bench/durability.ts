@@ -53,14 +53,16 @@ async function pipelined(port: number, ms: number, connections = 4, depth = 64):
   return answered / (ms / 1000);
 }
 
-async function publishRate(label: string, env: Record<string, string>): Promise<void> {
+/** `connections` × `depth`: 4 × 64 is pipelined; 64 × 1 is one publish at a time per connection (fsync cannot pipeline). */
+async function publishRate(label: string, env: Record<string, string>, connections: number, depth: number): Promise<void> {
   const server = await startServer(parseVariant('uws-1')!, env);
-  await pipelined(server.port, 1_000); // warm-up
+  await pipelined(server.port, 1_000, connections, depth); // warm-up
   const batchesBefore = await metric(server.port, 'sse_batch_events_count');
-  const rate = await pipelined(server.port, SECONDS * 1000);
+  const rate = await pipelined(server.port, SECONDS * 1000, connections, depth);
   const batches = (await metric(server.port, 'sse_batch_events_count')) - batchesBefore;
   await server.stop();
-  console.log(`${label}: ${Math.round(rate)} publishes/s pipelined (${Math.round(batches / (SECONDS + 0.2))} batches/s${env['DURABILITY'] === 'fsync' ? ', one fdatasync per turn that wrote: at most that many fsyncs/s' : ''})`);
+  // DURABILITY=fsync: one fdatasync per event-loop turn that wrote, so at most one per batch
+  console.log(`${label}, ${connections} connections × ${depth} in flight: ${Math.round(rate)} publishes/s, ${Math.round(batches / SECONDS)} batches/s`);
 }
 
 async function metric(port: number, name: string): Promise<number> {
@@ -97,9 +99,18 @@ function rssMb(pid: number): number {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-durability-'));
   try {
-    await publishRate('memory only (DATA_DIR=)', { DATA_DIR: '' });
-    await publishRate('DURABILITY=write', { DATA_DIR: join(dir, 'w') });
-    await publishRate('DURABILITY=fsync', { DATA_DIR: join(dir, 'f'), DURABILITY: 'fsync' });
+    for (let round = 0; round < 2; round++) {
+      await publishRate('memory only (DATA_DIR=)', { DATA_DIR: '' }, 4, 64);
+      await publishRate('DURABILITY=write', { DATA_DIR: join(dir, `w${round}`) }, 4, 64);
+    }
+    for (const [label, env] of [
+      ['memory only (DATA_DIR=)', { DATA_DIR: '' }],
+      ['DURABILITY=write', { DATA_DIR: join(dir, 'w1') }],
+      ['DURABILITY=fsync', { DATA_DIR: join(dir, 'f'), DURABILITY: 'fsync' }],
+    ] as const) {
+      await publishRate(label, env, 64, 1);
+    }
+    if (process.argv[4] === 'rates-only') return;
 
     const big = join(dir, 'big');
     const { sseBytes, quietIds } = writeLog(big, EVENTS);

@@ -2,6 +2,7 @@
 // history (SIGTERM and kill -9, under publishing, with reconnecting `eventsource` clients), power
 // loss (a cut tail) never lets an id name another event, one server per directory, a directory that
 // cannot be used stops the start.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventSource } from 'eventsource';
@@ -146,4 +147,46 @@ describe('durable event log', () => {
     expect(epochOf(again)).not.toBe(before);
     expect(again.output()).not.toMatch(/event log/);
   });
+});
+
+describe('durable event log on a full disk', () => {
+  /** A 512 KiB tmpfs, or undefined where mounting is not allowed (not root): the test is skipped then. */
+  function smallDisk(): string | undefined {
+    const dir = dataDir();
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', dir]);
+    if (r.status !== 0) return undefined;
+    cleanups.unshift(() => spawnSync('umount', ['-l', dir]));
+    return dir;
+  }
+
+  it('ENOSPC: publishes answer 503 STORAGE_UNAVAILABLE, streams stay up, publishing resumes by itself when space returns', async (ctx) => {
+    const dir = smallDisk();
+    if (dir === undefined) return ctx.skip();
+    const data = join(dir, 'log');
+    const server = await start({ DATA_DIR: data, LOG_SEGMENT_BYTES: '65536' });
+    const watcher = await openStream(`${server.url}/events?topic=f`);
+    const filler = join(dir, 'filler');
+    writeFileSync(filler, Buffer.alloc(300 * 1024));
+    const answered: string[] = [];
+    const payload = 'y'.repeat(2_000);
+    let refused: { status: number; code: string } | undefined;
+    await waitFor(async () => {
+      const res = await fetch(`${server.url}/publish?topic=f`, { method: 'POST', body: payload });
+      const body = (await res.json()) as { id?: string; code?: string };
+      if (res.status === 202) answered.push(body.id!);
+      else refused = { status: res.status, code: body.code! };
+      return refused;
+    }, 'a publish refused on the full disk', 30_000);
+    expect(refused).toEqual({ status: 503, code: 'STORAGE_UNAVAILABLE' });
+    expect(watcher.closed).toBe(false);
+    rmSync(filler);
+    const after = await waitFor(async () => {
+      const res = await fetch(`${server.url}/publish?topic=f`, { method: 'POST', body: 'back' });
+      return res.status === 202 && ((await res.json()) as { id: string }).id;
+    }, 'publishing back once space returned', 30_000);
+    const events = await watcher.waitForEvents(answered.length + 1, 30_000);
+    expect(events.map((e) => e.id)).toEqual([...answered, after]);
+    expect(server.output()).toMatch(/event log: write failed, publishes answer 503 until it works again: ENOSPC/);
+    expect(server.output()).toMatch(/event log: writable again/);
+  }, 90_000);
 });
