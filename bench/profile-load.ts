@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   // Its own process group, so that SIGINT reaches the profiler and the server together, as Ctrl+C
   // does (0x, under clinic flame, waits for its child to exit without signalling it), and so that
   // nothing of it survives us.
-  const child = track(spawn(command[0]!, command.slice(1), { env: { ...process.env, HOST: '127.0.0.1', PORT: '0', DRAIN_MS: '0' }, stdio: ['ignore', 'pipe', 'inherit'], detached: true }));
+  const child = track(spawn(command[0]!, command.slice(1), { env: { ...process.env, HOST: '127.0.0.1', PORT: '0', DRAIN_MS: '0', DATA_DIR: '' }, stdio: ['ignore', 'pipe', 'inherit'], detached: true }));
   const group = -child.pid!;
   process.on('exit', () => {
     try {

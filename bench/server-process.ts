@@ -49,6 +49,7 @@ export function startServer(variant: Variant, env: Record<string, string> = {}, 
         PORT: '0',
         SHARDS: String(variant.shards),
         DRAIN_MS: '0', // stopping a server with 10,000 streams must not take seconds
+        DATA_DIR: '', // memory only, as the figures before the durable log; bench/durability.ts measures the log
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,7 @@ import { PresenceService } from './presence/presence-service.js';
 import type { Ask, MainQuery } from './presence/queries.js';
 import { RedisPresence } from './presence/redis-presence.js';
 import { Batcher } from './sequencing/batcher.js';
+import type { SharedBatch } from './sequencing/batch-layout.js';
 import { newEpoch } from './sequencing/event-ids.js';
 import { LocalSequencer, type SequencedRun } from './sequencing/local-sequencer.js';
 import { RedisEventLog } from './sequencing/redis-event-log.js';
@@ -25,6 +26,9 @@ import { InThreadShard } from './threads/in-thread-shard.js';
 import type { ShardHost } from './threads/shard-host.js';
 import { ShardPool } from './threads/shard-pool.js';
 import { createSharedCounters, GLOBAL_SLOT, type SharedCounters } from './threads/shared-counters.js';
+import { DeliveryAcks, storedPublish } from './eventlog/acks.js';
+import { DataDirError, EventLog } from './eventlog/event-log.js';
+import { WriteAhead } from './eventlog/write-ahead.js';
 
 function configOrExit(): Config {
   try {
@@ -62,6 +66,28 @@ async function connectRedis(url: string, config: Config, shared: SharedCounters)
   return log;
 }
 
+/** One server with DATA_DIR: the durable log, recovered; a directory it cannot use stops the start. */
+function openLog(config: Config): EventLog | undefined {
+  if (config.dataDir === undefined || config.durability === 'memory') return undefined;
+  try {
+    const log = EventLog.open({
+      dir: config.dataDir,
+      durability: config.durability,
+      fsyncMs: config.fsyncMs,
+      segmentBytes: config.logSegmentBytes,
+      maxEvents: config.historySize,
+      maxAgeMs: config.historyMaxAgeMs,
+      maxBytes: config.historyMaxBytes,
+    });
+    for (const note of log.notes) console.error(`event log: ${note}`);
+    return log;
+  } catch (err) {
+    if (!(err instanceof DataDirError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
   const config = configOrExit();
   // Handlers first: a signal that arrives while starting is remembered and honoured once listening.
@@ -74,7 +100,10 @@ async function main(): Promise<void> {
   const shared = createSharedCounters(Math.max(config.shards, 1));
   const draining = (): boolean => Atomics.load(shared.global, GLOBAL_SLOT.DRAINING) === 1;
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, config, shared);
-  const epoch = redis?.currentEpoch ?? newEpoch();
+  const log = openLog(config);
+  const epoch = redis?.currentEpoch ?? log?.epoch ?? newEpoch();
+  // The recovered history goes on: numbers continue after the newest stored.
+  if (log !== undefined) Atomics.store(shared.position, 0, BigInt(log.lastSeq));
 
   // Access control shared by every shard: the JWKS, fetched once per process (here), and the
   // per-address stream counts. A JWKS not reachable yet does not stop the start: /healthz says so.
@@ -88,16 +117,30 @@ async function main(): Promise<void> {
   const sequence = new SharedSequence(shared.position);
   const published = (): number => sequence.last;
   const metrics = new Metrics(shared, { historySize: () => shards.historySize, published, shardThreads: config.shards });
+  if (log !== undefined) shards.seed(log.takeSeed(), log.aliases);
+  // Durable log: each batch is written before the shards see it. DURABILITY=fsync: publishes received
+  // in this thread (SHARDS=0, presence) are answered when it reaches them, like a worker's (acks.ts).
+  const acks = log !== undefined && config.durability === 'fsync' ? new DeliveryAcks() : undefined;
+  const deliver = (batch: SharedBatch): void => {
+    shards.deliver(batch);
+    acks?.reach(batch.firstSeq + batch.count - 1);
+  };
+  const logDown = (): boolean => Atomics.load(shared.global, GLOBAL_SLOT.DEGRADED) === 1;
+  const writeAhead =
+    log === undefined
+      ? undefined
+      : new WriteAhead(log, config.durability === 'fsync', deliver, (writable) => Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, writable ? 0 : 1));
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {
     metrics.batchEvents.observe(batch.count);
-    shards.deliver(batch);
+    if (writeAhead === undefined) deliver(batch);
+    else writeAhead.submit(batch);
   });
   const recordPublishLatency = (receivedAt: number): void => {
     metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
   };
   // One server: events numbered in any thread come back to sequence order here, then to the batcher.
   const reorderer = new Reorderer(
-    0,
+    log?.lastSeq ?? 0,
     (run: SequencedRun) => {
       batcher.appendRun(run);
       recordPublishLatency(run.receivedAt);
@@ -105,9 +148,10 @@ async function main(): Promise<void> {
     () => batcher.flush(), // a batch holds consecutive numbers: the next one starts after the lost ones
   );
   const local = new LocalSequencer(sequence, epoch, (run) => reorderer.add(run));
+  const publishLocal = storedPublish((items, receivedAt) => local.assign(items, receivedAt), log === undefined ? 'memory' : config.durability, acks, logDown);
   const publish = (items: PublishItem[], receivedAt: number): string[] | Promise<string[]> => {
     if (draining()) throw new HttpError('DRAINING');
-    if (redis === undefined) return local.assign(items, receivedAt);
+    if (redis === undefined) return publishLocal(items, receivedAt);
     return redis.publish(items).then((ids) => {
       sequence.countPublished(items.length);
       recordPublishLatency(receivedAt);
@@ -190,6 +234,7 @@ async function main(): Promise<void> {
         })
         .then(() => redis?.stop())
         .then(() => {
+          writeAhead?.close();
           clearTimeout(hardStop);
           console.log('drained, bye');
           process.exit(0);

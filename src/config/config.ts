@@ -7,6 +7,7 @@ import { readCorsOrigins, readRedisUrl } from './urls.js';
 
 export type SlowConsumerPolicy = 'disconnect' | 'drop';
 export type Compression = 'gzip' | 'off';
+export type Durability = 'write' | 'fsync' | 'memory';
 
 /** Access control (JWT key sources, claims, per-address limits, TRUST_PROXY): see access-control.ts. */
 export interface Config extends AccessControlConfig {
@@ -25,6 +26,17 @@ export interface Config extends AccessControlConfig {
   readonly slowConsumer: SlowConsumerPolicy;
   /** events retained for replay, one ring for all topics */
   readonly historySize: number;
+  /** the durable event log's directory; undefined: memory only (DATA_DIR empty, DURABILITY=memory, or cluster mode) */
+  readonly dataDir: string | undefined;
+  /** what a 202 promises (docs/durability.md); `memory` whenever dataDir is undefined */
+  readonly durability: Durability;
+  /** DURABILITY=write: the log is fdatasync'ed this often (ms) */
+  readonly fsyncMs: number;
+  /** a log segment file is closed and a new one begun past this size (bytes) */
+  readonly logSegmentBytes: number;
+  /** retention besides HISTORY_SIZE: oldest whole segments go past this age (ms) or total size (bytes); 0: no limit */
+  readonly historyMaxAgeMs: number;
+  readonly historyMaxBytes: number;
   readonly heartbeatMs: number;
   readonly retryMs: number;
   readonly maxConnections: number;
@@ -58,6 +70,12 @@ export const DEFAULTS = {
   MAX_BACKPRESSURE: 1_048_576, // bytes
   SLOW_CONSUMER: 'disconnect',
   HISTORY_SIZE: 10_000, // events
+  DATA_DIR: './data', // relative to the working directory
+  DURABILITY: 'write', // docs/durability.md: a crash of the process loses nothing answered
+  FSYNC_MS: 1_000, // DURABILITY=write: power loss loses at most this much
+  LOG_SEGMENT_BYTES: 16_777_216, // retention deletes whole segments
+  HISTORY_MAX_AGE: 0, // none
+  HISTORY_MAX_BYTES: 0, // none
   HEARTBEAT_MS: 15_000,
   RETRY_MS: 3_000,
   MAX_CONNECTIONS: 100_000,
@@ -104,6 +122,14 @@ export function loadConfig(env: Env = process.env): Config {
     read.problems.push(`\`JWT_SECRET\` must be at least 32 characters for HS256, got ${jwtSecret.length}`);
   }
 
+  // DATA_DIR set but empty is memory only; unset is the default directory. Cluster mode: Redis is the log.
+  const dataDirRaw = read.raw('DATA_DIR');
+  let durability = read.oneOf<Durability>('DURABILITY', DEFAULTS.DURABILITY, ['write', 'fsync', 'memory']);
+  const memoryOnly = (dataDirRaw !== undefined && dataDirRaw.trim() === '') || redisUrl !== undefined;
+  if (memoryOnly && durability === 'fsync' && redisUrl === undefined) read.problems.push('`DURABILITY=fsync` needs a `DATA_DIR` (it is set empty: memory only)');
+  if (memoryOnly) durability = 'memory';
+  const dataDir = durability === 'memory' ? undefined : (dataDirRaw ?? DEFAULTS.DATA_DIR);
+
   const config: Config = {
     host: read.text('HOST') ?? DEFAULTS.HOST,
     port: read.int('PORT', DEFAULTS.PORT, 0, 65_535),
@@ -114,6 +140,12 @@ export function loadConfig(env: Env = process.env): Config {
     maxBackpressure: read.int('MAX_BACKPRESSURE', DEFAULTS.MAX_BACKPRESSURE, 1_024, 1_073_741_824),
     slowConsumer: read.oneOf<SlowConsumerPolicy>('SLOW_CONSUMER', DEFAULTS.SLOW_CONSUMER, ['disconnect', 'drop']),
     historySize: read.int('HISTORY_SIZE', DEFAULTS.HISTORY_SIZE, 1, 10_000_000),
+    dataDir,
+    durability,
+    fsyncMs: read.int('FSYNC_MS', DEFAULTS.FSYNC_MS, 1, 60_000),
+    logSegmentBytes: read.int('LOG_SEGMENT_BYTES', DEFAULTS.LOG_SEGMENT_BYTES, 4_096, 1_073_741_824),
+    historyMaxAgeMs: read.duration('HISTORY_MAX_AGE', DEFAULTS.HISTORY_MAX_AGE),
+    historyMaxBytes: read.int('HISTORY_MAX_BYTES', DEFAULTS.HISTORY_MAX_BYTES, 0, Number.MAX_SAFE_INTEGER),
     heartbeatMs: read.int('HEARTBEAT_MS', DEFAULTS.HEARTBEAT_MS, 100, 3_600_000),
     retryMs: read.int('RETRY_MS', DEFAULTS.RETRY_MS, 0, 3_600_000),
     maxConnections: read.int('MAX_CONNECTIONS', DEFAULTS.MAX_CONNECTIONS, 1, 10_000_000),

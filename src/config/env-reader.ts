@@ -13,6 +13,21 @@ export class EnvReader {
     return raw === undefined || raw.trim() === '' ? undefined : raw;
   }
 
+  /** The value exactly as set, blank included (undefined only when unset). */
+  raw(name: string): string | undefined {
+    return this.env[name];
+  }
+
+  /** A duration like `90s`, `30m`, `24h`, `7d` or `0` (none), in ms. */
+  duration(name: string, fallback: number): number {
+    const raw = this.text(name);
+    if (raw === undefined) return fallback;
+    const m = /^(\d{1,9})(ms|s|m|h|d)?$/.exec(raw.trim());
+    if (m === null || (m[2] === undefined && m[1] !== '0')) return this.problem(`\`${name}\` must be a duration like 90s, 30m, 24h or 7d, or 0, got \`${raw}\``, fallback);
+    const unit: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+    return Number(m[1]) * unit[m[2] ?? 'ms']!;
+  }
+
   int(name: string, fallback: number, min: number, max: number): number {
     const raw = this.text(name);
     if (raw === undefined) return fallback;

@@ -73,6 +73,8 @@ export class History {
     const events: Uint8Array[] = [];
     for (let b = this.batchHolding(id.seq + 1); b < this.held.length; b++) {
       const batch = this.held[b]!;
+      // A batch's topic dictionary says whether it holds any of them: a quiet topic's resume skips the rest whole.
+      if (!batch.topics.some((t) => topics.has(t))) continue;
       for (let i = Math.max(0, id.seq + 1 - batch.firstSeq); i < batch.count; i++) {
         if (topics.has(batch.topics[batch.topicIndex[i]!]!)) events.push(eventBytes(batch, i));
       }

@@ -8,6 +8,7 @@ import { SharedSequence } from '../sequencing/shared-sequence.js';
 import { encodeReset } from '../sequencing/sse-encoding.js';
 import { timerAt, type LongTimer } from '../threads/long-timer.js';
 import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/shared-counters.js';
+import { followChain } from '../eventlog/epoch-chain.js';
 import { History } from './history.js';
 import { Hub, type Subscriber } from './hub.js';
 import { TopicCounts } from './topic-counts.js';
@@ -41,6 +42,8 @@ export class Shard {
   private readonly sequence: SharedSequence;
   /** batches from a break in the sequence on, held until the hub has passed every batch before it */
   private held: EventBatch[] | undefined;
+  /** durable log: earlier epochs this one continues (epoch -> last number that survived), see epoch-chain.ts */
+  aliases: ReadonlyMap<string, number> = new Map();
 
   constructor(config: Config, readonly index: number, shared: SharedCounters, epoch: string) {
     this.counters = new ShardCounters(shared, index);
@@ -109,7 +112,7 @@ export class Shard {
    * past everything this server has sequenced (one server) was never given out: no wait, a reset.
    */
   catchUp(lastEventId: string | undefined): Promise<void> | undefined {
-    const id = parseId(lastEventId);
+    const id = parseId(followChain(lastEventId, this.aliases, this.history.epoch));
     if (id === undefined || id.epoch !== this.history.epoch || id.seq <= this.history.lastSeq) return undefined;
     if (!this.clustered && id.seq > this.sequence.last) return undefined;
     return new Promise((resolve) => {
@@ -137,7 +140,7 @@ export class Shard {
    * `expiresAt` (ms since the epoch, from the token) ends the stream then.
    */
   subscribe(sub: Stream, lastEventId: string | undefined, expiresAt?: number): Uint8Array[] {
-    const plan = this.history.resume(lastEventId, sub.topics);
+    const plan = this.history.resume(followChain(lastEventId, this.aliases, this.history.epoch), sub.topics);
     sub.lastSeq = plan.lastSeq;
     const head: Uint8Array[] = [];
     if (plan.reset !== undefined) {

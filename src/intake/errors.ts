@@ -20,6 +20,7 @@ export const ERRORS = {
   TOO_MANY_CONNECTIONS: { status: 503, message: 'connection limit reached, retry later' },
   DRAINING: { status: 503, message: 'server is shutting down' },
   UNAVAILABLE: { status: 503, message: 'event log unavailable, retry later' },
+  STORAGE_UNAVAILABLE: { status: 503, message: 'the event log on disk cannot be written (disk full or I/O error), retry later' },
   KEYS_UNAVAILABLE: { status: 503, message: 'token signing keys (JWKS) not loaded yet, retry later' },
   TOO_MANY_CONNECTIONS_PER_IP: { status: 503, message: 'too many streams from this address, retry later' },
   INTERNAL: { status: 500, message: 'internal error' },

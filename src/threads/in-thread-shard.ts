@@ -46,6 +46,11 @@ export class InThreadShard implements ShardHost {
     return listen(this.started().app, host, port);
   }
 
+  seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>): void {
+    this.shard.seed(batches);
+    this.shard.aliases = aliases;
+  }
+
   deliver(batch: SharedBatch): void {
     this.shard.receive(batch);
   }

@@ -15,6 +15,8 @@ export interface ShardInit {
   epoch: string;
   /** the retained history, so a replacement shard can serve resumes at once */
   history: SharedBatch[];
+  /** durable log: earlier epochs the current one continues ([epoch, last number that survived]) */
+  aliases: [string, number][];
   /** JWKS_URL: the main thread's JWKS as it is now (later changes come as 'jwks' messages) */
   jwks?: JwksState;
   /** MAX_CONNECTIONS_PER_IP: the table of streams per client address, shared by every shard */

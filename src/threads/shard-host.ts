@@ -33,6 +33,8 @@ export interface ShardHost {
   start(backend: Backend, sinks: ShardSinks): Promise<void>;
   /** Takes connections on host:port. */
   listen(host: string, port: number): Promise<Listening>;
+  /** Before start: the history recovered from the durable log, and the earlier epochs it continues. */
+  seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>): void;
   /** A sealed batch, in sequence order, for every shard. */
   deliver(batch: SharedBatch): void;
   /** Events retained for replay. */

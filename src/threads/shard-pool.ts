@@ -42,6 +42,7 @@ export class ShardPool implements ShardHost {
   private readonly acceptor: Acceptor;
   private calls: { backend: Backend; sinks: ShardSinks } | undefined;
   private stopping = false;
+  private aliases: [string, number][] = [];
 
   constructor(
     private readonly config: Config,
@@ -72,6 +73,11 @@ export class ShardPool implements ShardHost {
     return listen(this.acceptor.app, host, port);
   }
 
+  seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>): void {
+    for (const b of batches) this.history.append(batchFromShared(b));
+    this.aliases = [...aliases];
+  }
+
   deliver(batch: SharedBatch): void {
     this.history.append(batchFromShared(batch));
     const message: ToShard = { type: 'batch', batch };
@@ -93,6 +99,7 @@ export class ShardPool implements ShardHost {
       shardRows: this.shared.shardRows,
       epoch: this.history.epoch,
       history: this.history.batches.map((b) => b.shared),
+      aliases: this.aliases,
       ...(this.access.jwks ? { jwks: this.access.jwks.state() } : {}),
       ...(this.access.addressCounters ? { addressCounters: this.access.addressCounters } : {}),
     };

@@ -15,7 +15,8 @@ import type { FromShard, ShardInit, ToShard } from './protocol.js';
 import type { Ask } from '../presence/queries.js';
 import { PendingRequests } from './request-reply.js';
 import { packRuns, transferables } from './run-packing.js';
-import { attachSharedCounters, SHARD_SLOT } from './shared-counters.js';
+import { attachSharedCounters, GLOBAL_SLOT, SHARD_SLOT } from './shared-counters.js';
+import { DeliveryAcks, storedPublish } from '../eventlog/acks.js';
 
 /** Adds at most this much to an event's wait for its batch (BATCH_MS), only while publishes keep coming. */
 const RUNS_WINDOW_MS = 1;
@@ -34,6 +35,9 @@ const post = (m: FromShard, transfer?: ArrayBuffer[]): void => port.postMessage(
 const shared = attachSharedCounters(init.counters, init.shardRows);
 const shard = new Shard(init.config, init.index, shared, init.epoch);
 shard.seed(init.history);
+shard.aliases = new Map(init.aliases);
+// DURABILITY=fsync: a publish is answered when the batch holding it arrives here, synced.
+const acks = init.config.durability === 'fsync' ? new DeliveryAcks() : undefined;
 // Presence: the counts that changed in a turn go to the main thread in one message after it.
 shard.presence.onDirty = () => setImmediate(() => post({ type: 'presence', changes: shard.presence.takeChanges() }));
 
@@ -55,10 +59,15 @@ redis?.connection.connect().catch(() => {}); // until it is up, publishes answer
 const latencies = new Coalescer<number>((latenciesS) => post({ type: 'cluster-published', latenciesS }), CLUSTER_LATENCIES_WINDOW_MS);
 const publish =
   redis === undefined
-    ? (items: PublishItem[], receivedAt: number) => {
-        if (items.reduce((n, it) => n + it.data.length, 0) > LONG_ENCODE_CHARS) runs.flush();
-        return local.assign(items, receivedAt);
-      }
+    ? storedPublish(
+        (items: PublishItem[], receivedAt: number) => {
+          if (items.reduce((n, it) => n + it.data.length, 0) > LONG_ENCODE_CHARS) runs.flush();
+          return local.assign(items, receivedAt);
+        },
+        init.config.durability,
+        acks,
+        () => shard.counters.flag(GLOBAL_SLOT.DEGRADED) === 1,
+      )
     : (items: PublishItem[], receivedAt: number) =>
         redis.publish(items).then((ids) => {
           sequence.countPublished(items.length);
@@ -114,7 +123,8 @@ port.on('message', (m: ToShard) => {
   }
   switch (m.type) {
     case 'batch':
-      return shard.receive(m.batch);
+      shard.receive(m.batch);
+      return acks?.reach(m.batch.firstSeq + m.batch.count - 1);
     case 'metrics':
       return pending.resolve(m.reqId, m.text);
     case 'answer':

@@ -62,8 +62,12 @@ function framingError(req: HttpRequest, publishing: boolean): 'BAD_FRAMING' | 'L
   return undefined;
 }
 
-function eventLogProblem(down: string[]): string | undefined {
-  return down.length === 0 ? undefined : `event log (Redis) unreachable from ${down.join(', ')}: publishes there are refused, streams stay open`;
+/** In cluster mode the threads that cannot reach Redis; on one server the durable log that cannot be written (the main thread writes it). */
+function eventLogProblem(down: string[], clustered: boolean): string | undefined {
+  if (down.length === 0) return undefined;
+  return clustered
+    ? `event log (Redis) unreachable from ${down.join(', ')}: publishes there are refused, streams stay open`
+    : 'event log (DATA_DIR) cannot be written: publishes are refused until it can, streams stay open';
 }
 
 export class ShardHttp {
@@ -170,7 +174,7 @@ export class ShardHttp {
     const { shard } = this.opts;
     const draining = this.flag(GLOBAL_SLOT.DRAINING);
     const problems = [
-      eventLogProblem(shard.counters.eventLogDown()),
+      eventLogProblem(shard.counters.eventLogDown(), this.opts.config.redisUrl !== undefined),
       this.opts.access.healthProblem(),
     ].filter((p): p is string => p !== undefined);
     const status = draining ? 'draining' : problems.length > 0 ? 'degraded' : 'ok';

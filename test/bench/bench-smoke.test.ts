@@ -76,7 +76,7 @@ describe('make bench (BENCH_SMOKE=1)', () => {
       expect(r.latencyMs.p50).toBeGreaterThan(0);
       expect(r.latencyMs.p50).toBeLessThanOrEqual(r.latencyMs.p99);
       expect(r.latencyMs.p99).toBeLessThanOrEqual(r.latencyMs.max);
-      expect(r.latencyMs.max).toBeLessThan(5_000);
+      expect(Number.isFinite(r.latencyMs.max)).toBe(true); // a figure, not a bound: timing lives in make bench
       expect(r.server.cpuSeconds).toBeGreaterThanOrEqual(0);
       expect(r.server.peakRssMiB).toBeGreaterThan(10);
     }
@@ -122,7 +122,7 @@ describe('make bench (BENCH_SMOKE=1)', () => {
       expect(r.handshakeMs.p50).toBeGreaterThan(0);
       expect(r.handshakeMs.p50).toBeLessThanOrEqual(r.handshakeMs.p99);
       expect(r.allBackMs).toBeGreaterThan(0);
-      expect(r.allBackMs).toBeLessThan(5_000);
+      expect(Number.isFinite(r.allBackMs)).toBe(true);
       expect(r.allCaughtUpMs).toBeGreaterThanOrEqual(r.allBackMs);
       expect(r.expected).toBe(r.published.accepted * stormSubscribers);
       expect(r.received + r.missing.total - r.duplicates.total).toBe(r.expected);

@@ -1,6 +1,9 @@
 // Starts the real server (built to dist/) as a child process on a free port, as users run it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sumMetric } from '../support/metrics-text.js';
 
@@ -21,11 +24,19 @@ export interface TestServer {
   metric(name: string, labels?: Record<string, string>): Promise<number>;
 }
 
+/** A fresh data directory for one server, removed with it: no server under test writes into the checkout. */
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'sse-data-'));
+}
+
+/** Unless `env` sets DATA_DIR, the server gets its own temporary one, deleted when it exits. */
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const ownDir = env['DATA_DIR'] === undefined ? tempDataDir() : undefined;
   const proc = spawn(process.execPath, [ENTRY], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', SHARDS: TEST_SHARDS, ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', SHARDS: TEST_SHARDS, ...(ownDir === undefined ? {} : { DATA_DIR: ownDir }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (ownDir !== undefined) proc.on('exit', () => rmSync(ownDir, { recursive: true, force: true }));
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -3,11 +3,12 @@
 // the ends spread over DRAIN_MS (so clients do not all reconnect at once), and the process exits 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { openStream, type RawStream } from '../helpers/sse-client.js';
-import { startServer, TEST_SHARDS, waitFor, type TestServer } from '../helpers/server.js';
+import { startServer, tempDataDir, TEST_SHARDS, waitFor, type TestServer } from '../helpers/server.js';
 
 const ENTRY = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url));
 
@@ -152,9 +153,11 @@ describe('graceful shutdown', () => {
   // that sees the first of those lines (startServer would add a few ticks), over several attempts.
   it('a SIGTERM as soon as the server is listening still shuts down gracefully', async () => {
     const outcomes: (number | NodeJS.Signals | null)[] = [];
+    const dataDir = tempDataDir();
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
     for (let i = 0; i < 12; i++) {
       const proc = spawn(process.execPath, [ENTRY], {
-        env: { ...process.env, HOST: '127.0.0.1', PORT: '0', SHARDS: TEST_SHARDS, DRAIN_MS: String(DRAIN_MS) },
+        env: { ...process.env, HOST: '127.0.0.1', PORT: '0', SHARDS: TEST_SHARDS, DRAIN_MS: String(DRAIN_MS), DATA_DIR: dataDir },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';

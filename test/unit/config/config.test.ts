@@ -18,6 +18,12 @@ describe('loadConfig defaults', () => {
       maxBackpressure: 1_048_576,
       slowConsumer: 'disconnect',
       historySize: 10_000,
+      dataDir: './data',
+      durability: 'write',
+      fsyncMs: 1_000,
+      logSegmentBytes: 16_777_216,
+      historyMaxAgeMs: 0,
+      historyMaxBytes: 0,
       heartbeatMs: 15_000,
       retryMs: 3_000,
       maxConnections: 100_000,
@@ -84,6 +90,12 @@ describe('loadConfig defaults', () => {
       maxBackpressure: 4096,
       slowConsumer: 'drop',
       historySize: 50,
+      dataDir: undefined, // cluster mode: Redis is the log
+      durability: 'memory',
+      fsyncMs: 1_000,
+      logSegmentBytes: 16_777_216,
+      historyMaxAgeMs: 0,
+      historyMaxBytes: 0,
       heartbeatMs: 1000,
       retryMs: 0,
       maxConnections: 10,
@@ -118,6 +130,8 @@ describe('numeric variables', () => {
     ['MAX_PUBLISH_BYTES', 'maxPublishBytes', 1, 67_108_864],
     ['DRAIN_MS', 'drainMs', 0, 60_000],
     ['PRESENCE_INTERVAL_MS', 'presenceIntervalMs', 10, 3_600_000],
+    ['FSYNC_MS', 'fsyncMs', 1, 60_000],
+    ['LOG_SEGMENT_BYTES', 'logSegmentBytes', 4_096, 1_073_741_824],
   ];
 
   describe.each(NUMERIC)('%s', (name, key, min, max) => {
@@ -274,5 +288,21 @@ describe('COMPRESSION', () => {
     expect(loadConfig({ COMPRESSION: 'off' }).compression).toBe('off');
     expect(loadConfig({ COMPRESSION: 'gzip' }).compression).toBe('gzip');
     expect(() => loadConfig({ COMPRESSION: 'br' })).toThrow(/COMPRESSION/);
+  });
+});
+
+describe('durability', () => {
+  it('DATA_DIR unset is ./data; set empty is memory only, whatever DURABILITY says but fsync', () => {
+    expect(loadConfig({})).toMatchObject({ dataDir: './data', durability: 'write' });
+    expect(loadConfig({ DATA_DIR: '' })).toMatchObject({ dataDir: undefined, durability: 'memory' });
+    expect(loadConfig({ DATA_DIR: '/var/lib/sse', DURABILITY: 'memory' })).toMatchObject({ dataDir: undefined, durability: 'memory' });
+    expect(() => loadConfig({ DATA_DIR: '', DURABILITY: 'fsync' })).toThrow(/`DURABILITY=fsync` needs a `DATA_DIR`/);
+  });
+
+  it('HISTORY_MAX_AGE takes a duration with its unit, or 0', () => {
+    expect(loadConfig({ HISTORY_MAX_AGE: '24h' }).historyMaxAgeMs).toBe(86_400_000);
+    expect(loadConfig({ HISTORY_MAX_AGE: '90s' }).historyMaxAgeMs).toBe(90_000);
+    expect(loadConfig({ HISTORY_MAX_AGE: '0' }).historyMaxAgeMs).toBe(0);
+    expect(() => loadConfig({ HISTORY_MAX_AGE: '24' })).toThrow(/`HISTORY_MAX_AGE` must be a duration like 90s, 30m, 24h or 7d, or 0, got `24`/);
   });
 });
