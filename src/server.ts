@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { JwksCache } from './intake/jwks-cache.js';
 import { createAddressCounters } from './threads/address-counters.js';
 import { HttpError } from './intake/errors.js';
+import type { KeyedUnit } from './intake/idempotency-keys.js';
 import type { PublishItem } from './intake/publish-request.js';
 import { Metrics } from './metrics/metrics.js';
 import { StatsSampler } from './metrics/stats.js';
@@ -18,6 +19,7 @@ import { RedisPresence } from './presence/redis-presence.js';
 import { Batcher } from './sequencing/batcher.js';
 import type { SharedBatch } from './sequencing/batch-layout.js';
 import { newEpoch } from './sequencing/event-ids.js';
+import { IdempotencyTable, publishKeyed } from './sequencing/idempotency-table.js';
 import { LocalSequencer, type SequencedRun } from './sequencing/local-sequencer.js';
 import { RedisEventLog } from './sequencing/redis-event-log.js';
 import { Reorderer } from './sequencing/reorderer.js';
@@ -56,6 +58,7 @@ async function connectRedis(url: string, config: Config, shared: SharedCounters)
     },
     epochCells: shared.redisEpoch,
     readWindowMs: config.batchMs,
+    idempotencyWindowMs: config.idempotencyWindowMs,
   });
   try {
     await log.connect();
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
   if (log !== undefined) shards.seed(log.takeSeed(), log.aliases);
   // Durable log: each batch is written before the shards see it. DURABILITY=fsync: publishes received
   // in this thread (SHARDS=0, presence) are answered when it reaches them, like a worker's (acks.ts).
-  const acks = log !== undefined && config.durability === 'fsync' ? new DeliveryAcks() : undefined;
+  const acks = log !== undefined && config.durability === 'fsync' ? new DeliveryAcks(log.lastSeq) : undefined;
   const deliver = (batch: SharedBatch): void => {
     shards.deliver(batch);
     acks?.reach(batch.firstSeq + batch.count - 1);
@@ -148,11 +151,20 @@ async function main(): Promise<void> {
     () => batcher.flush(), // a batch holds consecutive numbers: the next one starts after the lost ones
   );
   const local = new LocalSequencer(sequence, epoch, (run) => reorderer.add(run));
-  const publishLocal = storedPublish((items, receivedAt) => local.assign(items, receivedAt), log === undefined ? 'memory' : config.durability, acks, logDown);
-  const publish = (items: PublishItem[], receivedAt: number): string[] | Promise<string[]> => {
+  // One server: every keyed publish is decided here (shards send theirs), against the keys the log kept.
+  const keys = new IdempotencyTable(config.idempotencyWindowMs, config.idempotencyMaxKeys);
+  for (const record of log?.takeKeys() ?? []) keys.remember(record, Date.now());
+  const publishLocal = storedPublish(
+    (items, receivedAt, units) =>
+      units === undefined ? local.assign(items, receivedAt) : publishKeyed(keys, items, units, (fresh, marks) => local.assign(fresh, receivedAt, marks)),
+    log === undefined ? 'memory' : config.durability,
+    acks,
+    logDown,
+  );
+  const publish = (items: PublishItem[], receivedAt: number, units?: readonly KeyedUnit[]): string[] | Promise<string[]> => {
     if (draining()) throw new HttpError('DRAINING');
-    if (redis === undefined) return publishLocal(items, receivedAt);
-    return redis.publish(items).then((ids) => {
+    if (redis === undefined) return publishLocal(items, receivedAt, units);
+    return redis.publish(items, units).then((ids) => {
       sequence.countPublished(items.length);
       recordPublishLatency(receivedAt);
       return ids;

@@ -37,6 +37,10 @@ export interface Config extends AccessControlConfig {
   /** retention besides HISTORY_SIZE: oldest whole segments go past this age (ms) or total size (bytes); 0: no limit */
   readonly historyMaxAgeMs: number;
   readonly historyMaxBytes: number;
+  /** a retried publish with the same Idempotency-Key within this window answers the first's ids (ms) */
+  readonly idempotencyWindowMs: number;
+  /** one server: most keys remembered; past it the oldest are forgotten before their window ends */
+  readonly idempotencyMaxKeys: number;
   readonly heartbeatMs: number;
   readonly retryMs: number;
   readonly maxConnections: number;
@@ -76,6 +80,8 @@ export const DEFAULTS = {
   LOG_SEGMENT_BYTES: 16_777_216, // retention deletes whole segments
   HISTORY_MAX_AGE: 0, // none
   HISTORY_MAX_BYTES: 0, // none
+  IDEMPOTENCY_WINDOW: '24h', // as Stripe's keys: covers a client's retries across a restart
+  IDEMPOTENCY_MAX_KEYS: 100_000, // about 40 MB at 256-character keys
   HEARTBEAT_MS: 15_000,
   RETRY_MS: 3_000,
   MAX_CONNECTIONS: 100_000,
@@ -105,6 +111,13 @@ function readPublishToken(read: EnvReader): string | undefined {
   if (at >= 0) return read.problem(`\`PUBLISH_TOKEN\` must not contain whitespace or control characters (it is sent as Authorization: Bearer <token>), found one at character ${at + 1}`, undefined);
   if (token.length < MIN_PUBLISH_TOKEN_LENGTH) return read.problem(`\`PUBLISH_TOKEN\` must be at least ${MIN_PUBLISH_TOKEN_LENGTH} characters, got ${token.length}`, undefined);
   return token;
+}
+
+/** A key remembered for no time at all would make a retry publish twice: 0 is refused. */
+function readIdempotencyWindow(read: EnvReader): number {
+  const ms = read.duration('IDEMPOTENCY_WINDOW', DEFAULTS.IDEMPOTENCY_WINDOW);
+  if (ms > 0) return ms;
+  return read.problem(`\`IDEMPOTENCY_WINDOW\` must be a duration of at least 1s, like 90s, 30m, 24h or 7d, got \`${read.text('IDEMPOTENCY_WINDOW')}\``, 1_000);
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -146,6 +159,8 @@ export function loadConfig(env: Env = process.env): Config {
     logSegmentBytes: read.int('LOG_SEGMENT_BYTES', DEFAULTS.LOG_SEGMENT_BYTES, 4_096, 1_073_741_824),
     historyMaxAgeMs: read.duration('HISTORY_MAX_AGE', DEFAULTS.HISTORY_MAX_AGE),
     historyMaxBytes: read.int('HISTORY_MAX_BYTES', DEFAULTS.HISTORY_MAX_BYTES, 0, Number.MAX_SAFE_INTEGER),
+    idempotencyWindowMs: readIdempotencyWindow(read),
+    idempotencyMaxKeys: read.int('IDEMPOTENCY_MAX_KEYS', DEFAULTS.IDEMPOTENCY_MAX_KEYS, 1, 10_000_000),
     heartbeatMs: read.int('HEARTBEAT_MS', DEFAULTS.HEARTBEAT_MS, 100, 3_600_000),
     retryMs: read.int('RETRY_MS', DEFAULTS.RETRY_MS, 0, 3_600_000),
     maxConnections: read.int('MAX_CONNECTIONS', DEFAULTS.MAX_CONNECTIONS, 1, 10_000_000),

@@ -2,6 +2,15 @@
 // the first, so one start-up message lists all of them. Shared by the server's config and the bench.
 export type Env = Readonly<Record<string, string | undefined>>;
 
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `30m`, `24h`, `7d`, `250ms` or `0`, in ms; undefined for anything else. */
+export function parseDuration(raw: string): number | undefined {
+  const m = /^(\d{1,9})(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (m === null || (m[2] === undefined && m[1] !== '0')) return undefined;
+  return Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!;
+}
+
 export class EnvReader {
   readonly problems: string[] = [];
 
@@ -18,14 +27,13 @@ export class EnvReader {
     return this.env[name];
   }
 
-  /** A duration like `90s`, `30m`, `24h`, `7d` or `0` (none), in ms. */
-  duration(name: string, fallback: number): number {
+  /** A duration like `90s`, `30m`, `24h`, `7d` or `0` (none), in ms; the fallback is written the same way. */
+  duration(name: string, fallback: number | string): number {
+    const fallbackMs = typeof fallback === 'number' ? fallback : parseDuration(fallback)!;
     const raw = this.text(name);
-    if (raw === undefined) return fallback;
-    const m = /^(\d{1,9})(ms|s|m|h|d)?$/.exec(raw.trim());
-    if (m === null || (m[2] === undefined && m[1] !== '0')) return this.problem(`\`${name}\` must be a duration like 90s, 30m, 24h or 7d, or 0, got \`${raw}\``, fallback);
-    const unit: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-    return Number(m[1]) * unit[m[2] ?? 'ms']!;
+    if (raw === undefined) return fallbackMs;
+    const ms = parseDuration(raw);
+    return ms ?? this.problem(`\`${name}\` must be a duration like 90s, 30m, 24h or 7d, or 0, got \`${raw}\``, fallbackMs);
   }
 
   int(name: string, fallback: number, min: number, max: number): number {

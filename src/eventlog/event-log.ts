@@ -10,6 +10,7 @@ import type { SharedBatch } from '../sequencing/batch-layout.js';
 import { newEpoch } from '../sequencing/event-ids.js';
 import { DataDirError, DirLock } from './lock.js';
 import { encodeRecord, KIND, type BatchHeader, type EpochHeader } from './record.js';
+import type { KeyRecord } from '../sequencing/idempotency-table.js';
 import { recover, segmentName, type SegmentInfo, type StoredBatch } from './recovery.js';
 
 export interface EventLogOptions {
@@ -37,6 +38,7 @@ export class EventLog {
   /** what the start-up should print: damage skipped, epoch decisions */
   readonly notes: string[];
   private seedBatches: StoredBatch[];
+  private seedKeys: KeyRecord[];
   private fd: number;
   private active: SegmentInfo;
   private dirty = false;
@@ -54,6 +56,7 @@ export class EventLog {
     this.segments.push(...rec.segments);
     this.lastSeq = rec.lastSeq;
     this.seedBatches = rec.batches;
+    this.seedKeys = rec.keys;
     const clean = existsSync(join(opts.dir, CLEAN));
     let after = rec.after;
     if (clean && rec.epoch !== undefined) {
@@ -107,9 +110,17 @@ export class EventLog {
     return out;
   }
 
+  /** The idempotency keys found in the retained segments, oldest first. Handed out once. */
+  takeKeys(): KeyRecord[] {
+    const out = this.seedKeys;
+    this.seedKeys = [];
+    return out;
+  }
+
   /** Appends a batch (write(2) only: see sync). Throws when the write fails; nothing half-written stays. */
   append(batch: SharedBatch, at = Date.now()): void {
     const header: BatchHeader = { e: batch.epoch, s: batch.firstSeq, n: batch.count, t: batch.topics, at };
+    if (batch.keys !== undefined) header.k = batch.keys;
     const parts = encodeRecord(KIND.BATCH, header, new Uint8Array(batch.buffer));
     const size = parts[0].length + parts[1].length;
     if (this.active.bytes > 0 && this.active.bytes + size > this.opts.segmentBytes) this.rotate();

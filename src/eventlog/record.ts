@@ -5,6 +5,7 @@
 // writing costs one copy into the file and recovery one copy back, never a re-encode. The magic lets
 // a reader that met a damaged record find the next good one.
 import { crc32 } from 'node:zlib';
+import type { KeyMark } from '../sequencing/batch-layout.js';
 
 export const MAGIC = 0x4c455353; // "SSEL" little-endian
 export const FRAME_BYTES = 12;
@@ -23,8 +24,10 @@ export interface BatchHeader {
   n: number;
   /** the batch's topic dictionary */
   t: string[];
-  /** when it was written (ms since the epoch), for HISTORY_MAX_AGE */
+  /** when it was written (ms since the epoch), for HISTORY_MAX_AGE and IDEMPOTENCY_WINDOW */
   at: number;
+  /** idempotency keys whose publish this batch completes (absent: none) */
+  k?: KeyMark[];
 }
 
 /** A history begins: its epoch, the last number before its first event, and the epochs it continues. */

@@ -3,6 +3,8 @@
 // the newest epoch and its chain, the newest sequence number, and the newest batches to seed history.
 import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatId } from '../sequencing/event-ids.js';
+import type { KeyRecord } from '../sequencing/idempotency-table.js';
 import { KIND, nextMagic, readRecord, type BatchHeader } from './record.js';
 
 const SEGMENT = /^(\d{12})\.seg$/;
@@ -39,6 +41,8 @@ export interface Recovered {
   lastSeq: number;
   /** the newest batches holding at least `keepEvents` events, oldest first */
   batches: StoredBatch[];
+  /** every idempotency key recorded in the retained segments, oldest first */
+  keys: KeyRecord[];
   /** what was damaged and skipped, one line each, for the start-up log */
   skipped: string[];
 }
@@ -52,7 +56,7 @@ export function listSegments(dir: string): { index: number; path: string }[] {
 }
 
 export function recover(dir: string, keepEvents: number): Recovered {
-  const out: Recovered = { segments: [], epoch: undefined, after: [], lastSeq: 0, batches: [], skipped: [] };
+  const out: Recovered = { segments: [], epoch: undefined, after: [], lastSeq: 0, batches: [], keys: [], skipped: [] };
   let kept = 0;
   const files = listSegments(dir);
   files.forEach(({ index, path }, fileNo) => {
@@ -80,6 +84,7 @@ export function recover(dir: string, keepEvents: number): Recovered {
         info.newestAt = h.at;
         out.lastSeq = info.lastSeq;
         out.batches.push({ header: h, body: r.record.body });
+        if (h.k !== undefined) out.keys.push(...keysOf(h));
         kept += h.n;
         while (out.batches.length > 1 && kept - out.batches[0]!.header.n >= keepEvents) kept -= out.batches.shift()!.header.n;
         continue;
@@ -100,6 +105,16 @@ export function recover(dir: string, keepEvents: number): Recovered {
     out.segments.push(info);
   });
   return out;
+}
+
+/** A batch's keys with their ids: a key's events end at its mark and are consecutive. */
+function keysOf(h: BatchHeader): KeyRecord[] {
+  return (h.k ?? []).map(([last, count, key, hash]) => ({
+    key,
+    hash,
+    ids: Array.from({ length: count }, (_, i) => formatId(h.e, h.s + last - count + 1 + i)),
+    at: h.at,
+  }));
 }
 
 /** The next offset after `from` where a whole, valid record starts (-1: none). */

@@ -24,7 +24,15 @@ export interface SharedBatch {
   count: number;
   topics: string[];
   buffer: SharedArrayBuffer;
+  /** idempotency keys completed in this batch, for the durable log (absent: none) */
+  keys?: KeyMark[];
 }
+
+/**
+ * An idempotency key, recorded with the event that completes its publish: [that event's index (in
+ * its run or batch), how many events the key covers (ending there), the key, the digest of its body].
+ */
+export type KeyMark = [last: number, count: number, key: string, hash: string];
 
 export function batchFromShared(s: SharedBatch): EventBatch {
   return {
@@ -53,6 +61,7 @@ export class BatchBuilder {
   private topicOf: string[] = [];
   private byteLength = 0;
   private firstSeq = 0;
+  private keys: KeyMark[] | undefined;
 
   get size(): number {
     return this.encoded.length;
@@ -62,8 +71,10 @@ export class BatchBuilder {
     return this.byteLength;
   }
 
-  add(seq: number, topic: string, bytes: Uint8Array): void {
+  /** `mark`: this event completes a keyed publish (its index here is set from the batch). */
+  add(seq: number, topic: string, bytes: Uint8Array, mark?: KeyMark): void {
     if (this.encoded.length === 0) this.firstSeq = seq;
+    if (mark !== undefined) (this.keys ??= []).push([this.encoded.length, mark[1], mark[2], mark[3]]);
     this.encoded.push(bytes);
     this.topicOf.push(topic);
     this.byteLength += bytes.length;
@@ -87,6 +98,8 @@ export class BatchBuilder {
       ends[i] = offset;
     }
     const sealed: SharedBatch = { epoch, firstSeq: this.firstSeq, count, topics: [...dictionary.keys()], buffer };
+    if (this.keys !== undefined) sealed.keys = this.keys;
+    this.keys = undefined;
     this.encoded = [];
     this.topicOf = [];
     this.byteLength = 0;

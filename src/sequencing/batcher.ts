@@ -8,7 +8,7 @@
 // larger writes that cut fan-out cost. No event waits longer than BATCH_MS.
 import type { PublishItem } from '../intake/publish-request.js';
 import { Pacer } from '../threads/pacer.js';
-import { BatchBuilder, type SharedBatch } from './batch-layout.js';
+import { BatchBuilder, type KeyMark, type SharedBatch } from './batch-layout.js';
 import type { SequencedRun } from './local-sequencer.js';
 import { formatId } from './event-ids.js';
 import { encodePublished } from './sse-encoding.js';
@@ -49,13 +49,23 @@ export class Batcher {
 
   /** Appends events already numbered and encoded, in this epoch. */
   appendRun(run: SequencedRun): void {
-    for (let i = 0; i < run.bytes.length; i++) this.appendEncoded(run.firstSeq + i, run.topics[i]!, run.bytes[i]!);
+    const marks = run.keys;
+    if (marks === undefined) {
+      for (let i = 0; i < run.bytes.length; i++) this.appendEncoded(run.firstSeq + i, run.topics[i]!, run.bytes[i]!);
+      return;
+    }
+    // a key goes in the batch that holds its last event (a run may be split between batches)
+    let m = 0;
+    for (let i = 0; i < run.bytes.length; i++) {
+      const mark = marks[m]?.[0] === i ? marks[m++] : undefined;
+      this.appendEncoded(run.firstSeq + i, run.topics[i]!, run.bytes[i]!, mark);
+    }
   }
 
   /** Appends an event already numbered and encoded, in this epoch. */
-  appendEncoded(seq: number, topic: string, bytes: Uint8Array): void {
+  appendEncoded(seq: number, topic: string, bytes: Uint8Array, mark?: KeyMark): void {
     this.seq = seq;
-    this.builder.add(seq, topic, bytes);
+    this.builder.add(seq, topic, bytes, mark);
     if (this.builder.size >= this.batchSize) this.flush();
     else this.pacer.schedule();
   }

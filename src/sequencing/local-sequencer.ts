@@ -3,6 +3,7 @@
 // encoded run goes to the main thread, which restores the global order (Reorderer) before batching.
 // With SHARDS=0 that thread is the main thread itself.
 import type { PublishItem } from '../intake/publish-request.js';
+import type { KeyMark } from './batch-layout.js';
 import { formatId } from './event-ids.js';
 import type { SharedSequence } from './shared-sequence.js';
 import { encodeUnnumbered, withId } from './sse-encoding.js';
@@ -14,6 +15,8 @@ export interface SequencedRun {
   bytes: Uint8Array[];
   /** when the publish request's body was in (ms since the epoch), for the publish latency */
   receivedAt: number;
+  /** idempotency keys completed in this run, by index in the run (main thread only: absent from shards' runs) */
+  keys?: KeyMark[];
 }
 
 export class LocalSequencer {
@@ -28,11 +31,13 @@ export class LocalSequencer {
    * releases events in sequence order, so a number claimed before seconds of encoding (megabytes of
    * lines) would hold every other thread's later events back for that long.
    */
-  assign(items: readonly PublishItem[], receivedAt = performance.timeOrigin + performance.now()): string[] {
+  assign(items: readonly PublishItem[], receivedAt = performance.timeOrigin + performance.now(), keys?: KeyMark[]): string[] {
     const unnumbered = items.map(encodeUnnumbered);
     const firstSeq = this.sequence.claim(items.length);
     const ids = items.map((_, i) => formatId(this.epoch, firstSeq + i));
-    this.sink({ firstSeq, topics: items.map((it) => it.topic), bytes: unnumbered.map((b, i) => withId(b, ids[i]!)), receivedAt });
+    const run: SequencedRun = { firstSeq, topics: items.map((it) => it.topic), bytes: unnumbered.map((b, i) => withId(b, ids[i]!)), receivedAt };
+    if (keys !== undefined && keys.length > 0) run.keys = keys;
+    this.sink(run);
     return ids;
   }
 }

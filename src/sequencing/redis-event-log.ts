@@ -7,6 +7,7 @@
 // Each entry carries its epoch. A Redis that comes back empty gets a new epoch, so old ids resolve
 // to a reset frame instead of silently meaning new events.
 import type { Redis } from 'ioredis';
+import type { KeyedUnit } from '../intake/idempotency-keys.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import { openRedis } from './redis-connection.js';
 import { EPOCH_LUA, EpochView, RedisPublisher, script, STREAM, type Script } from './redis-publisher.js';
@@ -44,12 +45,18 @@ export class RedisEventLog {
       epochCells?: BigInt64Array;
       /** while events keep coming, at most one read per window (BATCH_MS): fewer, larger reads */
       readWindowMs?: number;
+      /** IDEMPOTENCY_WINDOW: the TTL of the keys stored beside the stream */
+      idempotencyWindowMs?: number;
     },
   ) {
     this.view = new EpochView(options.epochCells);
     // A publish numbered in another epoch: the read loop switches to it.
     const health = (): void => this.health();
-    this.publisher = new RedisPublisher(url, options.maxLen, this.view, { otherEpoch: () => (this.checkEpoch = true), onReady: health });
+    this.publisher = new RedisPublisher(url, options.maxLen, this.view, {
+      otherEpoch: () => (this.checkEpoch = true),
+      onReady: health,
+      idempotencyWindowMs: options.idempotencyWindowMs,
+    });
     // The reader blocks in XREAD: its own connection, no command timeout.
     this.reader = openRedis(url, health, { commandTimeout: undefined });
     this.reader.on('ready', () => {
@@ -77,8 +84,8 @@ export class RedisEventLog {
   }
 
   /** This thread's publishes (a shard has its own RedisPublisher). */
-  publish(items: readonly PublishItem[]): Promise<string[]> {
-    return this.publisher.publish(items);
+  publish(items: readonly PublishItem[], keys?: readonly KeyedUnit[]): Promise<string[]> {
+    return this.publisher.publish(items, keys);
   }
 
   async stop(): Promise<void> {

@@ -5,6 +5,7 @@
 // connections against 38 µs with SHARDS=0, the two thread hops being the difference.
 import type { Redis } from 'ioredis';
 import { HttpError } from '../intake/errors.js';
+import type { KeyedUnit } from '../intake/idempotency-keys.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import { formatId, newEpoch } from './event-ids.js';
 import { openRedis, whenReady } from './redis-connection.js';
@@ -41,6 +42,62 @@ for i = 0, n - 1 do
 end
 return {epoch, first}
 `;
+
+// One keyed request: ARGV[4] = maxlen, ARGV[5] = the window (ms), ARGV[6] = n, then topic/event/data
+// per item, then the unit count and from/count/key/digest per unit. A key is stored beside the
+// stream, decided in this same call (no other publish runs between the check and the XADD), as
+// "digest epoch firstSeq" with the window as its TTL; one from another epoch names ids that now get
+// a reset, so it counts as unseen. Answers {epoch, first fresh seq, then per unit its first seq (0:
+// new)}, or {epoch, -1, unit index} when a key was used for a different body (nothing published).
+const PUBLISH_KEYED_LUA = `${ENSURE_EPOCH}
+local n = tonumber(ARGV[6])
+local base = 8 + 3 * n
+local units = tonumber(ARGV[base - 1])
+local covered = {}
+local found = {}
+local fresh = n
+for j = 0, units - 1 do
+  local at = base + 4 * j
+  local from, count = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+  local v = redis.call('GET', 'sse:idem:' .. ARGV[at + 2])
+  found[j + 1] = 0
+  if v then
+    local hash, e, first = string.match(v, '^(%S+) (%S+) (%d+)$')
+    if e == epoch then
+      if hash ~= ARGV[at + 3] then return {epoch, -1, j} end
+      found[j + 1] = tonumber(first)
+      for i = from, from + count - 1 do covered[i] = true end
+      fresh = fresh - count
+    end
+  end
+end
+local first = 0
+local seqOf = {}
+if fresh > 0 then
+  first = redis.call('INCRBY', KEYS[2], fresh) - fresh + 1
+  local seq = first
+  for i = 0, n - 1 do
+    if not covered[i] then
+      seqOf[i] = seq
+      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], seq .. '-0',
+        'p', epoch, 't', ARGV[7 + 3 * i], 'e', ARGV[8 + 3 * i], 'd', ARGV[9 + 3 * i])
+      seq = seq + 1
+    end
+  end
+end
+local out = {epoch, first}
+for j = 0, units - 1 do
+  local at = base + 4 * j
+  if found[j + 1] == 0 then
+    redis.call('SET', 'sse:idem:' .. ARGV[at + 2], ARGV[at + 3] .. ' ' .. epoch .. ' ' .. seqOf[tonumber(ARGV[at])], 'PX', ARGV[5])
+  end
+  out[j + 3] = found[j + 1]
+end
+return out
+`;
+
+/** IDEMPOTENCY_WINDOW's default, for publishers built without one (tests). */
+const DEFAULT_WINDOW_MS = 86_400_000;
 
 /** Most events in one script call: bounds its argument list and how long Redis runs it. */
 const MAX_ITEMS_PER_CALL = 1_000;
@@ -116,6 +173,8 @@ export class EpochView {
 
 interface QueuedPublish {
   items: readonly PublishItem[];
+  /** idempotency keys: such a request goes in a script call of its own */
+  keys: readonly KeyedUnit[] | undefined;
   resolve(ids: string[]): void;
   reject(err: unknown): void;
 }
@@ -123,6 +182,9 @@ interface QueuedPublish {
 export class RedisPublisher {
   readonly connection: Redis;
   private readonly publishScript: Script;
+  private readonly keyedScript: Script;
+  /** how long Redis keeps an idempotency key (its TTL) */
+  private readonly windowMs: number;
   /** publishes waiting for the next script call */
   private queue: QueuedPublish[] = [];
   /** a script call is on its way: what arrives meanwhile goes in the next one */
@@ -137,11 +199,13 @@ export class RedisPublisher {
     url: string,
     private readonly maxLen: number,
     private readonly view: EpochView,
-    hooks: { otherEpoch?: () => void; onReady?: (ready: boolean) => void } = {},
+    hooks: { otherEpoch?: () => void; onReady?: (ready: boolean) => void; idempotencyWindowMs?: number } = {},
   ) {
     this.otherEpoch = hooks.otherEpoch ?? (() => {});
     this.connection = openRedis(url, hooks.onReady ?? (() => {}));
     this.publishScript = script(this.connection, 'ssePublish', PUBLISH_LUA);
+    this.keyedScript = script(this.connection, 'ssePublishKeyed', PUBLISH_KEYED_LUA);
+    this.windowMs = hooks.idempotencyWindowMs ?? DEFAULT_WINDOW_MS;
   }
 
   /**
@@ -149,9 +213,9 @@ export class RedisPublisher {
    * on its way share the next call. Idle, a publish leaves on the next turn; busy, calls grow
    * instead of multiplying. Each request's events stay consecutive, in the order the requests came.
    */
-  publish(items: readonly PublishItem[]): Promise<string[]> {
+  publish(items: readonly PublishItem[], keys?: readonly KeyedUnit[]): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ items, resolve, reject });
+      this.queue.push({ items, keys, resolve, reject });
       if (this.sending) return;
       this.sending = true;
       setImmediate(() => void this.sendQueued());
@@ -166,8 +230,12 @@ export class RedisPublisher {
     while (this.queue.length > 0) {
       let n = 0;
       let count = 0;
-      for (; n < this.queue.length && (n === 0 || count + this.queue[n]!.items.length <= MAX_ITEMS_PER_CALL); n++) count += this.queue[n]!.items.length;
-      await this.send(this.queue.splice(0, n), count);
+      const keyed = this.queue[0]!.keys !== undefined;
+      for (; n < this.queue.length && (n === 0 || (!keyed && this.queue[n]!.keys === undefined && count + this.queue[n]!.items.length <= MAX_ITEMS_PER_CALL)); n++) {
+        count += this.queue[n]!.items.length;
+      }
+      const requests = this.queue.splice(0, n);
+      await (keyed ? this.sendKeyed(requests[0]!) : this.send(requests, count));
     }
     this.sending = false;
   }
@@ -176,19 +244,52 @@ export class RedisPublisher {
   private async send(requests: QueuedPublish[], count: number): Promise<void> {
     const args: string[] = [...this.view.args(), String(this.maxLen), String(count)];
     for (const r of requests) for (const it of r.items) args.push(it.topic, it.event ?? '', it.data);
-    let reply: [string, number];
+    const reply = await this.call(this.publishScript, args, requests);
+    if (reply === undefined) return;
+    const [epoch, first] = reply;
+    this.numbered(epoch, first + count - 1);
+    let seq = first;
+    for (const r of requests) r.resolve(r.items.map(() => formatId(epoch, seq++)));
+  }
+
+  /** One request with idempotency keys: known keys answer their first ids, the rest is published. */
+  private async sendKeyed(request: QueuedPublish): Promise<void> {
+    const { items, keys = [] } = request;
+    const args: string[] = [...this.view.args(), String(this.maxLen), String(this.windowMs), String(items.length)];
+    for (const it of items) args.push(it.topic, it.event ?? '', it.data);
+    args.push(String(keys.length));
+    for (const u of keys) args.push(String(u.from), String(u.count), u.key, u.hash);
+    const reply = await this.call(this.keyedScript, args, [request]);
+    if (reply === undefined) return;
+    const [epoch, first, ...found] = reply;
+    if (first === -1) {
+      this.numbered(epoch, 0);
+      return request.reject(new HttpError('IDEMPOTENCY_KEY_REUSED', `idempotency key ${JSON.stringify(keys[found[0]!]!.key)} was used within IDEMPOTENCY_WINDOW for a different publish (topic, event or data)`));
+    }
+    const ids = new Array<string>(items.length);
+    keys.forEach((u, j) => {
+      for (let k = 0; found[j]! > 0 && k < u.count; k++) ids[u.from + k] = formatId(epoch, found[j]! + k);
+    });
+    let seq = first;
+    for (let i = 0; i < items.length; i++) ids[i] ??= formatId(epoch, seq++);
+    this.numbered(epoch, seq > first ? seq - 1 : 0);
+    request.resolve(ids);
+  }
+
+  /** The script's reply, or undefined once its publishes are rejected (Redis unreachable). */
+  private async call(run: Script, args: string[], requests: QueuedPublish[]): Promise<[string, number, ...number[]] | undefined> {
     try {
       await whenReady(this.connection, READY_WAIT_MS);
-      reply = (await this.publishScript(...args)) as [string, number];
+      return (await run(...args)) as [string, number, ...number[]];
     } catch (err) {
       const e = new HttpError('UNAVAILABLE', `event log (Redis) unreachable: ${(err as Error).message}`);
       for (const r of requests) r.reject(e);
-      return;
+      return undefined;
     }
-    const [epoch, first] = reply;
+  }
+
+  private numbered(epoch: string, lastSeq: number): void {
     this.view.noteEpoch(epoch);
-    if (!this.view.saw(epoch, first + count - 1)) this.otherEpoch();
-    let seq = first;
-    for (const r of requests) r.resolve(r.items.map(() => formatId(epoch, seq++)));
+    if (!this.view.saw(epoch, lastSeq)) this.otherEpoch();
   }
 }

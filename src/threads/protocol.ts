@@ -5,6 +5,11 @@ import type { TopicCount } from '../fanout/topic-counts.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import type { PackedRuns } from './run-packing.js';
 import type { MainQuery } from '../presence/queries.js';
+import type { KeyedUnit } from '../intake/idempotency-keys.js';
+import type { PublishItem } from '../intake/publish-request.js';
+
+/** The main thread's answer to a keyed publish: the ids, or the error to send (an HttpError's code). */
+export type KeyedAnswer = { ids: string[] } | { code: string; message: string };
 
 /** Handed to a worker at start (workerData). */
 export interface ShardInit {
@@ -26,6 +31,8 @@ export interface ShardInit {
 export type ToShard =
   | { type: 'batch'; batch: SharedBatch }
   | { type: 'metrics'; reqId: number; text: string }
+  /** the main thread's answer to a 'publish-keyed' */
+  | { type: 'published'; reqId: number; answer: KeyedAnswer }
   /** the main thread's answer to an 'ask' */
   | { type: 'answer'; reqId: number; value: unknown }
   | { type: 'shutdown'; ms: number }
@@ -49,6 +56,8 @@ export type FromShard =
   /** cluster mode: this shard's publishes that Redis numbered, as their times from receipt to Redis's answer (s) */
   | { type: 'cluster-published'; latenciesS: number[] }
   | { type: 'metrics'; reqId: number }
+  /** one server: a publish with idempotency keys, decided by the main thread (which holds the keys); answered with 'published' */
+  | { type: 'publish-keyed'; reqId: number; items: PublishItem[]; keys: readonly KeyedUnit[]; receivedAt: number }
   /** presence: this shard's count of every topic that changed since its last such message (one per turn at most) */
   | { type: 'presence'; changes: TopicCount[] }
   /** presence and live figures, held by the main thread; answered with 'answer' */

@@ -1,5 +1,8 @@
 // A shard's questions to the main thread (render the metrics, count presence, fetch the JWKS again)
 // travel as messages; each carries a request id, and the answer settles the promise waiting for it.
+import { HttpError, type ErrorCode } from '../intake/errors.js';
+import type { KeyedAnswer } from './protocol.js';
+
 export class PendingRequests {
   private readonly waiting = new Map<number, (value: never) => void>();
   private nextId = 1;
@@ -22,4 +25,21 @@ export class PendingRequests {
   get size(): number {
     return this.waiting.size;
   }
+}
+
+/** Runs a publish asked for by another thread: its ids, or its error as data (expected errors travel, never throw across). */
+export async function keyedAnswer(run: () => string[] | Promise<string[]>): Promise<KeyedAnswer> {
+  try {
+    return { ids: await run() };
+  } catch (err) {
+    if (!(err instanceof HttpError)) console.error('keyed publish failed:', err);
+    const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
+    return { code: e.code, message: e.message };
+  }
+}
+
+/** The asking thread's side: the ids, or the same error thrown again. */
+export function answeredIds(answer: KeyedAnswer): string[] {
+  if ('ids' in answer) return answer.ids;
+  throw new HttpError(answer.code as ErrorCode, answer.message);
 }

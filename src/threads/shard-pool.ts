@@ -16,6 +16,7 @@ import { SharedSequence } from '../sequencing/shared-sequence.js';
 import type { Backend } from '../transport/routes.js';
 import { createAcceptor, listen, type Acceptor, type Listening } from '../transport/uws-app.js';
 import type { FromShard, ShardInit, ToShard } from './protocol.js';
+import { keyedAnswer } from './request-reply.js';
 import { unpackRuns } from './run-packing.js';
 import type { ShardHost, ShardSinks } from './shard-host.js';
 import { GLOBAL_SLOT, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from './shared-counters.js';
@@ -132,6 +133,11 @@ export class ShardPool implements ShardHost {
           return sinks.presence.shardChanged(handle.presenceSource, m.changes);
         case 'ask':
           backend.ask(m.query).then((value) => worker.postMessage({ type: 'answer', reqId: m.reqId, value } satisfies ToShard));
+          return;
+        case 'publish-keyed':
+          void keyedAnswer(() => backend.publish(m.items, m.receivedAt, m.keys)).then((answer) =>
+            worker.postMessage({ type: 'published', reqId: m.reqId, answer } satisfies ToShard),
+          );
           return;
         case 'metrics':
           backend.metricsText().then((text) => worker.postMessage({ type: 'metrics', reqId: m.reqId, text } satisfies ToShard));

@@ -13,7 +13,9 @@ import { ShardHttp } from '../transport/routes.js';
 import { Coalescer } from './coalescer.js';
 import type { FromShard, ShardInit, ToShard } from './protocol.js';
 import type { Ask } from '../presence/queries.js';
-import { PendingRequests } from './request-reply.js';
+import { answeredIds, PendingRequests } from './request-reply.js';
+import type { KeyedAnswer } from './protocol.js';
+import type { KeyedUnit } from '../intake/idempotency-keys.js';
 import { packRuns, transferables } from './run-packing.js';
 import { attachSharedCounters, GLOBAL_SLOT, SHARD_SLOT } from './shared-counters.js';
 import { DeliveryAcks, storedPublish } from '../eventlog/acks.js';
@@ -57,19 +59,25 @@ const local = new LocalSequencer(sequence, init.epoch, (run) => runs.push(run));
 const redis = init.config.redisUrl === undefined ? undefined : await clusterPublisher(init.config.redisUrl);
 redis?.connection.connect().catch(() => {}); // until it is up, publishes answer 503
 const latencies = new Coalescer<number>((latenciesS) => post({ type: 'cluster-published', latenciesS }), CLUSTER_LATENCIES_WINDOW_MS);
+const publishHere = storedPublish(
+  (items: PublishItem[], receivedAt: number) => {
+    if (items.reduce((n, it) => n + it.data.length, 0) > LONG_ENCODE_CHARS) runs.flush();
+    return local.assign(items, receivedAt);
+  },
+  init.config.durability,
+  acks,
+  () => shard.counters.flag(GLOBAL_SLOT.DEGRADED) === 1,
+);
+// One server: a keyed publish is decided by the main thread, which holds every key (and answers it
+// synced when DURABILITY=fsync); an un-keyed one never leaves this thread.
+const publishKeyed = (items: PublishItem[], receivedAt: number, keys: readonly KeyedUnit[]): Promise<string[]> =>
+  pending.ask<KeyedAnswer>((reqId) => post({ type: 'publish-keyed', reqId, items, keys, receivedAt })).then(answeredIds);
 const publish =
   redis === undefined
-    ? storedPublish(
-        (items: PublishItem[], receivedAt: number) => {
-          if (items.reduce((n, it) => n + it.data.length, 0) > LONG_ENCODE_CHARS) runs.flush();
-          return local.assign(items, receivedAt);
-        },
-        init.config.durability,
-        acks,
-        () => shard.counters.flag(GLOBAL_SLOT.DEGRADED) === 1,
-      )
-    : (items: PublishItem[], receivedAt: number) =>
-        redis.publish(items).then((ids) => {
+    ? (items: PublishItem[], receivedAt: number, keys?: readonly KeyedUnit[]) =>
+        keys === undefined ? publishHere(items, receivedAt) : publishKeyed(items, receivedAt, keys)
+    : (items: PublishItem[], receivedAt: number, keys?: readonly KeyedUnit[]) =>
+        redis.publish(items, keys).then((ids) => {
           sequence.countPublished(items.length);
           latencies.push((performance.timeOrigin + performance.now() - receivedAt) / 1000);
           return ids;
@@ -100,7 +108,10 @@ async function clusterPublisher(url: string) {
   // Health counts this connection too: a publish that lands on this shard goes through it.
   const reportReady = (ready: boolean): void => shard.counters.set(SHARD_SLOT.EVENT_LOG_DOWN, ready ? 0 : 1);
   reportReady(false);
-  return new RedisPublisher(url, init.config.historySize, new EpochView(shared.redisEpoch), { onReady: reportReady });
+  return new RedisPublisher(url, init.config.historySize, new EpochView(shared.redisEpoch), {
+    onReady: reportReady,
+    idempotencyWindowMs: init.config.idempotencyWindowMs,
+  });
 }
 
 /** Set by a fatal error: from then on this thread only waits to be unplugged, then ends. */
@@ -129,6 +140,8 @@ port.on('message', (m: ToShard) => {
       return pending.resolve(m.reqId, m.text);
     case 'answer':
       return pending.resolve(m.reqId, m.value);
+    case 'published':
+      return pending.resolve(m.reqId, m.answer);
     case 'close-streams':
       return http.events.closeAll();
     case 'jwks':

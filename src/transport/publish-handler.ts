@@ -4,6 +4,7 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../config/config.js';
 import type { Auth, PublisherCheck } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
+import type { KeyedUnit } from '../intake/idempotency-keys.js';
 import { parsePublish, type PublishItem } from '../intake/publish-request.js';
 import type { Cors } from './cors.js';
 import { readBody, refuseWhileSending, sendError, sendJson, type Linger } from './responses.js';
@@ -11,8 +12,11 @@ import { readBody, refuseWhileSending, sendError, sendJson, type Linger } from '
 /** After an early refusal, how much more of the body is read and dropped, and for how long, before closing. */
 const LINGER: Linger = { bytes: 1 << 20, ms: 2_000, trustFraming: true };
 
-/** Sequences events: the ids at once (one server), or later (cluster mode: Redis numbers them). */
-export type Publish = (items: PublishItem[], receivedAt: number) => string[] | Promise<string[]>;
+/**
+ * Sequences events: the ids at once (one server), or later (cluster mode: Redis numbers them; a
+ * keyed publish on one server: the main thread decides). `keys`: what idempotency keys cover.
+ */
+export type Publish = (items: PublishItem[], receivedAt: number, keys?: readonly KeyedUnit[]) => string[] | Promise<string[]>;
 
 export function handlePublish(
   res: HttpResponse,
@@ -24,6 +28,7 @@ export function handlePublish(
   const contentType = req.getHeader('content-type');
   const declared = Number(req.getHeader('content-length') || 0);
   const params = new URLSearchParams(req.getQuery() ?? '');
+  const idempotencyKey = req.getHeader('idempotency-key');
   // Refused before the body is read: the answer goes out at once, the connection closes in stages.
   let publisher: PublisherCheck; // PUBLISH_TOKEN, or a JWT checked against the topics once the body is parsed
   try {
@@ -48,18 +53,18 @@ export function handlePublish(
       const receivedAt = performance.timeOrigin + performance.now();
       let parsed;
       try {
-        parsed = parsePublish(body, contentType, params);
+        parsed = parsePublish(body, contentType, params, idempotencyKey);
       } catch (err) {
         return fail(err);
       }
-      const { items, many } = parsed;
+      const { items, many, keys } = parsed;
       const answer = (ids: string[]): void => {
         if (!aborted) res.cork(() => sendJson(res, 202, many ? { ids } : { id: ids[0] }, cors));
       };
       const publishNow = (): void => {
         let ids;
         try {
-          ids = ctx.publish(items, receivedAt);
+          ids = ctx.publish(items, receivedAt, keys);
         } catch (err) {
           return fail(err);
         }

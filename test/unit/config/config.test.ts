@@ -24,6 +24,8 @@ describe('loadConfig defaults', () => {
       logSegmentBytes: 16_777_216,
       historyMaxAgeMs: 0,
       historyMaxBytes: 0,
+      idempotencyWindowMs: 86_400_000,
+      idempotencyMaxKeys: 100_000,
       heartbeatMs: 15_000,
       retryMs: 3_000,
       maxConnections: 100_000,
@@ -96,6 +98,8 @@ describe('loadConfig defaults', () => {
       logSegmentBytes: 16_777_216,
       historyMaxAgeMs: 0,
       historyMaxBytes: 0,
+      idempotencyWindowMs: 86_400_000,
+      idempotencyMaxKeys: 100_000,
       heartbeatMs: 1000,
       retryMs: 0,
       maxConnections: 10,
@@ -297,6 +301,14 @@ describe('durability', () => {
     expect(loadConfig({ DATA_DIR: '' })).toMatchObject({ dataDir: undefined, durability: 'memory' });
     expect(loadConfig({ DATA_DIR: '/var/lib/sse', DURABILITY: 'memory' })).toMatchObject({ dataDir: undefined, durability: 'memory' });
     expect(() => loadConfig({ DATA_DIR: '', DURABILITY: 'fsync' })).toThrow(/`DURABILITY=fsync` needs a `DATA_DIR`/);
+  });
+
+  it('IDEMPOTENCY_WINDOW takes a duration of at least 1s (0 would let a retry publish twice); IDEMPOTENCY_MAX_KEYS an integer', () => {
+    expect(loadConfig({ IDEMPOTENCY_WINDOW: '90s' }).idempotencyWindowMs).toBe(90_000);
+    expect(() => loadConfig({ IDEMPOTENCY_WINDOW: '0' })).toThrow(/`IDEMPOTENCY_WINDOW` must be a duration of at least 1s, like 90s, 30m, 24h or 7d, got `0`/);
+    expect(() => loadConfig({ IDEMPOTENCY_WINDOW: '1 day' })).toThrow(/`IDEMPOTENCY_WINDOW` must be a duration like 90s/);
+    expect(loadConfig({ IDEMPOTENCY_MAX_KEYS: '5' }).idempotencyMaxKeys).toBe(5);
+    expect(() => loadConfig({ IDEMPOTENCY_MAX_KEYS: '0' })).toThrow(/`IDEMPOTENCY_MAX_KEYS` must be an integer from 1 to 10000000, got `0`/);
   });
 
   it('HISTORY_MAX_AGE takes a duration with its unit, or 0', () => {
