@@ -21,8 +21,9 @@ export const SHARD_SLOT = {
   SHED_CONNECTIONS: 14,
   JWT_EXPIRED: 15,
   BYTES_SENT_UNCOMPRESSED: 16, // what BYTES_SENT carried before compression (equal for identity streams)
+  RESUME_WAITERS: 17, // gauge: streams waiting for the shard to reach their Last-Event-ID
 } as const;
-export const SHARD_SLOTS = 17;
+export const SHARD_SLOTS = 18;
 
 /** Server-wide slots (Int32, Atomics). */
 export const GLOBAL_SLOT = {

@@ -14,6 +14,7 @@ import { HttpError } from '../intake/errors.js';
 import { isTopic, PRESENCE_TOPIC } from '../intake/topics.js';
 import type { Ask, MainQuery } from '../presence/queries.js';
 import type { Cors, Header } from './cors.js';
+import { DeferredResponse } from './deferred-response.js';
 import { send, sendError, sendJson } from './responses.js';
 
 export const MAX_PAGE = 1_000;
@@ -97,13 +98,9 @@ export class ConsoleRoutes {
   /** Asks the main thread, once `allowed` (a publisher JWT being checked) has settled. */
   private answer<Q extends MainQuery, A>(res: HttpResponse, cors: Header[], query: Q, shape: (value: Awaited<ReturnType<Ask>>) => A, allowed?: Promise<void> | void): void;
   private answer(res: HttpResponse, cors: Header[], query: MainQuery, shape: (value: never) => unknown, allowed?: Promise<void> | void): void {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    Promise.resolve(allowed).then(() => this.ask(query)).then(
-      (value) => !aborted && res.cork(() => sendJson(res, 200, shape(value as never), cors)),
-      (err: unknown) => !aborted && res.cork(() => sendError(res, err, cors)),
+    new DeferredResponse(res, cors).settle(
+      Promise.resolve(allowed).then(() => this.ask(query)),
+      (value) => sendJson(res, 200, shape(value as never), cors),
     );
   }
 }
