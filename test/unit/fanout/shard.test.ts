@@ -10,7 +10,7 @@ import { BatchBuilder, type SharedBatch } from '../../../src/sequencing/batch-la
 import { formatId } from '../../../src/sequencing/event-ids.js';
 import { encodeEvent, encodeReset, type ResetReason } from '../../../src/sequencing/sse-encoding.js';
 import { createSharedCounters, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from '../../../src/threads/shared-counters.js';
-import { resumeBytes } from './resume-bytes.js';
+import { replayed, resumeBytes } from './resume-bytes.js';
 
 const EPOCH = 'e1';
 const HISTORY_SIZE = 8;
@@ -137,6 +137,23 @@ describe('Shard resume: replay then live, no gap, no duplicate', () => {
     await untilTurns(() => [resumed, ...fillers].every((x) => x.lastSeq === 8), 'everyone at 8');
     expect(resumed.received).toBe(pub.after(2, resumed.topics));
     for (const f of fillers) expect(f.received).toBe(pub.after(0, f.topics));
+  });
+
+  it('a resume of 140,000 events is read in chunks, never gathered into one array (that threw RangeError past about 125,000)', () => {
+    const s = new Shard(loadConfig({ HISTORY_SIZE: '140010' }), 0, createSharedCounters(1), EPOCH);
+    const pub = new Publisher();
+    for (let left = 140_000; left > 0; left -= 256) s.receive(pub.batch(Array.from({ length: Math.min(256, left) }, () => 't')));
+    const stream = new TestStream(['t']);
+    const resume = s.subscribe(stream, formatId(EPOCH, 0));
+    expect(resume.reset).toBeUndefined();
+    expect(stream.lastSeq).toBe(140_000); // live events start after the replay
+    const chunks = replayed(resume.replay, 65_536);
+    const text = utf8(chunks);
+    expect(text.startsWith(frame('t', 1))).toBe(true);
+    expect(text.endsWith(frame('t', 140_000))).toBe(true);
+    expect(text.length).toBe(pub.after(0, stream.topics).length);
+    expect(chunks.length).toBeGreaterThan(text.length / (2 * 65_536));
+    expect(s.counters.get(SHARD_SLOT.REPLAYED_EVENTS)).toBe(140_000);
   });
 
   it('an id equal to the newest event: nothing replayed, the next event live', async () => {
