@@ -20,6 +20,8 @@ const HEARTBEAT = encodeComment();
  * MAX_BACKPRESSURE: what is in flight of it counts against the bound of live events queued behind it.
  */
 const REPLAY_CHUNK_BYTES = 65_536;
+/** At most this much of a replay (1 MiB) is written per event-loop turn: a reader as fast as the server does not hold up the shard's other work. */
+const REPLAY_TURN_BYTES = 1_048_576;
 
 export class SseStream implements Stream {
   lastSeq = 0;
@@ -144,17 +146,33 @@ export class SseStream implements Stream {
     return this.replay !== undefined ? this.pump(true) : this.flushQueued(true);
   }
 
-  /** Writes the replay while the socket takes it; once it is out, what waited behind it. */
+  /**
+   * Writes the replay while the socket takes it, REPLAY_TURN_BYTES per turn; once it is out, what
+   * waited behind it. A replay that met backpressure goes on in onWritable, one that used up its
+   * turn goes on in the next.
+   */
   private pump(mustWrite: boolean): boolean {
     const replay = this.replay!;
+    this.idle = false;
+    let budget = REPLAY_TURN_BYTES;
     for (let chunk = replay.next(this.replayChunk); chunk !== undefined; chunk = replay.next(this.replayChunk)) {
       mustWrite = false;
       if (!this.flush(this.queue.encode(chunk))) return false;
+      budget -= chunk.length;
+      if (budget <= 0 && !replay.done) {
+        setImmediate(this.nextTurn);
+        return true;
+      }
     }
     this.replay = undefined;
     this.queue.release();
     return this.flushQueued(mustWrite);
   }
+
+  private readonly nextTurn = (): void => {
+    // a socket that refused a write is only written to from onWritable
+    if (!this.closed && this.replay !== undefined && !this.queue.blocked) this.res.cork(() => this.pump(false));
+  };
 
   /** What the queue holds, or with `mustWrite` a heartbeat when it holds nothing. */
   private flushQueued(mustWrite: boolean): boolean {

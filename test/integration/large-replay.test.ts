@@ -2,7 +2,11 @@
 // (bounded memory, the server's RSS reported), live events follow it in order or meet the
 // slow-consumer policy, and every way a stream ends gives its connection slots back. Subscribers
 // need a token, so each stream also goes through the asynchronous token check.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import { createParser } from 'eventsource-parser';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStream, type RawStream } from '../helpers/sse-client.js';
@@ -10,7 +14,8 @@ import { startServer, waitFor, type TestServer } from '../helpers/server.js';
 
 const EVENTS = 140_000;
 const PER_REQUEST = 5_000;
-const DATA = 'x'.repeat(100); // ~140 B per event on the wire: the replay is ~20 MB, more than socket buffers hold
+/** ~140 B per event on the wire, incompressible: the replay is ~20 MB, gzip or not, more than socket buffers hold */
+const data = (): string => randomBytes(75).toString('base64');
 const PUBLISH_TOKEN = 'pub-token-0123456789-abcdefghij';
 const JWT_SECRET = 'jwt-secret-for-tests-0123456789-abcdefghijklmnop';
 const PER_IP = 2;
@@ -51,9 +56,11 @@ function expectConsecutive(stream: RawStream, count: number): void {
 }
 
 beforeAll(async () => {
-  server = await startServer({ HISTORY_SIZE: String(EVENTS + 1_000), MAX_PUBLISH_BYTES: String(1 << 20), PUBLISH_TOKEN, JWT_SECRET, MAX_CONNECTIONS_PER_IP: String(PER_IP) });
+  // gzip only for clients that ask for it: the others here get identity
+  const env = { HISTORY_SIZE: String(EVENTS + 1_000), MAX_PUBLISH_BYTES: String(1 << 20), PUBLISH_TOKEN, JWT_SECRET, MAX_CONNECTIONS_PER_IP: String(PER_IP), COMPRESSION: 'gzip', DEBUG_FAULTS: '1' };
+  server = await startServer(env);
   token = await new SignJWT({ topics: ['t'] }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(JWT_SECRET));
-  for (let i = 0; i < EVENTS; i += PER_REQUEST) await publish(Array.from({ length: PER_REQUEST }, () => ({ topic: 't', data: DATA })));
+  for (let i = 0; i < EVENTS; i += PER_REQUEST) await publish(Array.from({ length: PER_REQUEST }, () => ({ topic: 't', data: data() })));
   epoch = (await health()).epoch;
 }, 120_000);
 
@@ -130,5 +137,36 @@ describe('a resume that replays 140,000 events', () => {
       stream.close();
       await slotsBack();
     }
+  }, 180_000);
+
+  it('COMPRESSION=gzip: the replay and the live events that waited behind it are one strict gzip member, in order', async () => {
+    let ids: string[] = [];
+    const raw: Buffer[] = [];
+    const parser = createParser({ onEvent: (e) => ids.push(e.id!) });
+    const gunzip = createGunzip().setEncoding('utf8');
+    gunzip.on('data', (text: string) => parser.feed(text));
+    let res!: http.IncomingMessage;
+    await new Promise<void>((resolve, reject) => {
+      const headers = { accept: 'text/event-stream', 'accept-encoding': 'gzip', 'last-event-id': `${epoch}-0`, authorization: `Bearer ${token}` };
+      http.get(`${server.url}/events?topic=t`, { headers, agent: false }, (r) => {
+        res = r;
+        r.on('data', (b: Buffer) => (raw.push(b), gunzip.write(b)));
+        resolve();
+      }).on('error', reject);
+    });
+    expect(res.headers['content-encoding']).toBe('gzip');
+    res.pause();
+    await waitFor(async () => (await server.metric('sse_backpressure_bytes')) > 0, 'the replay to meet backpressure', 30_000);
+    const { lastSeq } = await health();
+    const live = await publish(Array.from({ length: 10 }, (_, i) => ({ topic: 't', data: `live ${i}` })));
+    res.resume();
+    await waitFor(() => ids.length >= lastSeq + live.length, `${lastSeq + live.length} events (have ${ids.length})`, 120_000);
+    const closed = new Promise((r) => res.on('close', r));
+    await fetch(`${server.url}/_debug/close-streams`, { method: 'POST' }); // a clean end: the trailer's CRC-32 and length
+    await closed;
+    ids = [];
+    createParser({ onEvent: (e) => ids.push(e.id!) }).feed(gunzipSync(Buffer.concat(raw)).toString('utf8')); // strict: a complete member
+    expect(ids).toEqual(Array.from({ length: lastSeq + live.length }, (_, i) => `${epoch}-${i + 1}`));
+    await slotsBack();
   }, 180_000);
 });
