@@ -36,7 +36,7 @@ bench-sweep: dist/.built
 	node dist/bench/sweep.js
 
 # Wire bytes and CPU per delivery, in-process: identity vs encode-once gzip vs one deflate context per connection
-# (README, Compression; end to end, with sockets, it is the compression scenario of make bench)
+# (docs/compression.md; end to end, with sockets, it is the compression scenario of make bench)
 bench-compression: dist/.built
 	node dist/bench/compression.js
 

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   // Cluster: Redis numbers every server's events; each thread counts this server's there too.
   const sequence = new SharedSequence(shared.position);
   const published = (): number => sequence.last;
-  const metrics = new Metrics(shared, { historySize: () => shards.historySize, published });
+  const metrics = new Metrics(shared, { historySize: () => shards.historySize, published, shardThreads: config.shards });
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {
     metrics.batchEvents.observe(batch.count);
     shards.deliver(batch);
@@ -96,10 +96,14 @@ async function main(): Promise<void> {
     metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
   };
   // One server: events numbered in any thread come back to sequence order here, then to the batcher.
-  const reorderer = new Reorderer(0, (run: SequencedRun) => {
-    batcher.appendRun(run);
-    recordPublishLatency(run.receivedAt);
-  });
+  const reorderer = new Reorderer(
+    0,
+    (run: SequencedRun) => {
+      batcher.appendRun(run);
+      recordPublishLatency(run.receivedAt);
+    },
+    () => batcher.flush(), // a batch holds consecutive numbers: the next one starts after the lost ones
+  );
   const local = new LocalSequencer(sequence, epoch, (run) => reorderer.add(run));
   const publish = (items: PublishItem[], receivedAt: number): string[] | Promise<string[]> => {
     if (draining()) throw new HttpError('DRAINING');
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
       case 'subscribers':
         return presence.subscribers(q.topic);
       case 'list':
-        return presence.list(q.prefix, q.limit, q.cursor);
+        return presence.list(q.prefix, q.limit, q.cursor, q.patterns);
       case 'stats':
         return stats.latest;
     }
@@ -145,6 +149,7 @@ async function main(): Promise<void> {
     { publish, metricsText: () => metrics.text(), ask },
     {
       sequenced: (runs) => runs.forEach((run) => reorderer.add(run)),
+      claimsSettled: (upTo) => reorderer.settle(upTo),
       clusterPublished: (latenciesS) => latenciesS.forEach((s) => metrics.publishLatency.observe(s)),
       presence,
     },

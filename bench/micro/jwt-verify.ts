@@ -1,8 +1,8 @@
 // What access control costs per stream open (src/intake/token-verifier.ts + token-claims.ts): a
 // realistic subscriber token (iss, aud, exp, kid, a topics claim) verified and its topics checked,
 // per algorithm. RS256 (RSA 2048), ES256 (P-256) and EdDSA (Ed25519) come from a JWKS key picked by
-// kid, HS256 from JWT_SECRET. Wall time per open: jose verifies with WebCrypto, whose asymmetric
-// work runs off the main thread, so this is the latency a stream open waits, not all main-thread CPU.
+// kid, HS256 from JWT_SECRET. The signature is checked synchronously on the calling thread
+// (node:crypto; jwt-keys.ts), so wall time per open is that thread's CPU as well.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { JwksFeed, PublicJwk } from '../../src/intake/jwks-feed.js';

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseCidr } from '../intake/ip.js';
 import { keyFromPem, SUPPORTED_ALGORITHMS } from '../intake/jwt-keys.js';
 import type { EnvReader } from './env-reader.js';
+import { readJwksUrl } from './urls.js';
 import { MIN_HEADERS_SIZE, UWS_HEADERS_SIZE_DEFAULT } from './uws-limits.js';
 
 export interface AccessControlConfig {
@@ -58,21 +59,6 @@ function readPublicKeyFile(read: EnvReader, file: string | undefined): string | 
   const key = keyFromPem(pem);
   if (!key.ok) return read.problem(`\`JWT_PUBLIC_KEY_FILE\` ${key.problem} (\`${file}\`)`, undefined);
   return pem;
-}
-
-function readJwksUrl(read: EnvReader): string | undefined {
-  const url = read.text('JWKS_URL');
-  if (url === undefined) return undefined;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    return read.problem(`\`JWKS_URL\` must be an http(s) URL like https://idp.example.com/.well-known/jwks.json, got \`${url}\``, undefined);
-  }
-  return url;
 }
 
 function readClaimName(read: EnvReader, name: string, fallback: string): string {

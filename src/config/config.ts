@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { readAccessControl, type AccessControlConfig } from './access-control.js';
 import { EnvReader, type Env } from './env-reader.js';
+import { readCorsOrigins, readRedisUrl } from './urls.js';
 
 export type SlowConsumerPolicy = 'disconnect' | 'drop';
 export type Compression = 'gzip' | 'off';
@@ -39,7 +40,7 @@ export interface Config extends AccessControlConfig {
   readonly drainMs: number;
   /** enables POST /_debug/crash-shard, used by the shard-failure test */
   readonly debugFaults: boolean;
-  /** gzip: streams of clients that accept it are compressed once per group (README: Compression) */
+  /** gzip: streams of clients that accept it are compressed once per group (docs/compression.md) */
   readonly compression: Compression;
  
   /** a topic's count goes out on $presence at most once per this interval (ms) */
@@ -62,7 +63,7 @@ export const DEFAULTS = {
   MAX_CONNECTIONS: 100_000,
   MAX_PUBLISH_BYTES: 65_536,
   DRAIN_MS: 2_000,
-  COMPRESSION: 'off', // README (Compression): why off for now
+  COMPRESSION: 'off', // docs/compression.md: why off for now
   PRESENCE_INTERVAL_MS: 1_000,
 } as const;
 
@@ -72,24 +73,32 @@ export class ConfigError extends Error {
   }
 }
 
+/** PUBLISH_TOKEN's shortest length: a shorter token is guessed too easily. */
+export const MIN_PUBLISH_TOKEN_LENGTH = 16;
+
+/**
+ * PUBLISH_TOKEN is sent as `Authorization: Bearer <token>`, which ends at whitespace: a token with
+ * whitespace or a control character could never match. Never echoed (a secret).
+ */
+function readPublishToken(read: EnvReader): string | undefined {
+  const token = read.text('PUBLISH_TOKEN');
+  if (token === undefined) return undefined;
+  const at = token.search(/[\s\p{Cc}]/u);
+  if (at >= 0) return read.problem(`\`PUBLISH_TOKEN\` must not contain whitespace or control characters (it is sent as Authorization: Bearer <token>), found one at character ${at + 1}`, undefined);
+  if (token.length < MIN_PUBLISH_TOKEN_LENGTH) return read.problem(`\`PUBLISH_TOKEN\` must be at least ${MIN_PUBLISH_TOKEN_LENGTH} characters, got ${token.length}`, undefined);
+  return token;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env);
 
-  const corsOrigins = (read.text('CORS_ORIGIN') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
-  for (const origin of corsOrigins) {
-    if (origin === '*' || !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      read.problems.push(`\`CORS_ORIGIN\` must list origins like https://app.example.com (no paths, no *), got \`${origin}\``);
-    }
-  }
+  const corsOrigins = readCorsOrigins(read);
   const tlsCertFile = read.text('TLS_CERT_FILE');
   const tlsKeyFile = read.text('TLS_KEY_FILE');
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
     read.problems.push('`TLS_CERT_FILE` and `TLS_KEY_FILE` must be set together');
   }
-  const redisUrl = read.text('REDIS_URL');
-  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
-    read.problems.push(`\`REDIS_URL\` must look like redis://host:port, got \`${redisUrl}\``);
-  }
+  const redisUrl = readRedisUrl(read);
   const jwtSecret = read.text('JWT_SECRET');
   if (jwtSecret !== undefined && jwtSecret.length < 32) {
     read.problems.push(`\`JWT_SECRET\` must be at least 32 characters for HS256, got ${jwtSecret.length}`);
@@ -110,7 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnections: read.int('MAX_CONNECTIONS', DEFAULTS.MAX_CONNECTIONS, 1, 10_000_000),
     maxPublishBytes: read.int('MAX_PUBLISH_BYTES', DEFAULTS.MAX_PUBLISH_BYTES, 1, 67_108_864),
     corsOrigins: Object.freeze(corsOrigins),
-    publishToken: read.text('PUBLISH_TOKEN'),
+    publishToken: readPublishToken(read),
     jwtSecret,
     tlsCertFile,
     tlsKeyFile,

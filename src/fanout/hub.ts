@@ -31,6 +31,8 @@ export class Hub {
   private readonly groupOf = new Map<Subscriber, Group>();
   private pending: EventBatch[] = [];
   private passing = false;
+  /** to run once every batch delivered so far has reached every subscriber */
+  private idle: Array<() => void> = [];
 
   constructor(
     private readonly segmentSize: number,
@@ -83,6 +85,28 @@ export class Hub {
       sub.lastSeq = 0;
       sub.send(resetFrame, 0);
     }
+  }
+
+  /**
+   * Numbers up to `lastSeq` were lost: each subscriber not past them is told (`resetFrame`) and goes
+   * on after them. Call it when no pass runs (`whenIdle`), so it comes after every event before them.
+   * Returns how many were told.
+   */
+  skipTo(lastSeq: number, resetFrame: Uint8Array): number {
+    let told = 0;
+    for (const sub of this.groupOf.keys()) {
+      if (sub.lastSeq >= lastSeq) continue; // joined after: its replay started past them
+      sub.lastSeq = lastSeq;
+      sub.send(resetFrame, 0);
+      told++;
+    }
+    return told;
+  }
+
+  /** Runs `fn` once every batch delivered so far has reached every subscriber (now, if nothing is pending). */
+  whenIdle(fn: () => void): void {
+    if (this.passing) this.idle.push(fn);
+    else fn();
   }
 
   /**
@@ -149,6 +173,11 @@ export class Hub {
     if (pass.grownBy.length > 0 || this.pending.length > 0) {
       const next = [...pass.grownBy, ...this.takePending()];
       setImmediate(() => this.runSegments(new Pass(next, this.groupsOf), 0, undefined));
-    } else this.passing = false;
+    } else {
+      this.passing = false;
+      const idle = this.idle;
+      this.idle = [];
+      for (const fn of idle) fn();
+    }
   }
 }

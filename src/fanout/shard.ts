@@ -2,10 +2,11 @@
 // order, and the rule that a stream resumes without gap or duplicate. The single-process server
 // (SHARDS=0) is one such shard in the main thread.
 import type { Config } from '../config/config.js';
-import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
+import { batchFromShared, lastSeqOf, type EventBatch, type SharedBatch } from '../sequencing/batch-layout.js';
 import { formatId, parseId } from '../sequencing/event-ids.js';
 import { SharedSequence } from '../sequencing/shared-sequence.js';
 import { encodeReset } from '../sequencing/sse-encoding.js';
+import { timerAt, type LongTimer } from '../threads/long-timer.js';
 import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/shared-counters.js';
 import { History } from './history.js';
 import { Hub, type Subscriber } from './hub.js';
@@ -35,13 +36,15 @@ export class Shard {
   /** streams per topic on this shard: changed here, on subscribe and unsubscribe only, never by fan-out */
   readonly presence = new TopicCounts();
   /** streams that close at their token's exp */
-  private readonly expiries = new Map<Stream, NodeJS.Timeout>();
+  private readonly expiries = new Map<Stream, LongTimer>();
   /** streams waiting for this shard to catch up with their Last-Event-ID */
   private readonly waiters: CatchUpWaiters;
   /** cluster mode: another server may have given out ids this one has not read yet */
   private readonly clustered: boolean;
   /** the server's sequence, read only: an id past its newest number was never given out here */
   private readonly sequence: SharedSequence;
+  /** batches from a break in the sequence on, held until the hub has passed every batch before it */
+  private held: EventBatch[] | undefined;
 
   constructor(config: Config, readonly index: number, shared: SharedCounters, epoch: string) {
     this.counters = new ShardCounters(shared, index);
@@ -68,13 +71,39 @@ export class Shard {
     // Cluster mode, Redis came back empty: old positions mean nothing now. Epoch changes happen
     // while nothing flows (the log was down), so no older batch is still waiting for its pass.
     // The reset carries the position just before the new epoch's first event, so a reconnect replays it.
+    const afterLoss = batch.epoch === this.history.epoch && batch.firstSeq > this.history.lastSeq + 1;
     if (batch.epoch !== this.history.epoch) {
       this.hub.restart(encodeReset('epoch', formatId(batch.epoch, batch.firstSeq - 1)));
       this.waiters.releaseAll(); // their ids are of the old epoch: a reset, now
     }
     this.history.append(batch);
-    this.hub.deliver(batch);
+    if (afterLoss || this.held !== undefined) this.hold(batch);
+    else this.hub.deliver(batch);
     this.waiters.reached(this.history.lastSeq);
+  }
+
+  /**
+   * Numbers lost for good (a shard died holding them) leave a break before a batch: each stream gets
+   * a reset in their place, once it has every event before them, then goes on after them.
+   */
+  private hold(batch: EventBatch): void {
+    if (this.held !== undefined) return void this.held.push(batch);
+    this.held = [batch];
+    this.hub.whenIdle(() => this.releaseHeld());
+  }
+
+  private releaseHeld(): void {
+    const [first, ...rest] = this.held!;
+    this.held = undefined;
+    const lost = first!.firstSeq - 1;
+    this.counters.add(SHARD_SLOT.RESETS, this.hub.skipTo(lost, encodeReset('dropped', formatId(first!.epoch, lost))));
+    this.hub.deliver(first!);
+    let last = lastSeqOf(first!);
+    for (const batch of rest) {
+      if (this.held !== undefined || batch.firstSeq > last + 1) this.hold(batch);
+      else this.hub.deliver(batch);
+      last = lastSeqOf(batch);
+    }
   }
 
   /**
@@ -118,10 +147,11 @@ export class Shard {
     this.presence.add(sub.topics);
     this.counters.add(SHARD_SLOT.CONNECTIONS);
     if (expiresAt !== undefined) {
-      const timer = setTimeout(() => {
+      // a device token may be valid for months: more than one setTimeout can wait
+      const timer = timerAt(expiresAt, () => {
         this.counters.add(SHARD_SLOT.JWT_EXPIRED);
         sub.end();
-      }, Math.max(0, expiresAt - Date.now()));
+      });
       this.expiries.set(sub, timer);
     }
     return resume;
@@ -129,7 +159,7 @@ export class Shard {
 
   /** The stream ended, whoever ended it, or it never joined (counted once, whoever ends it how often). */
   unsubscribe(sub: Stream): void {
-    clearTimeout(this.expiries.get(sub));
+    this.expiries.get(sub)?.cancel();
     this.expiries.delete(sub);
     if (!this.hub.remove(sub)) return;
     this.presence.remove(sub.topics);

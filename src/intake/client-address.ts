@@ -1,7 +1,9 @@
 // Which address a request comes from: the socket's peer, unless the peer is a proxy listed in
 // TRUST_PROXY; then X-Forwarded-For is walked from the right (each proxy appends the address it saw)
 // and the client is the rightmost address that is not a trusted proxy. Entries left of it were
-// written by the client itself and are ignored, so a client cannot choose its own address. Pure.
+// written by the client itself and are ignored, so a client cannot choose its own address. The
+// header may come as several lines (HAProxy appends one of its own): the caller joins them all, in
+// order, with commas, as for any list header (RFC 9110 5.3). Pure.
 import { formatIp, inCidr, parseCidr, parseIp, type Cidr, type Ip } from './ip.js';
 
 /** The TRUST_PROXY list: addresses and CIDRs. */

@@ -6,6 +6,7 @@
 //   is retried with backoff; until the first success the state says why, and verifiers shed
 //   instead of refusing (see token-verifier.ts).
 // Listeners hear of every change (the shard pool forwards it to the shards).
+import { redactCredentials } from '../config/urls.js';
 import { keyFromJwk } from './jwt-keys.js';
 import { JWKS_NOT_FETCHED, type JwksFeed, type JwksState, type PublicJwk } from './jwks-feed.js';
 
@@ -33,12 +34,15 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** fetch() says only "fetch failed"; the cause says what (ECONNREFUSED, ENOTFOUND, a timeout). */
+/**
+ * fetch() says only "fetch failed"; the cause says what (ECONNREFUSED, ENOTFOUND, a timeout). Some
+ * messages quote a URL: its credentials are masked, as this text goes to the log and /healthz.
+ */
 function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof Error)) return redactCredentials(String(err));
   const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
   const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
-  return detail === undefined ? err.message : `${err.message}: ${detail}`;
+  return redactCredentials(detail === undefined ? err.message : `${err.message}: ${detail}`);
 }
 
 export class JwksCache implements JwksFeed {

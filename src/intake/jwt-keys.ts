@@ -1,8 +1,7 @@
 // Verification keys and the algorithms each may verify. The key decides, never the token: an RSA
 // key verifies RS*/PS* only, an EC key the one ES* of its curve, Ed25519 EdDSA, the JWT_SECRET HS256.
 // So a token whose header says HS256 is never checked against a public key used as an HMAC secret.
-import { createPublicKey, createSecretKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { importJWK, type CryptoKey, type JWK } from 'jose';
+import { constants, createHmac, createPublicKey, createSecretKey, timingSafeEqual, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 
 export const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
 export const ASYMMETRIC_ALGORITHMS: readonly string[] = [...RSA_ALGORITHMS, 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -113,19 +112,33 @@ export function keyFromJwk(jwk: JsonWebKey & { kid?: unknown; alg?: unknown; use
   return { ok: true, key: { source: name, kid, key, algorithms } };
 }
 
-const imported = new WeakMap<VerificationKey, Map<string, Promise<CryptoKey | Uint8Array>>>();
+const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
 
 /**
- * The key as jose verifies fastest: a WebCrypto key imported once per key and algorithm (handing jose
- * a KeyObject converts it on every call, about 25 µs per verification; see bench/micro/jwt-verify.ts).
+ * Whether `signature` signs `input` (the JWS header and payload, as sent) under `alg` with `k`, which
+ * must be one of the key's algorithms. Synchronous, on this thread: a publish is then answered in the
+ * callback that read it, which HTTP pipelining needs (see transport/publish-handler.ts). Tens of µs
+ * for RSA and EC, a few for HMAC (bench/micro/jwt-verify.ts).
  */
-export function importedKey(k: VerificationKey, alg: string): Promise<CryptoKey | Uint8Array> {
-  let byAlg = imported.get(k);
-  if (byAlg === undefined) imported.set(k, (byAlg = new Map()));
-  let key = byAlg.get(alg);
-  if (key === undefined) {
-    key = importJWK(k.key.export({ format: 'jwk' }) as JWK, alg);
-    byAlg.set(alg, key);
+export function signatureValid(alg: string, k: VerificationKey, input: Buffer, signature: Buffer): boolean {
+  const hash = HASH[alg.slice(2)];
+  try {
+    switch (alg.slice(0, 2)) {
+      case 'HS': {
+        const mac = createHmac(hash!, k.key).update(input).digest();
+        return mac.length === signature.length && timingSafeEqual(mac, signature);
+      }
+      case 'RS':
+        return verify(hash, input, k.key, signature);
+      case 'PS':
+        return verify(hash, input, { key: k.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
+      case 'ES':
+        // JWS carries r and s side by side (RFC 7518 3.4), not DER
+        return verify(hash, input, { key: k.key, dsaEncoding: 'ieee-p1363' }, signature);
+      default:
+        return alg === 'EdDSA' && verify(null, input, k.key, signature);
+    }
+  } catch {
+    return false; // a signature of the wrong size for the key
   }
-  return key;
 }

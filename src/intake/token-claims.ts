@@ -36,6 +36,11 @@ export function firstUncovered(patterns: readonly string[], topics: Iterable<str
   return undefined;
 }
 
+/** Whether the patterns cover every topic there can be: one of them is all wildcard (`*`). */
+export function coversEveryTopic(patterns: readonly string[]): boolean {
+  return patterns.some((p) => /^\*+$/.test(p));
+}
+
 /** A jose verification error as a refusal: expired, not yet valid, wrong issuer, ... */
 export function refusalFor(err: unknown): TokenRefused {
   if (err instanceof TokenRefused) return err;

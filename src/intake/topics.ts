@@ -30,10 +30,35 @@ export function topicsFromQuery(params: URLSearchParams): string[] {
   return topics;
 }
 
-/** `*` in a token's topic pattern matches any run of characters (including `/`). */
+/** `*` in a token's topic pattern matches any run of characters (including `/`); all else is literal. */
 export function compileTopicPatterns(patterns: readonly string[]): (topic: string) => boolean {
-  const regexes = patterns.map(
-    (p) => new RegExp(`^${p.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('.*')}$`),
-  );
-  return (topic) => regexes.some((r) => r.test(topic));
+  return (topic) => patterns.some((p) => globMatches(p, topic));
+}
+
+/**
+ * Greedy match that, on a mismatch, backs up to the last `*` and lets it take one more character:
+ * at most pattern × topic steps. A regular expression with `.*` per star backtracks exponentially
+ * (`*a*a*a*a*a*a*b` against 128 characters held a shard for minutes).
+ */
+function globMatches(pattern: string, topic: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1; // the last `*` seen, and where in the topic its run ends for now
+  let starEnd = 0;
+  while (t < topic.length) {
+    if (pattern[p] === '*') {
+      star = p++;
+      starEnd = t;
+    } else if (p < pattern.length && pattern[p] === topic[t]) {
+      p++;
+      t++;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++starEnd;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }

@@ -1,7 +1,7 @@
 // Prometheus text (prom-client) rendered by the main thread from the shared counters, so /metrics
 // answers for the whole server whichever shard the scrape landed on.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { GLOBAL_SLOT, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from '../threads/shared-counters.js';
+import { eventLogDown, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from '../threads/shared-counters.js';
 
 type ShardSlot = (typeof SHARD_SLOT)[keyof typeof SHARD_SLOT];
 
@@ -14,7 +14,8 @@ export class Metrics {
    * `published`: events accepted so far, read at each scrape from where they are counted at the
    * moment they are answered, so a publisher that got its 202 finds them in the next scrape.
    */
-  constructor(shared: SharedCounters, sources: { historySize: () => number; published: () => number }) {
+  /** `shardThreads`: shards in threads of their own, each with its own connection to the event log (0 with SHARDS=0). */
+  constructor(shared: SharedCounters, sources: { historySize: () => number; published: () => number; shardThreads: number }) {
     const registry = this.registry;
     const perShard = (kind: 'counter' | 'gauge', name: string, help: string, slot: ShardSlot): void => {
       const Metric = kind === 'counter' ? Counter : Gauge;
@@ -70,10 +71,24 @@ export class Metrics {
     });
     new Gauge({
       name: 'sse_event_log_up',
-      help: '1 while the event log (Redis in cluster mode) is reachable; 0 means publishes are refused',
+      help: '1 while every thread reaches the event log (Redis in cluster mode); 0 means some publishes are refused',
       registers: [registry],
       collect(this: Gauge) {
-        this.set(Atomics.load(shared.global, GLOBAL_SLOT.DEGRADED) === 1 ? 0 : 1);
+        this.set(eventLogDown(shared).length === 0 ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'sse_event_log_thread_up',
+      help: 'Per thread that publishes (the main thread, each shard): 1 while its connection to the event log is ready',
+      labelNames: ['thread'],
+      registers: [registry],
+      collect(this: Gauge) {
+        this.reset();
+        const down = new Set(eventLogDown(shared));
+        for (let s = -1; s < sources.shardThreads; s++) {
+          const thread = s < 0 ? 'main thread' : `shard ${s}`;
+          this.set({ thread }, down.has(thread) ? 0 : 1);
+        }
       },
     });
     this.publishLatency = new Histogram({

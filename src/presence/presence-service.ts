@@ -6,7 +6,7 @@
 // subscribes to `$presence`: announcements would take sequence numbers and history slots (the one
 // HISTORY_SIZE ring shared by all topics) from real events for no reader.
 import type { TopicCount } from '../fanout/topic-counts.js';
-import { PRESENCE_TOPIC } from '../intake/topics.js';
+import { compileTopicPatterns, PRESENCE_TOPIC } from '../intake/topics.js';
 import { PresenceNotifier } from './presence-notifier.js';
 import { PresenceTable, type TopicPage } from './presence-table.js';
 import type { ClusterSnapshot } from './redis-presence.js';
@@ -58,8 +58,9 @@ export class PresenceService {
     return this.table.total(topic);
   }
 
-  list(prefix: string, limit: number, cursor: string | undefined): TopicPage {
-    return this.table.list(prefix, limit, cursor);
+  /** The topics `patterns` cover (all when undefined), paginated. */
+  list(prefix: string, limit: number, cursor: string | undefined, patterns?: readonly string[]): TopicPage {
+    return this.table.list(prefix, limit, cursor, patterns === undefined ? undefined : compileTopicPatterns(patterns));
   }
 
   stop(): void {

@@ -66,10 +66,12 @@ export class PresenceTable {
     return this.totals.get(topic) ?? 0;
   }
 
-  /** Topics with at least one subscriber, sorted by name, starting with `prefix`, after `cursor`. */
-  list(prefix: string, limit: number, cursor: string | undefined): TopicPage {
+  /** Topics with at least one subscriber that `visible` accepts (all without it), sorted by name, starting with `prefix`, after `cursor`. */
+  list(prefix: string, limit: number, cursor: string | undefined, visible?: (topic: string) => boolean): TopicPage {
     const names: string[] = [];
-    for (const t of this.totals.keys()) if (t.startsWith(prefix) && (cursor === undefined || t > cursor)) names.push(t);
+    for (const t of this.totals.keys()) {
+      if (t.startsWith(prefix) && (cursor === undefined || t > cursor) && (visible === undefined || visible(t))) names.push(t);
+    }
     names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const page = names.slice(0, limit);
     return {

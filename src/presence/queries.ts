@@ -6,7 +6,8 @@ import type { TopicPage } from './presence-table.js';
 
 export type MainQuery =
   | { kind: 'subscribers'; topic: string }
-  | { kind: 'list'; prefix: string; limit: number; cursor: string | undefined }
+  /** patterns: only the topics they cover (a publisher JWT's scope); undefined: every topic */
+  | { kind: 'list'; prefix: string; limit: number; cursor: string | undefined; patterns?: readonly string[] | undefined }
   | { kind: 'stats' };
 
 export interface MainAnswers {

@@ -3,8 +3,8 @@
 // itself in the sorted set `sse:presence:servers` (score: the time), then reads the hashes of every
 // server seen within TTL_MS. A server that dies without a word (SIGKILL) stops refreshing: its hash
 // expires and its counts leave everyone's totals within TTL_MS + REFRESH_MS.
-import { Redis } from 'ioredis';
-import { REDIS_OPTIONS } from '../sequencing/redis-publisher.js';
+import type { Redis } from 'ioredis';
+import { openRedis } from '../sequencing/redis-connection.js';
 
 export const REFRESH_MS = 1_000;
 export const TTL_MS = 5_000;
@@ -28,8 +28,7 @@ export class RedisPresence {
     private readonly own: () => ReadonlyMap<string, number>,
     private readonly onSnapshot: (snapshot: ClusterSnapshot) => void,
   ) {
-    this.redis = new Redis(url, REDIS_OPTIONS);
-    this.redis.on('error', () => {}); // the event log reports Redis health
+    this.redis = openRedis(url, () => {}); // the event log reports Redis health
   }
 
   async start(): Promise<void> {

@@ -6,9 +6,10 @@
 //
 // Each entry carries its epoch. A Redis that comes back empty gets a new epoch, so old ids resolve
 // to a reset frame instead of silently meaning new events.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { PublishItem } from '../intake/publish-request.js';
-import { EPOCH_LUA, EpochView, REDIS_OPTIONS, RedisPublisher, script, STREAM, type Script } from './redis-publisher.js';
+import { openRedis } from './redis-connection.js';
+import { EPOCH_LUA, EpochView, RedisPublisher, script, STREAM, type Script } from './redis-publisher.js';
 
 export interface LoggedEvent {
   epoch: string;
@@ -47,14 +48,10 @@ export class RedisEventLog {
   ) {
     this.view = new EpochView(options.epochCells);
     // A publish numbered in another epoch: the read loop switches to it.
-    this.publisher = new RedisPublisher(url, options.maxLen, this.view, () => (this.checkEpoch = true));
+    const health = (): void => this.health();
+    this.publisher = new RedisPublisher(url, options.maxLen, this.view, { otherEpoch: () => (this.checkEpoch = true), onReady: health });
     // The reader blocks in XREAD: its own connection, no command timeout.
-    this.reader = new Redis(url, { ...REDIS_OPTIONS, commandTimeout: undefined });
-    this.reader.on('error', () => {}); // reported through health, not as unhandled errors
-    for (const c of [this.publisher.connection, this.reader]) {
-      c.on('ready', () => this.health());
-      c.on('close', () => this.health());
-    }
+    this.reader = openRedis(url, health, { commandTimeout: undefined });
     this.reader.on('ready', () => {
       this.checkEpoch = true;
     });
@@ -97,7 +94,11 @@ export class RedisEventLog {
     this.options.onHealth(up);
   }
 
-  /** Reads what follows the cursor (waiting up to 1 s when `block`); false when there was nothing. */
+  /**
+   * Reads what follows the cursor (waiting up to 1 s when `block`); false when there was nothing of
+   * this epoch. An entry of another epoch (Redis was emptied: a new stream, numbered from 1, past a
+   * cursor that was below it) ends the read undelivered: the epoch switch reads that stream from its start.
+   */
   private async readOnce(block: boolean): Promise<boolean> {
     const reply = (
       block
@@ -105,17 +106,21 @@ export class RedisEventLog {
         : await this.reader.xread('COUNT', 1000, 'STREAMS', STREAM, this.cursor)
     ) as XReadReply;
     if (reply === null) return false;
-    const entries = reply[0]![1];
     const out: LoggedEvent[] = [];
-    for (const [id, f] of entries) {
+    const epoch = this.view.epoch!;
+    for (const [id, f] of reply[0]![1]) {
       // fields: p <epoch> t <topic> e <event or ''> d <data>
+      if (f[1] !== epoch) {
+        this.checkEpoch = true;
+        break;
+      }
       const event = f[5] === '' ? undefined : f[5]!;
       const item: PublishItem = event === undefined ? { topic: f[3]!, data: f[7]! } : { topic: f[3]!, event, data: f[7]! };
-      out.push({ epoch: f[1]!, seq: Number(id.slice(0, id.indexOf('-'))), item });
+      out.push({ epoch, seq: Number(id.slice(0, id.indexOf('-'))), item });
+      this.cursor = id;
     }
-    this.cursor = entries[entries.length - 1]![0];
-    const last = out[out.length - 1]!;
-    this.view.saw(last.epoch, last.seq);
+    if (out.length === 0) return false;
+    this.view.saw(epoch, out[out.length - 1]!.seq);
     this.sink(out);
     return true;
   }

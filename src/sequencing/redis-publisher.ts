@@ -3,10 +3,11 @@
 // publish goes to Redis and back without crossing to the main thread, which only reads the stream
 // (redis-event-log.ts) and keeps the epoch all of them pass (EpochView, in shared memory). Through the main thread, SHARDS=1 cost 49-69 µs of CPU per publish at 100
 // connections against 38 µs with SHARDS=0, the two thread hops being the difference.
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { HttpError } from '../intake/errors.js';
 import type { PublishItem } from '../intake/publish-request.js';
 import { formatId, newEpoch } from './event-ids.js';
+import { openRedis, whenReady } from './redis-connection.js';
 
 export const STREAM = 'sse:events';
 const SEQ = 'sse:seq';
@@ -43,15 +44,8 @@ return {epoch, first}
 
 /** Most events in one script call: bounds its argument list and how long Redis runs it. */
 const MAX_ITEMS_PER_CALL = 1_000;
-
-/** Every connection of the cluster mode: fail at once while Redis is away (a publish answers 503), never queue in memory. */
-export const REDIS_OPTIONS: RedisOptions = {
-  enableOfflineQueue: false,
-  maxRetriesPerRequest: 1,
-  commandTimeout: 2_000,
-  retryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
-  lazyConnect: true,
-};
+/** A publish that finds this thread's connection reconnecting waits this long for it before its 503 (ms). */
+const READY_WAIT_MS = 1_000;
 
 export type Script = (...args: string[]) => Promise<unknown>;
 
@@ -133,16 +127,20 @@ export class RedisPublisher {
   private queue: QueuedPublish[] = [];
   /** a script call is on its way: what arrives meanwhile goes in the next one */
   private sending = false;
+  private readonly otherEpoch: () => void;
 
-  /** `otherEpoch`: a publish was numbered in an epoch that is not the view's (Redis was emptied or restored). */
+  /**
+   * `otherEpoch`: a publish was numbered in an epoch that is not the view's (Redis was emptied or
+   * restored). `onReady`: this connection became ready or stopped being so (for health).
+   */
   constructor(
     url: string,
     private readonly maxLen: number,
     private readonly view: EpochView,
-    private readonly otherEpoch: () => void = () => {},
+    hooks: { otherEpoch?: () => void; onReady?: (ready: boolean) => void } = {},
   ) {
-    this.connection = new Redis(url, REDIS_OPTIONS);
-    this.connection.on('error', () => {}); // a publish meanwhile fails with 503; the main thread reports health
+    this.otherEpoch = hooks.otherEpoch ?? (() => {});
+    this.connection = openRedis(url, hooks.onReady ?? (() => {}));
     this.publishScript = script(this.connection, 'ssePublish', PUBLISH_LUA);
   }
 
@@ -180,6 +178,7 @@ export class RedisPublisher {
     for (const r of requests) for (const it of r.items) args.push(it.topic, it.event ?? '', it.data);
     let reply: [string, number];
     try {
+      await whenReady(this.connection, READY_WAIT_MS);
       reply = (await this.publishScript(...args)) as [string, number];
     } catch (err) {
       const e = new HttpError('UNAVAILABLE', `event log (Redis) unreachable: ${(err as Error).message}`);

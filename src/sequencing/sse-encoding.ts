@@ -49,6 +49,31 @@ export function encodePublished(id: string, item: { event?: string; data: string
   return item.event === undefined ? encodeEvent({ id, data: item.data }) : encodeEvent({ id, event: item.event, data: item.data });
 }
 
+/** Room before an event encoded without its id for the `id:` line: ids are at most 128 bytes (the contract). */
+const ID_LINE_ROOM = 'id: \n'.length + 128;
+
+/**
+ * A published event's bytes without its id, with room in front for the `id:` line: the encoding (all
+ * of the cost for a large payload) can happen before the id is known. `withId` completes it.
+ */
+export function encodeUnnumbered(item: { event?: string; data: string }): Buffer {
+  const text = eventText(item.event === undefined ? { data: item.data } : { event: item.event, data: item.data });
+  const out = Buffer.allocUnsafe(ID_LINE_ROOM + Buffer.byteLength(text));
+  out.write(text, ID_LINE_ROOM);
+  return out;
+}
+
+/** Writes the `id:` line into an event from `encodeUnnumbered`: the same bytes `encodePublished` gives, without a copy. */
+export function withId(unnumbered: Buffer, id: string): Buffer {
+  assertFieldValue('id', id);
+  const line = `id: ${id}\n`;
+  const length = Buffer.byteLength(line);
+  if (length > ID_LINE_ROOM) throw new EncodingError('id must be at most 128 bytes');
+  const start = ID_LINE_ROOM - length;
+  unnumbered.write(line, start);
+  return unnumbered.subarray(start);
+}
+
 function retryValue(ms: number): number {
   if (!Number.isSafeInteger(ms) || ms < 0) throw new EncodingError('retry must be a non-negative integer (ms)');
   return ms;

@@ -34,12 +34,16 @@ export type ToShard =
   /** answer to 'jwks-refetch': the JWKS is as fresh as it will get (any change came before as 'jwks') */
   | { type: 'jwks-refetched'; reqId: number }
   /** answer to 'fatal': the acceptor hands this shard no more sockets; it may end */
-  | { type: 'unplugged' };
+  | { type: 'unplugged' }
+  /** one server, another shard died: post the numbered events held back for the window now, then answer 'runs-flushed' */
+  | { type: 'flush-runs' };
 
 export type FromShard =
   | { type: 'ready'; descriptor: number }
   /** one server: events this shard numbered and encoded itself, for the main thread to order and batch */
   | { type: 'sequenced'; runs: PackedRuns }
+  /** answer to 'flush-runs': every number this shard had claimed came before it (the same port keeps the order) */
+  | { type: 'runs-flushed' }
   /** cluster mode: this shard's publishes that Redis numbered, as their times from receipt to Redis's answer (s) */
   | { type: 'cluster-published'; latenciesS: number[] }
   | { type: 'metrics'; reqId: number }

@@ -17,6 +17,11 @@ export interface PresenceSink {
 export interface ShardSinks {
   /** one server: events a shard numbered and encoded itself, for the main thread to order and batch */
   sequenced(runs: SequencedRun[]): void;
+  /**
+   * one server, a shard died: every number claimed up to `upTo` that has not come never will (every
+   * live shard has posted what it had claimed by then)
+   */
+  claimsSettled(upTo: number): void;
   /** cluster mode: a shard's publishes that Redis numbered, as their times from receipt to Redis's answer (s) */
   clusterPublished(latenciesS: readonly number[]): void;
   /** each shard's presence counts, when they change */

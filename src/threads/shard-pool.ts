@@ -12,6 +12,7 @@ import type { Config } from '../config/config.js';
 import { History } from '../fanout/history.js';
 import type { JwksCache } from '../intake/jwks-cache.js';
 import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
+import { SharedSequence } from '../sequencing/shared-sequence.js';
 import type { Backend } from '../transport/routes.js';
 import { createAcceptor, listen, type Acceptor, type Listening } from '../transport/uws-app.js';
 import type { FromShard, ShardInit, ToShard } from './protocol.js';
@@ -30,6 +31,8 @@ interface ShardHandle {
   descriptor: number | undefined;
   ready: Promise<void>;
   stopped: Promise<void>;
+  /** answers to 'flush-runs' still to come, in the order asked */
+  flushed: Array<() => void>;
 }
 
 export class ShardPool implements ShardHost {
@@ -103,6 +106,7 @@ export class ShardPool implements ShardHost {
       descriptor: undefined,
       ready: new Promise((r) => (onReady = r)),
       stopped: new Promise((r) => (onStopped = r)),
+      flushed: [],
     };
     worker.on('message', (m: FromShard) => {
       switch (m.type) {
@@ -113,6 +117,8 @@ export class ShardPool implements ShardHost {
           return;
         case 'sequenced':
           return sinks.sequenced(unpackRuns(m.runs));
+        case 'runs-flushed':
+          return handle.flushed.shift()?.();
         case 'cluster-published':
           return sinks.clusterPublished(m.latenciesS);
         case 'presence':
@@ -152,6 +158,25 @@ export class ShardPool implements ShardHost {
     handle.descriptor = undefined;
   }
 
+  /**
+   * One server: numbers a dead shard claimed and never posted will never come (its messages all
+   * came before 'exit'). Every other shard posts what it holds first, its answer after its runs on
+   * the same port; then whatever is missing up to the sequence's position now was the dead one's.
+   */
+  private settleClaims(dead: ShardHandle): void {
+    if (this.config.redisUrl !== undefined) return; // Redis numbers the events: nothing is claimed here
+    const upTo = new SharedSequence(this.shared.position).last;
+    const flushed = (s: ShardHandle): Promise<void> =>
+      Promise.race([
+        new Promise<void>((resolve) => {
+          s.flushed.push(resolve);
+          s.worker.postMessage({ type: 'flush-runs' } satisfies ToShard);
+        }),
+        s.stopped, // a shard that fails meanwhile: its own exit settles its numbers
+      ]);
+    void Promise.all(this.shards.filter((s) => s !== dead).map(flushed)).then(() => this.calls?.sinks.claimsSettled(upTo));
+  }
+
   /** A shard exited: unplug it, give back its connection slots, and (unless stopping) start another. */
   private replace(handle: ShardHandle, code: number, onStopped: () => void): void {
     this.unplug(handle);
@@ -159,8 +184,10 @@ export class ShardPool implements ShardHost {
     Atomics.sub(this.shared.global, GLOBAL_SLOT.CONNECTIONS, this.shared.perShard[row + SHARD_SLOT.CONNECTIONS]!);
     this.shared.perShard[row + SHARD_SLOT.CONNECTIONS] = 0;
     this.shared.perShard[row + SHARD_SLOT.QUEUED_BYTES] = 0;
+    this.shared.perShard[row + SHARD_SLOT.RESUME_WAITERS] = 0;
     this.calls?.sinks.presence.shardGone(handle.presenceSource); // its streams are gone with it
     onStopped();
+    this.settleClaims(handle);
     if (this.stopping || this.calls === undefined) return;
     console.error(`shard ${handle.index} exited (code ${code}); starting a replacement`);
     const next = this.spawn(handle.index, this.calls);

@@ -21,15 +21,16 @@ export const SHARD_SLOT = {
   SHED_CONNECTIONS: 14,
   JWT_EXPIRED: 15,
   BYTES_SENT_UNCOMPRESSED: 16, // what BYTES_SENT carried before compression (equal for identity streams)
-  RESUME_WAITERS: 17, // gauge: streams waiting for the shard to reach their Last-Event-ID
+  EVENT_LOG_DOWN: 17, // cluster mode, 1 while this shard's own connection to Redis (its publishes) is not ready
+  RESUME_WAITERS: 18, // gauge: streams waiting for the shard to reach their Last-Event-ID
 } as const;
-export const SHARD_SLOTS = 18;
+export const SHARD_SLOTS = 19;
 
 /** Server-wide slots (Int32, Atomics). */
 export const GLOBAL_SLOT = {
   CONNECTIONS: 0, // admitted streams across all shards, checked against MAX_CONNECTIONS
   DRAINING: 1, // 1 once shutdown began
-  DEGRADED: 2, // 1 while the event log (Redis) is unreachable
+  DEGRADED: 2, // 1 while the main thread's connections to the event log (Redis) are not both ready
 } as const;
 export const GLOBAL_SLOTS = 4;
 
@@ -61,6 +62,17 @@ export function attachSharedCounters(buffer: SharedArrayBuffer, shardRows: numbe
   };
 }
 
+/**
+ * The threads that cannot reach the event log (Redis) now, by name: the main thread's connections
+ * and each shard's own. A publish lands on whichever thread's connection took the request, so the
+ * server is healthy only when none is listed.
+ */
+export function eventLogDown(shared: SharedCounters): string[] {
+  const down = Atomics.load(shared.global, GLOBAL_SLOT.DEGRADED) === 1 ? ['main thread'] : [];
+  for (let s = 0; s < shared.shardRows; s++) if (shared.perShard[s * SHARD_SLOTS + SHARD_SLOT.EVENT_LOG_DOWN] === 1) down.push(`shard ${s}`);
+  return down;
+}
+
 /** One shard's writable row. */
 export class ShardCounters {
   private readonly row: Float64Array;
@@ -90,5 +102,8 @@ export class ShardCounters {
   }
   flag(slot: number): number {
     return Atomics.load(this.shared.global, slot);
+  }
+  eventLogDown(): string[] {
+    return eventLogDown(this.shared);
   }
 }

@@ -3,8 +3,9 @@
 //   GET /topics?prefix=P&limit=L&cursor=C  {"topics": [{"topic", "subscribers"}], "next"}
 //   GET /stats                             the live figures of the console (metrics/stats.ts)
 //   GET /console/uplot.js, uplot.css       the charting library, from node_modules (no CDN: works offline)
-// The topic endpoints take the publisher's credentials (the same check as POST /publish); the
-// counts live in the main thread (every shard, every server), asked through `ask`.
+// The topic endpoints take the publisher's credentials (the same check as POST /publish): a
+// publisher JWT sees only the topics its publish patterns cover, in the listing as for one topic.
+// The counts live in the main thread (every shard, every server), asked through `ask`.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
@@ -12,7 +13,7 @@ import type { Shard } from '../fanout/shard.js';
 import type { Auth, PublisherCheck } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
 import { isTopic, PRESENCE_TOPIC } from '../intake/topics.js';
-import type { Ask, MainQuery } from '../presence/queries.js';
+import type { Ask, MainAnswers, MainQuery } from '../presence/queries.js';
 import type { Cors, Header } from './cors.js';
 import { DeferredResponse } from './deferred-response.js';
 import { send, sendError, sendJson } from './responses.js';
@@ -74,13 +75,15 @@ export class ConsoleRoutes {
       const publisher = this.checkPublisher(req.getHeader('authorization'));
       if (path === '/topics') {
         const q = pageQuery(new URLSearchParams(req.getQuery() ?? ''));
-        // a publisher JWT: valid, with a publish claim (the listing names no topic of its own)
-        return this.answer(res, cors, { kind: 'list', ...q }, (page) => page, publisher.allow([]));
+        // filtered before the page is cut, so neither the page, its size nor `next` tells of a hidden topic
+        const scoped = Promise.resolve(publisher.patterns()).then((patterns) => ({ kind: 'list' as const, ...q, patterns }));
+        return this.answer(res, cors, scoped, (page) => page);
       }
       const topic = topicOfPath(path);
       // The newest id and the names from this shard's own copy of the history; the count from the main thread.
       const { lastId, events } = this.shard.history.topicSummary(topic);
-      return this.answer(res, cors, { kind: 'subscribers', topic }, (subscribers) => ({ topic, subscribers, lastId, events }), publisher.allow([topic]));
+      const allowed = Promise.resolve(publisher.allow([topic])).then(() => ({ kind: 'subscribers' as const, topic }));
+      return this.answer(res, cors, allowed, (subscribers) => ({ topic, subscribers, lastId, events }));
     } catch (err) {
       return sendError(res, err, cors);
     }
@@ -95,12 +98,11 @@ export class ConsoleRoutes {
     }
   }
 
-  /** Asks the main thread, once `allowed` (a publisher JWT being checked) has settled. */
-  private answer<Q extends MainQuery, A>(res: HttpResponse, cors: Header[], query: Q, shape: (value: Awaited<ReturnType<Ask>>) => A, allowed?: Promise<void> | void): void;
-  private answer(res: HttpResponse, cors: Header[], query: MainQuery, shape: (value: never) => unknown, allowed?: Promise<void> | void): void {
+  /** Asks the main thread, once the query is known (a publisher JWT being checked). */
+  private answer<Q extends MainQuery>(res: HttpResponse, cors: Header[], query: Q | Promise<Q>, shape: (value: MainAnswers[Q['kind']]) => unknown): void {
     new DeferredResponse(res, cors).settle(
-      Promise.resolve(allowed).then(() => this.ask(query)),
-      (value) => sendJson(res, 200, shape(value as never), cors),
+      Promise.resolve(query).then((q) => this.ask(q)),
+      (value) => sendJson(res, 200, shape(value), cors),
     );
   }
 }

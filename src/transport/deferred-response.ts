@@ -22,6 +22,11 @@ export class DeferredResponse {
     });
   }
 
+  /** The client went away: nothing will be written. */
+  get aborted(): boolean {
+    return this.gone;
+  }
+
   /** The client went away: run `fn` then (stop waiting for what the answer needed). */
   whenAborted(fn: () => void): void {
     this.onGone = fn;

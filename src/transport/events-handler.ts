@@ -7,7 +7,7 @@ import { GzipGroups } from '../fanout/gzip-group.js';
 import type { Shard } from '../fanout/shard.js';
 import { acceptsGzip } from '../intake/accept-encoding.js';
 import type { AccessControl } from '../intake/access-control.js';
-import { bearer, cookie, type SubscriberGrant } from '../intake/auth.js';
+import { subscriberToken, type SubscriberGrant } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
 import { topicsFromQuery } from '../intake/topics.js';
 import { encodeComment, encodeRetry } from '../sequencing/sse-encoding.js';
@@ -32,12 +32,23 @@ interface StreamRequest {
 
 const ADDRESS_TEXT = new TextDecoder();
 
+/**
+ * A list header sent as several lines, joined in order as RFC 9110 5.3 says (getHeader reads only
+ * the first line). A proxy such as HAProxy appends its own X-Forwarded-For line: reading the first
+ * alone would believe a line the client wrote itself.
+ */
+function listHeader(req: HttpRequest, name: string): string {
+  const lines: string[] = [];
+  req.forEach((key, value) => key === name && lines.push(value));
+  return lines.join(', ');
+}
+
 export class EventsHandler {
   private readonly streams = new Set<SseStream>();
   /** the first bytes of every stream: the opening comment and the retry interval */
   private readonly streamHead: Buffer;
   private readonly heartbeatTimer: NodeJS.Timeout;
-  /** COMPRESSION=gzip: one shared deflate context per topic set (README, Compression) */
+  /** COMPRESSION=gzip: one shared deflate context per topic set (docs/compression.md) */
   private readonly gzipGroups = new GzipGroups();
 
   constructor(
@@ -62,7 +73,7 @@ export class EventsHandler {
       authorization: req.getHeader('authorization'),
       cookie: req.getHeader('cookie'),
       peer: ADDRESS_TEXT.decode(res.getRemoteAddressAsText()),
-      forwardedFor: req.getHeader('x-forwarded-for'),
+      forwardedFor: this.access.addresses.enabled ? listHeader(req, 'x-forwarded-for') : '',
       acceptEncoding: req.getHeader('accept-encoding'),
     };
     const cors = this.cors.headers(req.getHeader('origin'));
@@ -74,8 +85,8 @@ export class EventsHandler {
     }
     if (this.shard.counters.flag(GLOBAL_SLOT.DRAINING) === 1) return this.shed(res, r, cors, 'DRAINING');
     const { auth } = this.access;
-    if (!auth.subscribersNeedToken) return this.open(res, r, topics, cors, {});
-    const token = bearer(r.authorization) ?? cookie(r.cookie, 'sse_token') ?? r.params.get('token') ?? undefined;
+    if (!auth.needsToken(topics)) return this.open(res, r, topics, cors, {});
+    const token = subscriberToken(r.authorization, r.cookie, r.params);
     new DeferredResponse(res, cors).settle(
       auth.checkSubscriber(token, topics),
       (grant) => this.open(res, r, topics, cors, grant),

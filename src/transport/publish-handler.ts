@@ -61,10 +61,17 @@ export function handlePublish(
         if (Array.isArray(ids)) answer(ids);
         else ids.then(answer, fail);
       };
-      // PUBLISH_TOKEN (or open publishing) is allowed at once; a publisher JWT is checked against the topics first.
-      const allowed = publisher.allow(items.map((i) => i.topic));
-      if (allowed === undefined) publishNow();
-      else allowed.then(publishNow, fail);
+      // The token is decided here too (see auth.ts), so the answer can go out in this callback: uWS
+      // closes a connection whose next pipelined request arrives while an answer is pending.
+      let allowed;
+      try {
+        allowed = publisher.allow(items.map((i) => i.topic));
+      } catch (err) {
+        return fail(err);
+      }
+      if (allowed === undefined) return publishNow();
+      // only while the JWKS is fetched again for an unknown kid: a client gone meanwhile publishes nothing
+      allowed.then(() => later.aborted || publishNow(), fail);
     },
     () => fail(new HttpError('BODY_TOO_LARGE'), true),
   );

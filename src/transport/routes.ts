@@ -7,7 +7,7 @@ import type { Shard } from '../fanout/shard.js';
 import type { AccessControl } from '../intake/access-control.js';
 import { HttpError } from '../intake/errors.js';
 import { GLOBAL_SLOT } from '../threads/shared-counters.js';
-import { Cors } from './cors.js';
+import { Cors, EVENTS_PREFLIGHT, PUBLISH_PREFLIGHT, TOPICS_PREFLIGHT, type Preflight } from './cors.js';
 import { renderDemoPage } from './demo-page.js';
 import { DeferredResponse } from './deferred-response.js';
 import { EventsHandler } from './events-handler.js';
@@ -63,6 +63,10 @@ function framingError(req: HttpRequest, publishing: boolean): 'BAD_FRAMING' | 'L
   return undefined;
 }
 
+function eventLogProblem(down: string[]): string | undefined {
+  return down.length === 0 ? undefined : `event log (Redis) unreachable from ${down.join(', ')}: publishes there are refused, streams stay open`;
+}
+
 export class ShardHttp {
   readonly app: TemplatedApp;
   readonly events: EventsHandler;
@@ -111,15 +115,18 @@ export class ShardHttp {
       if (this.consoleRoutes.handles(path)) {
         if (get) return this.consoleRoutes.route(res, req, path);
         // the topic endpoints take Authorization: a cross-origin page needs a preflight
-        if (method === 'OPTIONS') return send(res, 204, '', 'text/plain', this.cors.preflight(req.getHeader('origin')));
+        if (method === 'OPTIONS') return this.preflight(res, req, TOPICS_PREFLIGHT);
         return this.notAllowed(res, `${GET}, OPTIONS`);
       }
       switch (path) {
         case '/events':
-          return get ? this.events.handle(res, req) : this.notAllowed(res, GET);
+          if (get) return this.events.handle(res, req);
+          // a fetch()-based client may send its token in Authorization: not a "simple" request
+          if (method === 'OPTIONS') return this.preflight(res, req, EVENTS_PREFLIGHT);
+          return this.notAllowed(res, `${GET}, OPTIONS`);
         case '/publish':
           if (method === 'POST') return this.publish(res, req);
-          if (method === 'OPTIONS') return send(res, 204, '', 'text/plain', this.cors.preflight(req.getHeader('origin')));
+          if (method === 'OPTIONS') return this.preflight(res, req, PUBLISH_PREFLIGHT);
           return this.notAllowed(res, 'POST, OPTIONS');
         case '/healthz':
           return get ? this.healthz(res) : this.notAllowed(res, GET);
@@ -142,6 +149,10 @@ export class ShardHttp {
     }
   }
 
+  private preflight(res: HttpResponse, req: HttpRequest, allowed: Preflight): void {
+    send(res, 204, '', 'text/plain', this.cors.preflight(req.getHeader('origin'), allowed));
+  }
+
   private notAllowed(res: HttpResponse, allow: string): void {
     sendError(res, new HttpError('METHOD_NOT_ALLOWED'), [['Allow', allow]]);
   }
@@ -157,13 +168,13 @@ export class ShardHttp {
   }
 
   private healthz(res: HttpResponse): void {
+    const { shard } = this.opts;
     const draining = this.flag(GLOBAL_SLOT.DRAINING);
     const problems = [
-      this.flag(GLOBAL_SLOT.DEGRADED) ? 'event log (Redis) unreachable: publishing is refused, streams stay open' : undefined,
+      eventLogProblem(shard.counters.eventLogDown()),
       this.opts.access.healthProblem(),
     ].filter((p): p is string => p !== undefined);
     const status = draining ? 'draining' : problems.length > 0 ? 'degraded' : 'ok';
-    const { shard } = this.opts;
     sendJson(res, draining ? 503 : 200, {
       status,
       ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),

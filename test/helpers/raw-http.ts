@@ -31,6 +31,37 @@ export function rawExchange(port: number, bytes: string | Buffer, opts: { idleMs
   });
 }
 
+export interface RawOpenStream {
+  status: number;
+  /** the answer's head, as latin1 */
+  head: string;
+  close(): void;
+}
+
+/** Sends `request` on a fresh connection and resolves once the answer's head has come; the connection stays open (a stream) until close(). */
+export function rawOpen(port: number, request: string, timeoutMs = 10_000): Promise<RawOpenStream> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(Buffer.from(request, 'latin1')));
+    let received = '';
+    const timer = setTimeout(() => fail(new Error(`no answer head within ${timeoutMs} ms; received ${JSON.stringify(received)}`)), timeoutMs);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      received += d;
+      const end = received.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      clearTimeout(timer);
+      const head = received.slice(0, end);
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, close: () => socket.destroy() });
+    });
+    socket.on('error', fail);
+  });
+}
+
 /** How many complete responses with a Content-Length body `raw` holds; the first `bodiless` answer HEAD requests. */
 export function completeAnswers(raw: string, bodiless = 0): number {
   let n = 0;

@@ -185,6 +185,29 @@ describe('JWT_SECRET: wildcards and where the token comes from', () => {
   });
 });
 
+describe('JWT_SECRET: an empty credential is no credential', () => {
+  it.each([
+    ['an empty sse_token cookie hides nothing: ?token= is read', (t: string) => ({ headers: { cookie: 'sse_token=; theme=dark' }, query: `&token=${t}` })],
+    ['an empty Bearer hides nothing: the cookie is read', (t: string) => ({ headers: { authorization: 'Bearer ', cookie: `sse_token=${t}` }, query: '' })],
+    ['an empty Bearer and an empty cookie hide nothing: ?token= is read', (t: string) => ({ headers: { authorization: 'Bearer', cookie: 'sse_token=' }, query: `&token=${t}` })],
+  ])('%s', async (_what, place) => {
+    const { headers, query } = place(await sign({ topics: ['news.*'] }));
+    const stream = await openStream(`${server.url}/events?topic=news.eu${query}`, headers);
+    try {
+      expect(stream.status).toBe(200);
+      await expectLive(stream, 'news.eu');
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('empty values everywhere are refused as no token at all', async () => {
+    const res = await events('topic=news.eu&token=', { authorization: 'Bearer ', cookie: 'sse_token=' });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ code: 'UNAUTHORIZED', error: expect.stringMatching(/^a subscriber token is required/) });
+  });
+});
+
 describe('JWT_SECRET: expiry', () => {
   it('closes the stream at the token exp', async () => {
     const closesBefore = await server.metric('sse_token_expired_closes_total');

@@ -1,7 +1,7 @@
 // Cluster mode: two servers and one real Redis behave as one server.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { startServer, waitFor, type TestServer } from '../helpers/server.js';
+import { startServer, TEST_SHARDS, waitFor, type TestServer } from '../helpers/server.js';
 import { openStream, type RawStream } from '../helpers/sse-client.js';
 
 const seqOf = (id: string | undefined): number => Number(id!.split('-')[1]);
@@ -89,10 +89,15 @@ describe('cluster mode (REDIS_URL)', () => {
     await onB.waitForEvents(1);
 
     await redis.stop();
-    await waitFor(async () => (await (await fetch(`${a.url}/healthz`)).json() as { status: string }).status === 'degraded', 'A degraded');
-    const health = await fetch(`${b.url}/healthz`);
+    // Every thread that publishes is named, each shard's own connection included.
+    const threads = ['main thread', ...Array.from({ length: Number(TEST_SHARDS) }, (_, i) => `shard ${i}`)];
+    await waitFor(async () => {
+      const h = (await (await fetch(`${a.url}/healthz`)).json()) as { status: string; problem?: string };
+      return h.status === 'degraded' && threads.every((t) => h.problem!.includes(t));
+    }, 'A degraded, naming every thread');
     await waitFor(async () => (await b.metric('sse_event_log_up')) === 0, 'B sees the log down');
-    expect(health.status).toBe(200);
+    await waitFor(async () => (await b.metric('sse_event_log_thread_up')) === 0, 'B sees it down from every thread');
+    expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
     const refused = await fetch(`${a.url}/publish?topic=outage`, { method: 'POST', body: 'lost?' });
     expect(refused.status).toBe(503);
     expect(await refused.json()).toMatchObject({ code: 'UNAVAILABLE' });
@@ -101,10 +106,13 @@ describe('cluster mode (REDIS_URL)', () => {
     expect(onA.closed || onB.closed).toBe(false);
 
     await redis.start();
-    await waitFor(async () => (await (await fetch(`${b.url}/healthz`)).json() as { status: string }).status === 'ok', 'B healthy again', 15_000);
-    await waitFor(async () => (await (await fetch(`${a.url}/healthz`)).json() as { status: string }).status === 'ok', 'A healthy again', 15_000);
+    // Right away, on both servers: a publish waits for its thread's connection to come back.
     // Published through B while A's reader reconnects: A must not skip it.
     const after = [await b.publish('outage', 'after 1'), await a.publish('outage', 'after 2')];
+    for (const server of [a, b]) {
+      await waitFor(async () => (await (await fetch(`${server.url}/healthz`)).json() as { status: string }).status === 'ok', 'healthy again');
+      expect(await server.metric('sse_event_log_thread_up')).toBe(threads.length);
+    }
     expect(seqOf(after[0])).toBe(seqOf(before) + 1); // nothing was accepted while down; history intact
     await onA.waitForEvents(3);
     await onB.waitForEvents(3);

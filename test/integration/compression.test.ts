@@ -168,13 +168,14 @@ describe('COMPRESSION=gzip', () => {
   it('a stream closed at its token exp ends as a complete gzip member (strict gunzip)', async () => {
     const secret = 's'.repeat(32);
     // a key source makes publishing need auth too: the publisher uses PUBLISH_TOKEN
-    server = await startServer({ COMPRESSION: 'gzip', JWT_SECRET: secret, PUBLISH_TOKEN: 'publisher-token' });
+    const publishToken = 'publisher-token-0123456789';
+    server = await startServer({ COMPRESSION: 'gzip', JWT_SECRET: secret, PUBLISH_TOKEN: publishToken });
     const exp = Math.floor(Date.now() / 1000) + 3; // whole seconds, at least 2 s ahead: the stream surely opens before it
     const token = await new SignJWT({ topics: ['jwt.*'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(new TextEncoder().encode(secret));
     const gz = await openGzip(`${server.url}/events?topic=jwt.a`, 'gzip', { authorization: `Bearer ${token}` });
     expect(gz.headers['content-encoding']).toBe('gzip');
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(await server.publish('jwt.a', tick(i), { headers: { authorization: 'Bearer publisher-token' } }));
+    for (let i = 0; i < 5; i++) ids.push(await server.publish('jwt.a', tick(i), { headers: { authorization: `Bearer ${publishToken}` } }));
     await gz.ended;
     const events = parse(gunzipSync(Buffer.concat(gz.raw)).toString('utf8'));
     expect(events.map((e) => e.id)).toEqual(ids);

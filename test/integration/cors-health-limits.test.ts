@@ -212,6 +212,36 @@ describe('bad configuration', () => {
     expect(err!.message).toContain('abc');
   });
 
+  /** The server's output when it refuses to start; it must exit 2, as for every config problem. */
+  async function refusedStart(env: Record<string, string>): Promise<string> {
+    const err = await startServer(env).then(
+      async (started) => void (await started.stop()),
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message, 'the server started').toMatch(/server exited with 2 before listening/);
+    return err!.message;
+  }
+
+  it.each(['https://*.example.com', 'https://a.example.com/app'])('CORS_ORIGIN=%s could never match an Origin: refused at start', async (origin) => {
+    const out = await refusedStart({ CORS_ORIGIN: origin });
+    expect(out).toContain(`\`CORS_ORIGIN\` must list origins like https://app.example.com (no paths, no *), got \`${origin}\``);
+  });
+
+  it.each([
+    ['a space', 'my publish token 2024', 'must not contain whitespace or control characters'],
+    ['fewer than 16 characters', 'short-token', 'must be at least 16 characters, got 11'],
+  ])('PUBLISH_TOKEN with %s is refused at start, without echoing it', async (_what, token, message) => {
+    const out = await refusedStart({ PUBLISH_TOKEN: token });
+    expect(out).toContain(`\`PUBLISH_TOKEN\` ${message}`);
+    expect(out).not.toContain(token);
+  });
+
+  it('JWKS_URL with credentials is refused at start, and the password appears nowhere', async () => {
+    const out = await refusedStart({ JWKS_URL: 'https://user:hunter2-pass@127.0.0.1:9/certs' });
+    expect(out).toContain('`JWKS_URL` must not carry credentials');
+    expect(out).not.toContain('hunter2-pass');
+  });
+
   it('lists every bad setting at once', async () => {
     const err = await startServer({ BATCH_SIZE: '0', RETRY_MS: 'soon', SLOW_CONSUMER: 'maybe' }).then(
       () => undefined,

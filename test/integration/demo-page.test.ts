@@ -267,7 +267,7 @@ describe.each(BROWSERS)('demo page in %s', (browserName) => {
     await page!.waitFor(row('event 19'));
     await page!.waitUntil(() => Number(document.getElementById('s-ev')!.textContent) > 0);
     if (browserName === 'chromium') {
-      // The README's screenshot: refreshed with UPDATE_SCREENSHOT=1, so a plain test run leaves the tree clean.
+      // The screenshot in docs/presence-and-console.md: refreshed with UPDATE_SCREENSHOT=1, so a plain test run leaves the tree clean.
       const dir = process.env['UPDATE_SCREENSHOT'] === '1' ? fileURLToPath(new URL('../../results/', import.meta.url)) : mkdtempSync(join(tmpdir(), 'sse-console-'));
       mkdirSync(dir, { recursive: true });
       await page!.screenshot(join(dir, 'console.png'), 1280);

@@ -12,7 +12,7 @@ const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const UNIT = readFileSync(join(ROOT, 'deploy/sse-server.service'), 'utf8');
 const SHIPPED_EXEC = 'ExecStart=/usr/bin/node /opt/sse-server/dist/src/server.js';
-/** the server's defaults (README "Environment" and its shutdown): DRAIN_MS, then the hard stop after it */
+/** the server's defaults (docs/settings.md): DRAIN_MS, then the hard stop after it */
 const DRAIN_MS = 2_000;
 const HARD_STOP_MS = 5_000;
 

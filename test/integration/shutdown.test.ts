@@ -168,5 +168,5 @@ describe('graceful shutdown', () => {
       if (outcome !== 0) break;
     }
     expect(outcomes.filter((o) => o !== 0), `exits: ${outcomes.join(', ')}`).toEqual([]);
-  });
+  }, 120_000); // twelve starts and drains: 2.5 s each on a busy machine
 });

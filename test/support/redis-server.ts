@@ -1,12 +1,12 @@
 // A real redis-server (Debian's) on a free loopback port, for the cluster tests and the bench's
 // two-server scenario. Never a stand-in: a missing redis-server fails with how to install it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { cpSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
 
 export interface RedisServer {
   url: string;
@@ -29,37 +29,63 @@ export interface RedisOptions {
   onSpawn?: (child: ChildProcess) => void;
 }
 
-/** Whether a Redis on this loopback port answers PING. */
-export function answersPing(port: number): Promise<boolean> {
+/**
+ * The process id of the Redis answering at host:port, or undefined while none answers. A restart
+ * must find its own process there: a stranger on the port (another test's server) would otherwise
+ * pass for the restarted Redis.
+ */
+export function redisProcessId(host: string, port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
+    let reply = '';
+    const s = net.connect(port, host, () => s.write('INFO server\r\n'));
+    s.setTimeout(1_000, () => s.destroy());
     s.on('data', (d) => {
-      s.destroy();
-      resolve(d.toString().startsWith('+PONG'));
+      reply += d.toString();
+      const m = /process_id:(\d+)/.exec(reply);
+      if (m) {
+        s.destroy();
+        resolve(Number(m[1]));
+      }
     });
-    s.on('error', () => resolve(false));
+    s.on('close', () => resolve(undefined));
+    s.on('error', () => resolve(undefined));
   });
+}
+
+/**
+ * A Redis restarted on its port must find the port free. Ports the kernel hands out for port 0 and
+ * for outgoing connections (ip_local_port_range, 32768-60999 here) can be taken by any test in the
+ * window between stop() and start(), so Redis gets a port below that range, on a loopback address of
+ * its own (127.0.0.0/8 is all loopback): only another Redis of the tests could pick the same pair.
+ */
+function privateAddress(): { host: string; port: number } {
+  const r = randomInt(0, 2 ** 24);
+  return { host: `127.${100 + (r % 150)}.${(r >> 8) % 256}.${1 + ((r >> 16) % 250)}`, port: randomInt(10_000, 32_000) };
 }
 
 export async function startRedisServer(opts: RedisOptions): Promise<RedisServer> {
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Error('redis-server is not installed: run `make test-deps` (apt-get install redis-server)');
   }
-  const port = await freePort();
+  const { host, port } = privateAddress();
   const folder = (): string => mkdtempSync(join(tmpdir(), 'sse-redis-'));
   let dir = folder();
   let proc: ChildProcess | undefined;
   const redis: RedisServer = {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${host}:${port}`,
     port,
     async start(startOpts = {}) {
       if (startOpts.empty) dir = folder();
       if (startOpts.from !== undefined) dir = startOpts.from;
       const persistence = opts.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' });
-      opts.onSpawn?.(proc);
-      for (let i = 0; !(await answersPing(port)); i++) {
-        if (i > 400) throw new Error(`redis-server did not answer on port ${port}`);
+      const child = spawn('redis-server', ['--port', String(port), '--bind', host, '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' });
+      proc = child;
+      opts.onSpawn?.(child);
+      let exited = false;
+      child.once('exit', () => (exited = true));
+      for (let i = 0; (await redisProcessId(host, port)) !== child.pid; i++) {
+        if (exited) throw new Error(`redis-server exited at start on ${host}:${port} (is the port taken?)`);
+        if (i > 400) throw new Error(`redis-server did not answer on ${host}:${port}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },

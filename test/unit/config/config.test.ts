@@ -64,7 +64,7 @@ describe('loadConfig defaults', () => {
       MAX_CONNECTIONS: '10',
       MAX_PUBLISH_BYTES: '1024',
       CORS_ORIGIN: 'https://a.example.com, http://localhost:3000',
-      PUBLISH_TOKEN: 'pub',
+      PUBLISH_TOKEN: 'pub-token-0123456789',
       JWT_SECRET: SECRET_32,
       TLS_CERT_FILE: '/c.pem',
       TLS_KEY_FILE: '/k.pem',
@@ -89,7 +89,7 @@ describe('loadConfig defaults', () => {
       maxConnections: 10,
       maxPublishBytes: 1024,
       corsOrigins: ['https://a.example.com', 'http://localhost:3000'],
-      publishToken: 'pub',
+      publishToken: 'pub-token-0123456789',
       jwtSecret: SECRET_32,
       tlsCertFile: '/c.pem',
       tlsKeyFile: '/k.pem',
@@ -244,6 +244,17 @@ describe('other variables', () => {
   it('REDIS_URL must be redis:// or rediss://', () => {
     expect(loadConfig({ REDIS_URL: 'rediss://h:1' }).redisUrl).toBe('rediss://h:1');
     expect(problemsOf({ REDIS_URL: 'http://h:1' })).toEqual(['`REDIS_URL` must look like redis://host:port, got `http://h:1`']);
+  });
+
+  it('PUBLISH_TOKEN needs at least 16 characters and no whitespace or control character, and is never echoed', () => {
+    expect(loadConfig({ PUBLISH_TOKEN: 'p'.repeat(16) }).publishToken).toBe('p'.repeat(16));
+    expect(problemsOf({ PUBLISH_TOKEN: 'short-secret-15' })).toEqual(['`PUBLISH_TOKEN` must be at least 16 characters, got 15']);
+    for (const [token, at] of [['my publish token-xyz', 3], [' leading-space-token-0123', 1], ['trailing-space-token-0123 ', 26], ['tab\tin-the-token-0123456', 4], ['nul\u0000in-the-token-0123456', 4], ['nbsp\u00a0in-the-token-0123', 5]] as const) {
+      const problems = problemsOf({ PUBLISH_TOKEN: token });
+      expect(problems, JSON.stringify(token)).toEqual([
+        `\`PUBLISH_TOKEN\` must not contain whitespace or control characters (it is sent as Authorization: Bearer <token>), found one at character ${at}`,
+      ]);
+    }
   });
 
   it('JWT_SECRET needs at least 32 characters', () => {

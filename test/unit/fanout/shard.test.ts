@@ -330,6 +330,18 @@ describe('Shard token expiry', () => {
     expect(s.counters.get(SHARD_SLOT.JWT_EXPIRED)).toBe(1);
   });
 
+  it('a token exp 30 days away (past what one setTimeout can wait) leaves the stream open until then', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const s = shard();
+    const at = Date.now() + 30 * 86_400_000;
+    const stream = join(s, ['a'], undefined, at);
+    vi.advanceTimersByTime(60_000);
+    expect(stream.ends).toBe(0);
+    vi.advanceTimersByTime(at - Date.now());
+    expect(stream.ends).toBe(1);
+    expect(s.counters.get(SHARD_SLOT.JWT_EXPIRED)).toBe(1);
+  });
+
   it('an expiry already past ends the stream on the next timer, not inside subscribe', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const s = shard();
@@ -358,6 +370,24 @@ describe('Shard epoch change (cluster mode: the log came back empty)', () => {
     // ids of the old epoch are now another epoch's
     expect(utf8(join(s, ['a'], formatId(EPOCH, 3)).head)).toBe(resetHead('epoch', 'e2', 1));
     expect(utf8(join(s, ['a'], formatId('e2', 0)).head)).toBe(frame('a', 1, 'e2'));
+  });
+});
+
+describe('Shard: numbers lost for good (a shard died holding them)', () => {
+  it('each stream gets every event before them, then one reset in their place, then the events after them; a stream that joins after gets none', async () => {
+    const s = shard();
+    const pub = new Publisher();
+    // segments of 2: with 5 streams, the pass of 1..2 is still running when the batch after the break comes
+    const streams = Array.from({ length: 5 }, () => join(s, ['a']));
+    s.receive(pub.batch(['a', 'a'])); // 1..2
+    await turn();
+    pub.seq = 4; // 3..4 were never sent
+    s.receive(pub.batch(['a'])); // 5
+    const late = join(s, ['a']);
+    s.receive(pub.batch(['a'])); // 6
+    await untilTurns(() => streams.every((x) => x.lastSeq === 6) && late.lastSeq === 6, 'everyone at 6');
+    for (const x of streams) expect(x.received).toBe(frame('a', 1) + frame('a', 2) + resetHead('dropped', EPOCH, 4) + frame('a', 5) + frame('a', 6));
+    expect(late.received).toBe(frame('a', 6));
   });
 });
 

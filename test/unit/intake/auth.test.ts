@@ -2,11 +2,11 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
-import { Auth, bearer, cookie, type SubscriberGrant } from '../../../src/intake/auth.js';
+import { Auth, bearer, cookie, subscriberToken, type SubscriberGrant } from '../../../src/intake/auth.js';
 import { HttpError } from '../../../src/intake/errors.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-chars!';
-const PUBLISH_TOKEN = 'pub-token-1';
+const PUBLISH_TOKEN = 'pub-token-0123456789';
 const auth = new Auth(loadConfig({ JWT_SECRET: SECRET, PUBLISH_TOKEN }));
 const open = new Auth(loadConfig({}));
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -83,10 +83,47 @@ describe('Auth.checkSubscriber', () => {
   });
 
   it('without JWT_SECRET every subscriber is let in, token or not', async () => {
-    expect(open.subscribersNeedToken).toBe(false);
-    expect(auth.subscribersNeedToken).toBe(true);
+    expect(open.needsToken(['a', '$presence'])).toBe(false);
+    expect(auth.needsToken(['a'])).toBe(true);
     expect(await open.checkSubscriber(undefined, ['a'])).toEqual({});
     expect(await open.checkSubscriber('garbage', ['a'])).toEqual({});
+    expect(await open.checkSubscriber(undefined, ['$presence'])).toEqual({});
+  });
+});
+
+// $presence names every topic with subscribers: it needs the credential of an unrestricted GET /topics.
+describe('Auth.checkSubscriber on $presence', () => {
+  const tokenOnly = new Auth(loadConfig({ PUBLISH_TOKEN }));
+  const refusedBy = async (a: Auth, t: string | undefined, topics: string[]): Promise<SubscriberGrant | [number, string]> =>
+    a.checkSubscriber(t, topics).then(
+      (grant) => grant,
+      (err: HttpError) => [err.status, err.code],
+    );
+
+  it('PUBLISH_TOKEN alone: other topics stay open; $presence needs the token (401 without, or with another)', async () => {
+    expect(tokenOnly.needsToken(['a'])).toBe(false);
+    expect(tokenOnly.needsToken(['a', '$presence'])).toBe(true);
+    expect(await refusedBy(tokenOnly, undefined, ['$presence'])).toEqual([401, 'UNAUTHORIZED']);
+    expect(await refusedBy(tokenOnly, 'pub-token-0123456780', ['a', '$presence'])).toEqual([401, 'UNAUTHORIZED']);
+    expect(await refusedBy(tokenOnly, PUBLISH_TOKEN, ['a', '$presence'])).toEqual({});
+  });
+
+  it('with JWTs: a publisher JWT for every topic ("*"), or PUBLISH_TOKEN; a subscriber or narrower publisher JWT is 403', async () => {
+    expect(await refusedBy(auth, await token({ publish: ['*'] }), ['$presence'])).toEqual({});
+    expect(await refusedBy(auth, PUBLISH_TOKEN, ['$presence'])).toEqual({});
+    expect(await refusedBy(auth, await token({ topics: ['*'] }), ['$presence'])).toEqual([403, 'FORBIDDEN']);
+    expect(await refusedBy(auth, await token({ topics: ['$presence'] }), ['$presence'])).toEqual([403, 'FORBIDDEN']);
+    expect(await refusedBy(auth, await token({ publish: ['tenantA.*'] }), ['$presence'])).toEqual([403, 'FORBIDDEN']);
+    expect(await refusedBy(auth, await token({ publish: [] }), ['$presence'])).toEqual([403, 'FORBIDDEN']);
+    expect(await refusedBy(auth, undefined, ['$presence'])).toEqual([401, 'UNAUTHORIZED']);
+  });
+
+  it('beside other topics, one JWT must cover both: the topics claim for them, a publish claim of "*" for $presence', async () => {
+    expect(await refusedBy(auth, await token({ topics: ['a'], publish: ['*'] }), ['a', '$presence'])).toEqual({});
+    expect(await refusedBy(auth, await token({ topics: ['b'], publish: ['*'] }), ['a', '$presence'])).toEqual([403, 'FORBIDDEN']);
+    expect(await refusedBy(auth, await token({ topics: ['*'] }), ['a', '$presence'])).toEqual([403, 'FORBIDDEN']);
+    // PUBLISH_TOKEN is not a subscriber JWT: it opens $presence alone
+    expect(await refusedBy(auth, PUBLISH_TOKEN, ['a', '$presence'])).toEqual([401, 'UNAUTHORIZED']);
   });
 });
 
@@ -162,5 +199,22 @@ describe('cookie', () => {
   it('a malformed percent-encoding in the cookie asked for gives its raw value, without a URIError', () => {
     expect(cookie('sse_token=%E0%A4%A', 'sse_token')).toBe('%E0%A4%A');
     expect(cookie('a=1; sse_token=%zz', 'sse_token')).toBe('%zz');
+  });
+});
+
+describe('subscriberToken', () => {
+  const q = (query: string): URLSearchParams => new URLSearchParams(query);
+  it.each<[string, string, string, string | undefined]>([
+    ['Bearer h', 'sse_token=c', 'token=q', 'h'],
+    ['', 'sse_token=c', 'token=q', 'c'],
+    ['', '', 'token=q', 'q'],
+    ['Bearer ', 'sse_token=c', 'token=q', 'c'],
+    ['Bearer ', 'sse_token=', 'token=q', 'q'],
+    ['', 'sse_token=; a=1', 'token=q', 'q'],
+    ['Basic x', 'sse_token= ', 'token=q', 'q'],
+    ['Bearer', 'sse_token=', 'token=', undefined],
+    ['', '', '', undefined],
+  ])('Authorization %j, Cookie %j, query %j -> %j', (authorization, cookies, query, expected) => {
+    expect(subscriberToken(authorization, cookies, q(query))).toBe(expected);
   });
 });

@@ -24,8 +24,8 @@ describe('HttpError', () => {
     expect(JSON.parse(tricky.body())).toEqual({ error: 'topic "a\\b"\n</script>', code: 'FORBIDDEN' });
   });
 
-  it('the README lists every code of the catalog, each under its status', () => {
-    expect(readmeErrors()).toEqual(catalogByStatus());
+  it('docs/api.md lists every code of the catalog, each under its status', () => {
+    expect(documentedErrors()).toEqual(catalogByStatus());
   });
 });
 
@@ -37,18 +37,18 @@ function catalogByStatus(): Record<string, string[]> {
   return out;
 }
 
-/** status -> codes, from the README's first sentence about errors: `400` `BAD_TOPIC`, ...; `401` ... */
-function readmeErrors(): Record<string, string[]> {
-  const out = errorsSentence('README.md');
+/** status -> codes, from the first sentence about errors in docs/api.md: `400` `BAD_TOPIC`, ...; `401` ... */
+function documentedErrors(): Record<string, string[]> {
+  const out = errorsSentence('docs/api.md');
   for (const codes of Object.values(out)) codes.sort();
   return out;
 }
 
 function errorsSentence(file: string): Record<string, string[]> {
-  const readme = readFileSync(fileURLToPath(new URL(`../../../${file}`, import.meta.url)), 'utf8');
-  const start = readme.indexOf('**Errors**');
+  const doc = readFileSync(fileURLToPath(new URL(`../../../${file}`, import.meta.url)), 'utf8');
+  const start = doc.indexOf('**Errors**');
   expect(start).toBeGreaterThanOrEqual(0);
-  const paragraph = readme.slice(start, readme.indexOf('\n\n', start)).replace(/\s+/g, ' ');
+  const paragraph = doc.slice(start, doc.indexOf('\n\n', start)).replace(/\s+/g, ' ');
   const sentence = paragraph.slice(0, paragraph.search(/`\.\s/) + 1);
   const out: Record<string, string[]> = {};
   let status: string | undefined;

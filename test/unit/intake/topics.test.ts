@@ -1,4 +1,5 @@
 // Topic names, the topics of a stream request, and the topic patterns of subscriber tokens.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HttpError, type ErrorCode } from '../../../src/intake/errors.js';
 import { compileTopicPatterns, isTopic, MAX_TOPICS_PER_STREAM, topicsFromQuery } from '../../../src/intake/topics.js';
@@ -120,5 +121,38 @@ describe('compileTopicPatterns', () => {
     expect(allowed('b/1')).toBe(true);
     expect(allowed('c')).toBe(false);
     expect(compileTopicPatterns([])('a')).toBe(false);
+  });
+});
+
+/** The rule as written: `*` takes any run (none included), every other character only itself. */
+function reference(pattern: string, topic: string): boolean {
+  if (pattern === '') return topic === '';
+  if (pattern[0] === '*') return reference(pattern.slice(1), topic) || (topic !== '' && reference(pattern, topic.slice(1)));
+  return topic !== '' && pattern[0] === topic[0] && reference(pattern.slice(1), topic.slice(1));
+}
+
+describe('compileTopicPatterns: matching cost', () => {
+  // As a regular expression (one `.*` per star) the first took minutes: the shard answered nothing meanwhile.
+  it.each([
+    ['*a*a*a*a*a*a*b', 'a'.repeat(128)],
+    ['*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(128)],
+    [`${'*a'.repeat(60)}*b`, 'a'.repeat(127)],
+    ['*a*b*c*d*e*f*g*h*', 'abcdefg'.repeat(18)],
+  ])('an adversarial pattern %j against %j answers (no exponential backtracking)', (pattern, topic) => {
+    const allowed = compileTopicPatterns([pattern]);
+    expect(allowed(topic)).toBe(false);
+    expect(allowed(`${topic.slice(1)}b`)).toBe(pattern.endsWith('b'));
+  });
+
+  it('agrees with the rule as written on small patterns and topics', () => {
+    const chars = fc.constantFrom('a', 'b', '.', '/', '*');
+    const text = (max: number) => fc.array(chars, { maxLength: max }).map((c) => c.join(''));
+    fc.assert(
+      fc.property(text(8), text(10), (pattern, raw) => {
+        const topic = raw.replaceAll('*', 'a'); // topics never hold a star
+        expect(compileTopicPatterns([pattern])(topic)).toBe(reference(pattern, topic));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });

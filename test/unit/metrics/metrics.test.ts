@@ -8,7 +8,7 @@ function samples(text: string, name: string): string[] {
   return text.split('\n').filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`));
 }
 
-const NONE = { historySize: () => 0, published: () => 0 };
+const NONE = { historySize: () => 0, published: () => 0, shardThreads: 1 };
 
 describe('Metrics', () => {
   it('renders a per-shard gauge from every row of the shared buffer, with a shard label', async () => {
@@ -41,12 +41,19 @@ describe('Metrics', () => {
     expect(samples(text, 'sse_replayed_events_total')).toEqual(['sse_replayed_events_total{shard="0"} 0']);
   });
 
-  it('sse_event_log_up follows the DEGRADED flag', async () => {
-    const shared = createSharedCounters(1);
-    const metrics = new Metrics(shared, NONE);
+  it('sse_event_log_up is 1 only while every thread reaches the event log; sse_event_log_thread_up names the one that does not', async () => {
+    const shared = createSharedCounters(2);
+    const metrics = new Metrics(shared, { ...NONE, shardThreads: 2 });
+    const threadsUp = ['sse_event_log_thread_up{thread="main thread"} 1', 'sse_event_log_thread_up{thread="shard 0"} 1', 'sse_event_log_thread_up{thread="shard 1"} 1'];
     expect(samples(await metrics.text(), 'sse_event_log_up')).toEqual(['sse_event_log_up 1']);
+    expect(samples(await metrics.text(), 'sse_event_log_thread_up')).toEqual(threadsUp);
+    new ShardCounters(shared, 1).set(SHARD_SLOT.EVENT_LOG_DOWN, 1);
+    expect(samples(await metrics.text(), 'sse_event_log_up')).toEqual(['sse_event_log_up 0']);
+    expect(samples(await metrics.text(), 'sse_event_log_thread_up')).toEqual([threadsUp[0], threadsUp[1], 'sse_event_log_thread_up{thread="shard 1"} 0']);
+    new ShardCounters(shared, 1).set(SHARD_SLOT.EVENT_LOG_DOWN, 0);
     Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, 1);
     expect(samples(await metrics.text(), 'sse_event_log_up')).toEqual(['sse_event_log_up 0']);
+    expect(samples(await metrics.text(), 'sse_event_log_thread_up')[0]).toBe('sse_event_log_thread_up{thread="main thread"} 0');
     Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, 0);
     expect(samples(await metrics.text(), 'sse_event_log_up')).toEqual(['sse_event_log_up 1']);
   });

@@ -47,4 +47,14 @@ describe('PresenceTable', () => {
     expect(t.list('', 4, undefined).next).toBe('b/3');
     expect(t.list('zzz', 10, undefined)).toEqual({ topics: [], next: null });
   });
+
+  it('lists only the visible topics: hidden ones take no place in a page and never end one (next)', () => {
+    const t = new PresenceTable();
+    t.apply('s', ['A.1', 'B.1', 'A.2', 'B.2', 'B.3'].map((n) => [n, 1] as [string, number]));
+    const visible = (topic: string): boolean => topic.startsWith('A.');
+    expect(t.list('', 2, undefined, visible)).toEqual({ topics: [{ topic: 'A.1', subscribers: 1 }, { topic: 'A.2', subscribers: 1 }], next: null });
+    expect(t.list('', 1, undefined, visible)).toEqual({ topics: [{ topic: 'A.1', subscribers: 1 }], next: 'A.1' });
+    expect(t.list('B', 10, undefined, visible)).toEqual({ topics: [], next: null });
+    expect(t.list('', 10, undefined, () => false)).toEqual({ topics: [], next: null });
+  });
 });

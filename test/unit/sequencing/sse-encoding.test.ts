@@ -7,9 +7,12 @@ import {
   EncodingError,
   encodeComment,
   encodeEvent,
+  encodePublished,
   encodeReset,
   encodeRetry,
+  encodeUnnumbered,
   eventText,
+  withId,
 } from '../../../src/sequencing/sse-encoding.js';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
@@ -107,6 +110,23 @@ describe('eventText / encodeEvent', () => {
   it('rejects a negative or fractional retry', () => {
     expect(() => eventText({ retry: -1, data: 'x' })).toThrow(EncodingError);
     expect(() => eventText({ retry: 1.5, data: 'x' })).toThrow(EncodingError);
+  });
+});
+
+describe('encodeUnnumbered / withId: encoded first, numbered after', () => {
+  it('gives the very bytes encodePublished gives, for any id, name and data (property)', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[0-9a-z]{1,32}-\d{1,16}$/), fc.option(fc.stringMatching(/^[^\r\n\0]*$/), { nil: undefined }), fc.string(), (id, event, data) => {
+        const item = event === undefined ? { data } : { event, data };
+        expect(text(withId(encodeUnnumbered(item), id))).toBe(text(encodePublished(id, item)));
+      }),
+    );
+  });
+
+  it('refuses an id longer than the contract allows, or one that would break the line', () => {
+    expect(() => withId(encodeUnnumbered({ data: 'x' }), 'a'.repeat(129))).toThrow(EncodingError);
+    expect(() => withId(encodeUnnumbered({ data: 'x' }), 'a\nb')).toThrow(EncodingError);
+    expect(text(withId(encodeUnnumbered({ data: 'x' }), 'a'.repeat(128)))).toBe(`id: ${'a'.repeat(128)}\ndata: x\n\n`);
   });
 });
 

@@ -1,6 +1,6 @@
 // CORS for the configured origins only: an origin not listed is never reflected.
 import { describe, expect, it } from 'vitest';
-import { Cors } from '../../../src/transport/cors.js';
+import { Cors, EVENTS_PREFLIGHT, PUBLISH_PREFLIGHT } from '../../../src/transport/cors.js';
 
 const LISTED = 'https://app.example.com';
 const OTHER = 'http://localhost:3000';
@@ -33,7 +33,7 @@ describe('Cors.headers (actual requests)', () => {
 
 describe('Cors.preflight', () => {
   it('a listed origin: the actual-request headers, then methods, headers and max-age', () => {
-    expect(new Cors([LISTED]).preflight(LISTED)).toEqual([
+    expect(new Cors([LISTED]).preflight(LISTED, PUBLISH_PREFLIGHT)).toEqual([
       ['Access-Control-Allow-Origin', LISTED],
       ['Access-Control-Allow-Credentials', 'true'],
       ['Vary', 'Origin'],
@@ -44,10 +44,18 @@ describe('Cors.preflight', () => {
   });
 
   it('an unlisted origin gets no preflight grant, only Vary: Origin', () => {
-    expect(new Cors([LISTED]).preflight(OTHER)).toEqual([['Vary', 'Origin']]);
+    for (const allowed of [PUBLISH_PREFLIGHT, EVENTS_PREFLIGHT]) expect(new Cors([LISTED]).preflight(OTHER, allowed)).toEqual([['Vary', 'Origin']]);
   });
 
   it('no configured origins: no headers', () => {
-    expect(new Cors([]).preflight(LISTED)).toEqual([]);
+    expect(new Cors([]).preflight(LISTED, EVENTS_PREFLIGHT)).toEqual([]);
+  });
+
+  it('GET /events allows what a fetch()-based stream client sends: Authorization, Last-Event-ID, Cache-Control, Accept', () => {
+    expect(new Cors([LISTED]).preflight(LISTED, EVENTS_PREFLIGHT).slice(3)).toEqual([
+      ['Access-Control-Allow-Methods', 'GET, HEAD'],
+      ['Access-Control-Allow-Headers', 'Authorization, Last-Event-ID, Cache-Control, Accept'],
+      ['Access-Control-Max-Age', '600'],
+    ]);
   });
 });
