@@ -15,6 +15,7 @@ import { HttpError } from '../intake/errors.js';
 import { isTopic, PRESENCE_TOPIC } from '../intake/topics.js';
 import type { Ask, MainAnswers, MainQuery } from '../presence/queries.js';
 import type { Cors, Header } from './cors.js';
+import { DeferredResponse } from './deferred-response.js';
 import { send, sendError, sendJson } from './responses.js';
 
 export const MAX_PAGE = 1_000;
@@ -99,13 +100,9 @@ export class ConsoleRoutes {
 
   /** Asks the main thread, once the query is known (a publisher JWT being checked). */
   private answer<Q extends MainQuery>(res: HttpResponse, cors: Header[], query: Q | Promise<Q>, shape: (value: MainAnswers[Q['kind']]) => unknown): void {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    Promise.resolve(query).then((q) => this.ask(q)).then(
-      (value) => !aborted && res.cork(() => sendJson(res, 200, shape(value), cors)),
-      (err: unknown) => !aborted && res.cork(() => sendError(res, err, cors)),
+    new DeferredResponse(res, cors).settle(
+      Promise.resolve(query).then((q) => this.ask(q)),
+      (value) => sendJson(res, 200, shape(value), cors),
     );
   }
 }

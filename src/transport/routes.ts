@@ -9,6 +9,7 @@ import { HttpError } from '../intake/errors.js';
 import { GLOBAL_SLOT } from '../threads/shared-counters.js';
 import { Cors, EVENTS_PREFLIGHT, PUBLISH_PREFLIGHT, TOPICS_PREFLIGHT, type Preflight } from './cors.js';
 import { renderDemoPage } from './demo-page.js';
+import { DeferredResponse } from './deferred-response.js';
 import { EventsHandler } from './events-handler.js';
 import { handlePublish, type Publish } from './publish-handler.js';
 import { markHeadOnly, refuseWhileSending, send, sendError, sendJson, type Linger } from './responses.js';
@@ -189,13 +190,6 @@ export class ShardHttp {
   }
 
   private metrics(res: HttpResponse): void {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    this.opts.backend.metricsText().then(
-      (text) => !aborted && res.cork(() => send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8')),
-      (err: unknown) => !aborted && res.cork(() => sendError(res, err)),
-    );
+    new DeferredResponse(res).settle(this.opts.backend.metricsText(), (text) => send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8'));
   }
 }

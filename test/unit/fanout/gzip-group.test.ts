@@ -20,6 +20,7 @@ import { BatchBuilder, type SharedBatch } from '../../../src/sequencing/batch-la
 import { formatId } from '../../../src/sequencing/event-ids.js';
 import { encodeComment, encodeEvent } from '../../../src/sequencing/sse-encoding.js';
 import { createSharedCounters } from '../../../src/threads/shared-counters.js';
+import { resumeBytes } from './resume-bytes.js';
 
 const EPOCH = 'e1';
 const HISTORY_SIZE = 12;
@@ -200,7 +201,7 @@ async function play(plan: Step[], limits: { maxBackpressure: number; slowConsume
           [identity, undefined],
         ] as const) {
           const e = new Endpoint(st.topics, shard, enc, limits);
-          e.open(Buffer.concat([Buffer.from(':ok\n\nretry: 3000\n\n'), ...shard.subscribe(e, id)]));
+          e.open(Buffer.concat([Buffer.from(':ok\n\nretry: 3000\n\n'), ...resumeBytes(shard.subscribe(e, id))]));
           list.push(e);
         }
         break;
@@ -310,7 +311,7 @@ describe('gzip streams, compressed once per group', () => {
     const shard = new Shard(config, 0, createSharedCounters(1), EPOCH); // SEGMENT_SIZE=2
     const pub = new Publisher();
     const members = Array.from({ length: 5 }, () => new Endpoint(['a'], shard, groups.encoder(['a']), { maxBackpressure: 1 << 20, slowConsumer: 'disconnect' }));
-    for (const m of members) m.open(Buffer.concat([Buffer.from(':ok\n\n'), ...shard.subscribe(m, undefined)]));
+    for (const m of members) m.open(Buffer.concat([Buffer.from(':ok\n\n'), ...resumeBytes(shard.subscribe(m, undefined))]));
     const settle = async (): Promise<void> => {
       for (let i = 0; i < 50 && members.some((m) => m.lastSeq < pub.seq); i++) await turn();
     };
