@@ -44,7 +44,7 @@ export function handlePublish(
       const receivedAt = performance.timeOrigin + performance.now();
       let parsed;
       try {
-        parsed = parsePublish(body, contentType, params);
+        parsed = parsePublish(body, contentType, params, config.maxPublishBytes);
       } catch (err) {
         return fail(err);
       }
