@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   };
   const ask = ((q: MainQuery) => Promise.resolve(answer(q))) as Ask;
   const clusterPresence =
-    config.redisUrl === undefined ? undefined : new RedisPresence(config.redisUrl, serverId, () => presence.ownCounts(), (snapshot) => presence.cluster(snapshot));
+    config.redisUrl === undefined ? undefined : new RedisPresence(config.redisUrl, serverId, () => presence.ownCounts(), () => presence.ownVersion(), (snapshot) => presence.cluster(snapshot));
   await shards.start(
     { publish, metricsText: () => metrics.text(), ask },
     {
