@@ -5,7 +5,7 @@ NODE_BIN := node_modules/.bin
 SOURCES := $(shell find src bench test/support -name '*.ts' 2>/dev/null) tsconfig.json
 SHARDS_MATRIX ?= 0 1 4
 
-.PHONY: start test test-unit test-integration bench bench-sweep bench-compression profile clean deps test-deps
+.PHONY: start test test-unit test-integration bench bench-c100k bench-sweep bench-compression profile clean deps test-deps
 
 # npm ci when node_modules is missing or older than the lockfile
 node_modules/.installed: package-lock.json
@@ -45,3 +45,9 @@ profile: dist/.built
 
 clean:
 	rm -rf dist .clinic results/profile
+
+# 100,000 subscribers on this machine (and 10,000 beside them), over as many server processes on one
+# port as the open-files limit forces, in cluster mode; BENCH_QUICK=1 for 2,000 in a few seconds.
+# Too heavy for `make bench`: results/c100k-latest.md, docs/benchmarks.md "100,000 subscribers"
+bench-c100k: dist/.built
+	node dist/bench/c100k.js

@@ -14,7 +14,7 @@ import { Metrics } from './metrics/metrics.js';
 import { StatsSampler } from './metrics/stats.js';
 import { PRESENCE_TOPIC } from './intake/topics.js';
 import { PresenceService } from './presence/presence-service.js';
-import type { Ask, MainQuery } from './presence/queries.js';
+import { askFrom } from './presence/queries.js';
 import { RedisPresence } from './presence/redis-presence.js';
 import { Batcher } from './sequencing/batcher.js';
 import type { SharedBatch } from './sequencing/batch-layout.js';
@@ -188,19 +188,13 @@ async function main(): Promise<void> {
     serverId,
   );
   const stats = new StatsSampler(shared, metrics.publishLatency, published, () => presence.table.size);
-  const answer = (q: MainQuery): unknown => {
-    switch (q.kind) {
-      case 'subscribers':
-        return presence.subscribers(q.topic);
-      case 'list':
-        return presence.list(q.prefix, q.limit, q.cursor, q.patterns);
-      case 'stats':
-        return stats.latest;
-    }
-  };
-  const ask = ((q: MainQuery) => Promise.resolve(answer(q))) as Ask;
+  const ask = askFrom({
+    subscribers: (topic) => presence.subscribers(topic),
+    list: (prefix, limit, cursor, patterns) => presence.list(prefix, limit, cursor, patterns),
+    stats: () => stats.latest,
+  });
   const clusterPresence =
-    config.redisUrl === undefined ? undefined : new RedisPresence(config.redisUrl, serverId, () => presence.ownCounts(), (snapshot) => presence.cluster(snapshot));
+    config.redisUrl === undefined ? undefined : new RedisPresence(config.redisUrl, serverId, () => presence.ownCounts(), () => presence.ownVersion(), (snapshot) => presence.cluster(snapshot));
   await shards.start(
     { publish, metricsText: () => metrics.text(), ask },
     {

@@ -1,5 +1,5 @@
 // CRC-32 (the gzip trailer's, polynomial 0xEDB88320) in plain TypeScript: node:zlib exposes crc32
-// only from Node 22. `crc32Combine` gives the CRC of A+B from the CRCs of A and B and B's length,
+// only from Node 20.15 and 22.2 (engines: >=20). `crc32Combine` gives the CRC of A+B from the CRCs of A and B and B's length,
 // so a compressed chunk shared by many subscribers has its CRC computed once and each subscriber's
 // running CRC advances in O(log length), whatever the chunk's size (zlib's crc32_combine, x^2^n method).
 

@@ -5,11 +5,12 @@
 import { eventBytes, lastSeqOf, type EventBatch } from '../sequencing/batch-layout.js';
 import { parseId } from '../sequencing/event-ids.js';
 import type { ResetReason } from '../sequencing/sse-encoding.js';
+import { Replay } from './replay.js';
 
 export interface ResumePlan {
-  /** retained events after the client's id on its topics, in order */
-  events: Uint8Array[];
-  /** the last sequence number the client will have seen once `events` are written */
+  /** the retained events after the client's id on its topics, in order, read as the socket takes them */
+  replay?: Replay;
+  /** the last sequence number the client will have seen once the replay is written */
   lastSeq: number;
   reset?: ResetReason;
 }
@@ -60,9 +61,12 @@ export class History {
     }
   }
 
-  /** What a client resuming after `lastEventId` needs: a replay, or a reset when the id cannot be resumed. */
-  resume(lastEventId: string | undefined, topics: ReadonlySet<string>): ResumePlan {
-    const live = { events: [], lastSeq: this.lastSeq };
+  /**
+   * What a client resuming after `lastEventId` needs: a replay, or a reset when the id cannot be
+   * resumed. `onReplayed` is told how many events each chunk of the replay carries.
+   */
+  resume(lastEventId: string | undefined, topics: ReadonlySet<string>, onReplayed?: (events: number) => void): ResumePlan {
+    const live = { lastSeq: this.lastSeq };
     if (lastEventId === undefined) return live;
     const id = parseId(lastEventId);
     if (id === undefined) return { ...live, reset: 'history' };
@@ -70,16 +74,10 @@ export class History {
     // Ahead of this history: taking it as a position would silently skip every event up to it. The
     // shard first waits (bounded) for a position another shard or server has reached (Shard.catchUp).
     if (id.seq > this.lastSeq || id.seq < this.firstSeq - 1) return { ...live, reset: 'history' };
-    const events: Uint8Array[] = [];
-    for (let b = this.batchHolding(id.seq + 1); b < this.held.length; b++) {
-      const batch = this.held[b]!;
-      // A batch's topic dictionary says whether it holds any of them: a quiet topic's resume skips the rest whole.
-      if (!batch.topics.some((t) => topics.has(t))) continue;
-      for (let i = Math.max(0, id.seq + 1 - batch.firstSeq); i < batch.count; i++) {
-        if (topics.has(batch.topics[batch.topicIndex[i]!]!)) events.push(eventBytes(batch, i));
-      }
-    }
-    return { events, lastSeq: this.lastSeq };
+    if (id.seq === this.lastSeq) return live;
+    // `held` up to its present length never changes (append pushes, compaction and a new epoch
+    // replace the array): the replay reads it as it is now, without a copy.
+    return { replay: new Replay(this.held, this.batchHolding(id.seq + 1), this.held.length, id.seq, topics, onReplayed), lastSeq: this.lastSeq };
   }
 
   /**

@@ -11,6 +11,8 @@ import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/share
 import { followChain } from '../eventlog/epoch-chain.js';
 import { History } from './history.js';
 import { Hub, type Subscriber } from './hub.js';
+import { CatchUpWaiters } from './catch-up.js';
+import type { Replay } from './replay.js';
 import { TopicCounts } from './topic-counts.js';
 
 /** A subscriber the server can end (its token expired). */
@@ -21,9 +23,11 @@ export interface Stream extends Subscriber {
 /** Longest a stream waits for this shard to reach the position its Last-Event-ID says it has (ms). */
 export const CATCH_UP_MS = 2_000;
 
-interface Waiter {
-  seq: number;
-  resolve(): void;
+/** What a joining stream writes before anything live: the reset frame, then the replay. */
+export interface Resume {
+  /** the reset frame when the id cannot be resumed */
+  reset?: Uint8Array;
+  replay?: Replay;
 }
 
 export class Shard {
@@ -35,7 +39,7 @@ export class Shard {
   /** streams that close at their token's exp */
   private readonly expiries = new Map<Stream, LongTimer>();
   /** streams waiting for this shard to catch up with their Last-Event-ID */
-  private waiters: Waiter[] = [];
+  private readonly waiters: CatchUpWaiters;
   /** cluster mode: another server may have given out ids this one has not read yet */
   private readonly clustered: boolean;
   /** the server's sequence, read only: an id past its newest number was never given out here */
@@ -51,6 +55,7 @@ export class Shard {
     this.clustered = config.redisUrl !== undefined;
     this.sequence = new SharedSequence(shared.position);
     const counters = this.counters;
+    this.waiters = new CatchUpWaiters((size) => counters.set(SHARD_SLOT.RESUME_WAITERS, size));
     this.hub = new Hub(config.segmentSize, {
       onPass(events) {
         counters.add(SHARD_SLOT.FANOUT_PASSES);
@@ -70,15 +75,14 @@ export class Shard {
     // while nothing flows (the log was down), so no older batch is still waiting for its pass.
     // The reset carries the position just before the new epoch's first event, so a reconnect replays it.
     const afterLoss = batch.epoch === this.history.epoch && batch.firstSeq > this.history.lastSeq + 1;
-    if (batch.epoch !== this.history.epoch) this.hub.restart(encodeReset('epoch', formatId(batch.epoch, batch.firstSeq - 1)));
+    if (batch.epoch !== this.history.epoch) {
+      this.hub.restart(encodeReset('epoch', formatId(batch.epoch, batch.firstSeq - 1)));
+      this.waiters.releaseAll(); // their ids are of the old epoch: a reset, now
+    }
     this.history.append(batch);
     if (afterLoss || this.held !== undefined) this.hold(batch);
     else this.hub.deliver(batch);
-    if (this.waiters.length > 0) {
-      const lastSeq = this.history.lastSeq;
-      for (const w of this.waiters) if (w.seq <= lastSeq) w.resolve();
-      this.waiters = this.waiters.filter((w) => w.seq > lastSeq);
-    }
+    this.waiters.reached(this.history.lastSeq);
   }
 
   /**
@@ -107,24 +111,16 @@ export class Shard {
 
   /**
    * A Last-Event-ID ahead of this shard's history: another shard (batches in flight) or, in cluster
-   * mode, another server has got further. Resolves once this shard has caught up, or after
-   * CATCH_UP_MS (subscribe then answers a reset); undefined when there is nothing to wait for. An id
-   * past everything this server has sequenced (one server) was never given out: no wait, a reset.
+   * mode, another server has got further. Calls `ready` once this shard has caught up, or after
+   * CATCH_UP_MS (subscribe then answers a reset), and returns how to stop waiting (the client went
+   * away); undefined when there is nothing to wait for. An id past everything this server has
+   * sequenced (one server) was never given out: no wait, a reset.
    */
-  catchUp(lastEventId: string | undefined): Promise<void> | undefined {
+  catchUp(lastEventId: string | undefined, ready: () => void): (() => void) | undefined {
     const id = parseId(followChain(lastEventId, this.aliases, this.history.epoch));
     if (id === undefined || id.epoch !== this.history.epoch || id.seq <= this.history.lastSeq) return undefined;
     if (!this.clustered && id.seq > this.sequence.last) return undefined;
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, CATCH_UP_MS);
-      this.waiters.push({
-        seq: id.seq,
-        resolve() {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
+    return this.waiters.wait(id.seq, CATCH_UP_MS, ready);
   }
 
   /** A new (or replacement) shard starts with the retained history, so resumes work on it too. */
@@ -134,23 +130,22 @@ export class Shard {
 
   /**
    * Joins a stream that has everything up to `lastEventId` (undefined: a new stream). Returns what
-   * must be written before anything live, in this same turn: the retained events it missed, or a
-   * reset frame and its new position when the id cannot be resumed. Replay and joining the hub are
-   * one synchronous step, so no batch falls between them; the hub skips what was replayed.
-   * `expiresAt` (ms since the epoch, from the token) ends the stream then.
+   * must be written before anything live: the retained events it missed (a replay, read in chunks),
+   * or a reset frame and its new position when the id cannot be resumed. Planning the replay and
+   * joining the hub are one synchronous step, so no batch falls between them; the hub skips what
+   * the replay holds. `expiresAt` (ms since the epoch, from the token) ends the stream then.
    */
-  subscribe(sub: Stream, lastEventId: string | undefined, expiresAt?: number): Uint8Array[] {
-    const plan = this.history.resume(followChain(lastEventId, this.aliases, this.history.epoch), sub.topics);
+  subscribe(sub: Stream, lastEventId: string | undefined, expiresAt?: number): Resume {
+    const counters = this.counters;
+    const plan = this.history.resume(followChain(lastEventId, this.aliases, this.history.epoch), sub.topics, (events) => counters.add(SHARD_SLOT.REPLAYED_EVENTS, events));
     sub.lastSeq = plan.lastSeq;
-    const head: Uint8Array[] = [];
+    const resume: Resume = { replay: plan.replay };
     if (plan.reset !== undefined) {
       // Its id moves the client's Last-Event-ID here (Firefox ignores an id in a block without data),
       // so the next reconnect resumes from here instead of earning another reset.
-      head.push(encodeReset(plan.reset, formatId(this.history.epoch, plan.lastSeq)));
+      resume.reset = encodeReset(plan.reset, formatId(this.history.epoch, plan.lastSeq));
       this.counters.add(SHARD_SLOT.RESETS);
     }
-    head.push(...plan.events);
-    this.counters.add(SHARD_SLOT.REPLAYED_EVENTS, plan.events.length);
     this.hub.add(sub);
     this.presence.add(sub.topics);
     this.counters.add(SHARD_SLOT.CONNECTIONS);
@@ -162,14 +157,15 @@ export class Shard {
       });
       this.expiries.set(sub, timer);
     }
-    return head;
+    return resume;
   }
 
-  /** The stream ended, whoever ended it. */
+  /** The stream ended, whoever ended it, or it never joined (counted once, whoever ends it how often). */
   unsubscribe(sub: Stream): void {
     this.expiries.get(sub)?.cancel();
     this.expiries.delete(sub);
-    if (this.hub.remove(sub)) this.presence.remove(sub.topics); // counted once, whoever ends it how often
+    if (!this.hub.remove(sub)) return;
+    this.presence.remove(sub.topics);
     this.counters.add(SHARD_SLOT.CONNECTIONS, -1);
   }
 }

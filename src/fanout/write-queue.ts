@@ -39,6 +39,8 @@ export class WriteQueue {
   private handedToSocket = 0;
   private accounted = 0;
   private isBlocked = false;
+  /** a replay goes first: offers wait behind it, unencoded (see hold) */
+  private holding = false;
   private dropping = false;
   /** wire length of the last offer that was not skipped */
   lastWireLength = 0;
@@ -64,22 +66,45 @@ export class WriteQueue {
     return this.isBlocked;
   }
 
+  /**
+   * A replay is written before anything offered from now on, until release(). What is offered
+   * meanwhile waits under the same bound and policy, kept as given: its wire bytes depend on what
+   * goes before them (compression), so it is encoded once the replay is out.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** The replay is out: what waited behind it is next for take(). */
+  release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    if (this.pieces.length > 0) {
+      const wire = this.codec.encode(this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces));
+      this.pieces = [wire];
+      this.pieceBytes = wire.length;
+    }
+    this.account();
+  }
+
   /** Bytes counted against MAX_BACKPRESSURE now. */
   get queuedBytes(): number {
     return this.accounted;
   }
 
   offer(bytes: Uint8Array, events: number): Verdict {
+    const waits = this.isBlocked || this.holding;
     if (this.dropping) {
       // A write went through since the drop period began, before the reset could be taken: it ends here.
-      if (!this.isBlocked) return this.endDropPeriod(bytes);
+      if (!waits) return this.endDropPeriod(bytes);
       this.stats.dropped(events);
       return 'skipped';
     }
-    if (!this.isBlocked) return this.wire(bytes);
-    const wire = this.wire(bytes);
+    if (!waits) return this.wire(bytes);
+    const wire = this.holding ? bytes : this.wire(bytes);
+    if (this.holding) this.lastWireLength = bytes.length; // before compression: its wire length is not known yet
     if (this.pieceBytes + this.handedToSocket + wire.length > this.limits.maxBackpressure) {
-      this.codec.discard();
+      if (!this.holding) this.codec.discard();
       return this.overflow(events);
     }
     // A copy: a view would pin its whole batch buffer, and the bound must be the real memory.
@@ -111,6 +136,7 @@ export class WriteQueue {
    * that ends a drop period), or undefined when nothing waits. Report the write with `written`.
    */
   take(): Uint8Array | undefined {
+    if (this.holding) return undefined;
     const pieces = this.pieces;
     // The reset frame only when it fits under the bound: written while the socket still refuses, it
     // would push the count past it, once per drop period. Otherwise it goes with the next event.
@@ -133,6 +159,7 @@ export class WriteQueue {
     this.pieces = [];
     this.pieceBytes = 0;
     this.isBlocked = false;
+    this.holding = false;
     this.account();
   }
 
@@ -156,7 +183,7 @@ export class WriteQueue {
   }
 
   private account(): void {
-    const now = this.isBlocked ? this.pieceBytes + this.handedToSocket : 0;
+    const now = this.isBlocked || this.holding ? this.pieceBytes + this.handedToSocket : 0;
     if (now === this.accounted) return;
     this.stats.queued(this.accounted, now);
     this.accounted = now;

@@ -7,7 +7,7 @@ export const ERRORS = {
   BAD_PAGINATION: { status: 400, message: 'limit must be an integer from 1 to 1000; prefix and cursor at most 128 characters' },
   BAD_EVENT_NAME: { status: 400, message: 'event name must be 1 to 128 characters without CR, LF or NUL' },
   BAD_JSON: { status: 400, message: 'body is not valid JSON' },
-  BAD_PUBLISH_ITEM: { status: 400, message: 'each item must be {"topic": string, "data": string, "event"?: string}' },
+  BAD_PUBLISH_ITEM: { status: 400, message: 'each item must be {"topic": string, "data": any JSON value, "event"?: string}' },
   EMPTY_BATCH: { status: 400, message: 'a JSON batch needs at least one item' },
   BAD_ENCODING: { status: 400, message: 'body must be UTF-8 text' },
   BAD_IDEMPOTENCY_KEY: { status: 400, message: 'an idempotency key is 1 to 256 visible ASCII characters, given once per request: the Idempotency-Key header or a per-item "idempotencyKey", not both' },

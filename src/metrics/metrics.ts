@@ -50,6 +50,7 @@ export class Metrics {
     perShard('counter', 'sse_reset_frames_total', 'Reset frames sent', SHARD_SLOT.RESETS);
     perShard('counter', 'sse_heartbeats_total', 'Heartbeat comments sent', SHARD_SLOT.HEARTBEATS);
     perShard('counter', 'sse_shed_connections_total', 'Streams refused over MAX_CONNECTIONS or while draining', SHARD_SLOT.SHED_CONNECTIONS);
+    perShard('gauge', 'sse_resume_waiters', 'Streams waiting (at most 2 s) for their shard to reach their Last-Event-ID', SHARD_SLOT.RESUME_WAITERS);
     perShard('counter', 'sse_token_expired_closes_total', 'Streams closed at their JWT exp', SHARD_SLOT.JWT_EXPIRED);
     new Counter({
       name: 'sse_events_published_total',

@@ -17,6 +17,10 @@ export class PresenceService {
   readonly table = new PresenceTable();
   private readonly notifier: PresenceNotifier;
   private leader = true;
+  /** counts this server's own changes: Redis is written only when it moved */
+  private ownChanges = 0;
+  /** per other server, the counts last applied: a snapshot that brings the same map changed nothing */
+  private readonly applied = new Map<string, ReadonlyMap<string, number>>();
 
   constructor(
     intervalMs: number,
@@ -30,12 +34,17 @@ export class PresenceService {
 
   /** A shard's changed counts (source: a name unique to that shard's thread). */
   shardChanged(source: string, changes: readonly TopicCount[]): void {
-    this.announce(this.table.apply(source, changes));
+    this.ownChanged(this.table.apply(source, changes));
   }
 
   /** The shard is gone: its streams with it. */
   shardGone(source: string): void {
-    this.announce(this.table.drop(source));
+    this.ownChanged(this.table.drop(source));
+  }
+
+  /** Changes whenever ownCounts() would answer differently. */
+  ownVersion(): number {
+    return this.ownChanges;
   }
 
   /** This server's own counts, for Redis. */
@@ -46,7 +55,12 @@ export class PresenceService {
   /** Cluster mode: the other live servers' counts, as just read from Redis. */
   cluster(snapshot: ClusterSnapshot): void {
     const changed = new Set<string>();
-    for (const [id, counts] of snapshot.others) for (const t of this.table.replace(REMOTE + id, counts)) changed.add(t);
+    for (const [id, counts] of snapshot.others) {
+      if (this.applied.get(id) === counts) continue;
+      this.applied.set(id, counts);
+      for (const t of this.table.replace(REMOTE + id, counts)) changed.add(t);
+    }
+    for (const id of this.applied.keys()) if (!snapshot.others.has(id)) this.applied.delete(id);
     for (const source of this.table.sources()) {
       if (source.startsWith(REMOTE) && !snapshot.others.has(source.slice(REMOTE.length))) for (const t of this.table.drop(source)) changed.add(t);
     }
@@ -65,6 +79,11 @@ export class PresenceService {
 
   stop(): void {
     this.notifier.stop();
+  }
+
+  private ownChanged(topics: readonly string[]): void {
+    if (topics.length > 0) this.ownChanges++;
+    this.announce(topics);
   }
 
   private announce(topics: readonly string[]): void {

@@ -197,6 +197,7 @@ export class ShardPool implements ShardHost {
     Atomics.sub(this.shared.global, GLOBAL_SLOT.CONNECTIONS, this.shared.perShard[row + SHARD_SLOT.CONNECTIONS]!);
     this.shared.perShard[row + SHARD_SLOT.CONNECTIONS] = 0;
     this.shared.perShard[row + SHARD_SLOT.QUEUED_BYTES] = 0;
+    this.shared.perShard[row + SHARD_SLOT.RESUME_WAITERS] = 0;
     this.calls?.sinks.presence.shardGone(handle.presenceSource); // its streams are gone with it
     onStopped();
     this.settleClaims(handle);

@@ -22,8 +22,9 @@ export const SHARD_SLOT = {
   JWT_EXPIRED: 15,
   BYTES_SENT_UNCOMPRESSED: 16, // what BYTES_SENT carried before compression (equal for identity streams)
   EVENT_LOG_DOWN: 17, // cluster mode, 1 while this shard's own connection to Redis (its publishes) is not ready
+  RESUME_WAITERS: 18, // gauge: streams waiting for the shard to reach their Last-Event-ID
 } as const;
-export const SHARD_SLOTS = 18;
+export const SHARD_SLOTS = 19;
 
 /** Server-wide slots (Int32, Atomics). */
 export const GLOBAL_SLOT = {

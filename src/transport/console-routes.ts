@@ -2,34 +2,23 @@
 //   GET /topics/{topic}                    {"topic", "subscribers", "lastId", "events"}
 //   GET /topics?prefix=P&limit=L&cursor=C  {"topics": [{"topic", "subscribers"}], "next"}
 //   GET /stats                             the live figures of the console (metrics/stats.ts)
-//   GET /console/uplot.js, uplot.css       the charting library, from node_modules (no CDN: works offline)
+//   GET /console/…                         the console's script and style, and its charting library (console-files.ts)
 // The topic endpoints take the publisher's credentials (the same check as POST /publish): a
 // publisher JWT sees only the topics its publish patterns cover, in the listing as for one topic.
 // The counts live in the main thread (every shard, every server), asked through `ask`.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Shard } from '../fanout/shard.js';
 import type { Auth, PublisherCheck } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
 import { isTopic, PRESENCE_TOPIC } from '../intake/topics.js';
 import type { Ask, MainAnswers, MainQuery } from '../presence/queries.js';
+import { CONSOLE_ASSETS } from './console-files.js';
 import type { Cors, Header } from './cors.js';
-import { send, sendError, sendJson } from './responses.js';
+import { DeferredResponse } from './deferred-response.js';
+import { sendError, sendJson } from './responses.js';
 
 export const MAX_PAGE = 1_000;
 const DEFAULT_PAGE = 100;
-
-const require = createRequire(import.meta.url);
-const ASSETS: Record<string, { type: string; body: () => Buffer }> = {
-  '/console/uplot.js': { type: 'text/javascript; charset=utf-8', body: lazy('uplot/dist/uPlot.iife.min.js') },
-  '/console/uplot.css': { type: 'text/css; charset=utf-8', body: lazy('uplot/dist/uPlot.min.css') },
-};
-
-function lazy(module: string): () => Buffer {
-  let bytes: Buffer | undefined;
-  return () => (bytes ??= readFileSync(require.resolve(module)));
-}
 
 /** The query of GET /topics, validated: limit 1..1000 (default 100), prefix and cursor at most 128 characters. */
 export function pageQuery(params: URLSearchParams): { prefix: string; limit: number; cursor: string | undefined } {
@@ -62,13 +51,13 @@ export class ConsoleRoutes {
   ) {}
 
   handles(path: string): boolean {
-    return path === '/topics' || path.startsWith('/topics/') || path === '/stats' || path in ASSETS;
+    return path === '/topics' || path.startsWith('/topics/') || path === '/stats' || CONSOLE_ASSETS.has(path);
   }
 
   route(res: HttpResponse, req: HttpRequest, path: string): void {
     const cors = this.cors.headers(req.getHeader('origin'));
-    const asset = ASSETS[path];
-    if (asset !== undefined) return send(res, 200, asset.body(), asset.type);
+    const asset = CONSOLE_ASSETS.get(path);
+    if (asset !== undefined) return asset.serve(res, req);
     if (path === '/stats') return this.answer(res, cors, { kind: 'stats' }, (stats) => stats);
     try {
       const publisher = this.checkPublisher(req.getHeader('authorization'));
@@ -99,13 +88,9 @@ export class ConsoleRoutes {
 
   /** Asks the main thread, once the query is known (a publisher JWT being checked). */
   private answer<Q extends MainQuery>(res: HttpResponse, cors: Header[], query: Q | Promise<Q>, shape: (value: MainAnswers[Q['kind']]) => unknown): void {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    Promise.resolve(query).then((q) => this.ask(q)).then(
-      (value) => !aborted && res.cork(() => sendJson(res, 200, shape(value), cors)),
-      (err: unknown) => !aborted && res.cork(() => sendError(res, err, cors)),
+    new DeferredResponse(res, cors).settle(
+      Promise.resolve(query).then((q) => this.ask(q)),
+      (value) => sendJson(res, 200, shape(value), cors),
     );
   }
 }

@@ -13,6 +13,7 @@ import { topicsFromQuery } from '../intake/topics.js';
 import { encodeComment, encodeRetry } from '../sequencing/sse-encoding.js';
 import { GLOBAL_SLOT, SHARD_SLOT } from '../threads/shared-counters.js';
 import type { Cors, Header } from './cors.js';
+import { DeferredResponse } from './deferred-response.js';
 import { isHeadOnly, sendError, shed, type ShedCode } from './responses.js';
 import { SseStream } from './sse-stream.js';
 
@@ -44,8 +45,8 @@ function listHeader(req: HttpRequest, name: string): string {
 
 export class EventsHandler {
   private readonly streams = new Set<SseStream>();
-  private readonly retryFrame: Buffer;
-  private readonly openComment: Buffer;
+  /** the first bytes of every stream: the opening comment and the retry interval */
+  private readonly streamHead: Buffer;
   private readonly heartbeatTimer: NodeJS.Timeout;
   /** COMPRESSION=gzip: one shared deflate context per topic set (docs/compression.md) */
   private readonly gzipGroups = new GzipGroups();
@@ -56,8 +57,7 @@ export class EventsHandler {
     private readonly cors: Cors,
     private readonly access: AccessControl,
   ) {
-    this.retryFrame = encodeRetry(config.retryMs);
-    this.openComment = encodeComment(`ok shard=${shard.index}`);
+    this.streamHead = Buffer.concat([encodeComment(`ok shard=${shard.index}`), encodeRetry(config.retryMs)]);
     this.heartbeatTimer = setInterval(() => {
       let sent = 0;
       for (const s of this.streams) if (s.heartbeat()) sent++;
@@ -87,16 +87,11 @@ export class EventsHandler {
     const { auth } = this.access;
     if (!auth.needsToken(topics)) return this.open(res, r, topics, cors, {});
     const token = subscriberToken(r.authorization, r.cookie, r.params);
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    auth.checkSubscriber(token, topics).then(
-      (grant) => !aborted && res.cork(() => this.open(res, r, topics, cors, grant)),
+    new DeferredResponse(res, cors).settle(
+      auth.checkSubscriber(token, topics),
+      (grant) => this.open(res, r, topics, cors, grant),
       // keys not loaded yet (JWKS never reached): shed like overload, so a browser comes back
-      (err: unknown) =>
-        !aborted &&
-        res.cork(() => (err instanceof HttpError && err.code === 'KEYS_UNAVAILABLE' ? this.shed(res, r, cors, 'KEYS_UNAVAILABLE') : sendError(res, err, cors))),
+      (err) => (err instanceof HttpError && err.code === 'KEYS_UNAVAILABLE' ? this.shed(res, r, cors, 'KEYS_UNAVAILABLE') : sendError(res, err, cors)),
     );
   }
 
@@ -137,39 +132,65 @@ export class EventsHandler {
     }
     // The header wins: browsers resend the original query (with its old lastEventId) on every reconnect.
     const lastEventId = r.lastEventId !== '' ? r.lastEventId : (r.params.get('lastEventId') ?? undefined);
-    const caughtUp = shard.catchUp(lastEventId);
-    if (caughtUp === undefined) return this.start(res, r, topics, cors, grant, lastEventId);
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    void caughtUp.then(() => !aborted && res.cork(() => this.start(res, r, topics, cors, grant, lastEventId)));
+    const waiting = new DeferredResponse(res, cors);
+    const stopWaiting = shard.catchUp(lastEventId, () => waiting.write(() => this.start(res, r, topics, cors, grant, lastEventId)));
+    if (stopWaiting === undefined) return this.start(res, r, topics, cors, grant, lastEventId);
+    waiting.whenAborted(stopWaiting);
   }
 
+  /**
+   * Admits the stream and opens it. From admission on, its connection slots (MAX_CONNECTIONS and
+   * MAX_CONNECTIONS_PER_IP) belong to the stream, which gives them back when it closes, however it
+   * closes; a failure before the stream is open gives them back here.
+   */
   private start(res: HttpResponse, r: StreamRequest, topics: string[], cors: Header[], grant: SubscriberGrant, lastEventId: string | undefined): void {
     const { shard, config } = this;
-    const { counters } = shard;
-    if (!counters.tryAdmit(config.maxConnections)) return this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS');
+    const slots = this.admit(res, r, cors);
+    if (slots === undefined) return;
+    let stream: SseStream | undefined;
+    let headWritten = false;
+    try {
+      const gzip = this.gzips(r) ? this.gzipGroups.encoder(topics) : undefined;
+      const s = (stream = new SseStream(res, new Set(topics), config, shard.counters, gzip));
+      res.onAborted(() => s.aborted());
+      s.whenClosed(() => {
+        this.streams.delete(s);
+        shard.unsubscribe(s);
+        slots.release();
+      });
+      const resume = shard.subscribe(s, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
+      this.writeStreamHead(res, cors, r);
+      headWritten = true;
+      s.open(resume.reset === undefined ? this.streamHead : Buffer.concat([this.streamHead, resume.reset]), resume.replay);
+      this.streams.add(s);
+    } catch (err) {
+      console.error('internal error:', err);
+      stream?.aborted(); // ends it without writing; its close gives the slots back
+      slots.release();
+      // after a 200 head, an error body would read as stream data: the client reconnects instead
+      if (headWritten) res.close();
+      else sendError(res, err, cors);
+    }
+  }
+
+  /** Both connection limits, or a shed answer and undefined. The slots are given back once, however often released. */
+  private admit(res: HttpResponse, r: StreamRequest, cors: Header[]): { release(): void } | undefined {
+    const { counters } = this.shard;
+    if (!counters.tryAdmit(this.config.maxConnections)) return void this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS');
     const lease = this.access.addresses.admit(r.peer, r.forwardedFor); // MAX_CONNECTIONS_PER_IP
     if (lease === undefined) {
       counters.release();
-      return this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS_PER_IP');
+      return void this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS_PER_IP');
     }
-
-    const gzip = this.gzips(r) ? this.gzipGroups.encoder(topics) : undefined;
-    const stream = new SseStream(res, new Set(topics), config, counters, gzip);
-    res.onAborted(() => stream.aborted());
-    stream.whenClosed(() => {
-      this.streams.delete(stream);
-      shard.unsubscribe(stream);
-      counters.release();
-      lease.release();
-    });
-
-    this.writeStreamHead(res, cors, r);
-    const resume = shard.subscribe(stream, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
-    stream.open(Buffer.concat([this.openComment, this.retryFrame, ...resume]));
-    this.streams.add(stream);
+    let held = true;
+    return {
+      release() {
+        if (!held) return;
+        held = false;
+        counters.release();
+        lease.release();
+      },
+    };
   }
 
   private gzips(r: StreamRequest): boolean {

@@ -7,6 +7,7 @@ import { HttpError } from '../intake/errors.js';
 import type { KeyedUnit } from '../intake/idempotency-keys.js';
 import { parsePublish, type PublishItem } from '../intake/publish-request.js';
 import type { Cors } from './cors.js';
+import { DeferredResponse } from './deferred-response.js';
 import { readBody, refuseWhileSending, sendError, sendJson, type Linger } from './responses.js';
 
 /** After an early refusal, how much more of the body is read and dropped, and for how long, before closing. */
@@ -39,13 +40,8 @@ export function handlePublish(
     if (declared === 0 || !(err instanceof HttpError)) return sendError(res, err, cors, true);
     return refuseWhileSending(res, err, cors, LINGER);
   }
-  let aborted = false;
-  res.onAborted(() => {
-    aborted = true;
-  });
-  const fail = (err: unknown, close = false): void => {
-    if (!aborted) res.cork(() => sendError(res, err, cors, close));
-  };
+  const later = new DeferredResponse(res, cors);
+  const fail = (err: unknown, close = false): void => later.write(() => sendError(res, err, cors, close));
   readBody(
     res,
     config.maxPublishBytes,
@@ -53,14 +49,12 @@ export function handlePublish(
       const receivedAt = performance.timeOrigin + performance.now();
       let parsed;
       try {
-        parsed = parsePublish(body, contentType, params, idempotencyKey);
+        parsed = parsePublish(body, contentType, params, config.maxPublishBytes, idempotencyKey);
       } catch (err) {
         return fail(err);
       }
       const { items, many, keys } = parsed;
-      const answer = (ids: string[]): void => {
-        if (!aborted) res.cork(() => sendJson(res, 202, many ? { ids } : { id: ids[0] }, cors));
-      };
+      const answer = (ids: string[]): void => later.write(() => sendJson(res, 202, many ? { ids } : { id: ids[0] }, cors));
       const publishNow = (): void => {
         let ids;
         try {
@@ -82,7 +76,7 @@ export function handlePublish(
       }
       if (allowed === undefined) return publishNow();
       // only while the JWKS is fetched again for an unknown kid: a client gone meanwhile publishes nothing
-      allowed.then(() => aborted || publishNow(), fail);
+      allowed.then(() => later.aborted || publishNow(), fail);
     },
     () => fail(new HttpError('BODY_TOO_LARGE'), true),
   );

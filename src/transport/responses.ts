@@ -9,6 +9,7 @@ const STATUS_TEXT: Record<number, string> = {
   200: '200 OK',
   202: '202 Accepted',
   204: '204 No Content',
+  304: '304 Not Modified',
   400: '400 Bad Request',
   401: '401 Unauthorized',
   403: '403 Forbidden',
@@ -42,11 +43,19 @@ export function send(
 ): void {
   res.writeStatus(STATUS_TEXT[status] ?? String(status));
   res.writeHeader('Content-Type', contentType);
-  res.writeHeader('Cache-Control', 'no-store');
+  // nothing is stored unless the caller says how (a static file: no-cache, with its ETag)
+  if (!headers.some(([k]) => k.toLowerCase() === 'cache-control')) res.writeHeader('Cache-Control', 'no-store');
   for (const [k, v] of headers) res.writeHeader(k, v);
   if (!isHeadOnly(res)) return void res.end(body, closeConnection);
   // This uWS build ends nothing when endWithoutBody gets arguments, so the length is a plain header.
   res.writeHeader('Content-Length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
+  res.endWithoutBody();
+}
+
+/** 304: the client's copy is current; no body, and no Content-Length (it would have to be the 200's). */
+export function notModified(res: HttpResponse, headers: readonly Header[]): void {
+  res.writeStatus(STATUS_TEXT[304]!);
+  for (const [k, v] of headers) res.writeHeader(k, v);
   res.endWithoutBody();
 }
 

@@ -8,12 +8,13 @@ import type { AccessControl } from '../intake/access-control.js';
 import { HttpError } from '../intake/errors.js';
 import { GLOBAL_SLOT } from '../threads/shared-counters.js';
 import { Cors, EVENTS_PREFLIGHT, PUBLISH_PREFLIGHT, TOPICS_PREFLIGHT, type Preflight } from './cors.js';
-import { renderDemoPage } from './demo-page.js';
+import { DeferredResponse } from './deferred-response.js';
 import { EventsHandler } from './events-handler.js';
 import { handlePublish, type Publish } from './publish-handler.js';
 import { markHeadOnly, refuseWhileSending, send, sendError, sendJson, type Linger } from './responses.js';
 import { createApp } from './uws-app.js';
 import type { Ask } from '../presence/queries.js';
+import { CONSOLE_PAGE } from './console-files.js';
 import { ConsoleRoutes } from './console-routes.js';
 
 /** What a shard asks of the thread that sequences events and holds the metrics registry. */
@@ -136,7 +137,7 @@ export class ShardHttp {
         case '/metrics':
           return get ? this.metrics(res) : this.notAllowed(res, GET);
         case '/':
-          return get ? send(res, 200, renderDemoPage(), 'text/html; charset=utf-8') : this.notAllowed(res, GET);
+          return get ? CONSOLE_PAGE.serve(res, req) : this.notAllowed(res, GET);
         case '/_debug/crash-shard':
         case '/_debug/close-streams': {
           const action = path === '/_debug/crash-shard' ? this.opts.debug?.crash : this.opts.debug?.closeStreams;
@@ -189,13 +190,6 @@ export class ShardHttp {
   }
 
   private metrics(res: HttpResponse): void {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    this.opts.backend.metricsText().then(
-      (text) => !aborted && res.cork(() => send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8')),
-      (err: unknown) => !aborted && res.cork(() => sendError(res, err)),
-    );
+    new DeferredResponse(res).settle(this.opts.backend.metricsText(), (text) => send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8'));
   }
 }

@@ -8,12 +8,20 @@
 //   onWritable always writes something (an empty comment when nothing waits).
 import type { HttpResponse } from 'uWebSockets.js';
 import type { GzipEncoder } from '../fanout/gzip-group.js';
+import type { Replay } from '../fanout/replay.js';
 import type { Stream } from '../fanout/shard.js';
 import { WriteQueue, type WriteQueueLimits } from '../fanout/write-queue.js';
 import { encodeComment } from '../sequencing/sse-encoding.js';
 import { SHARD_SLOT, type ShardCounters } from '../threads/shared-counters.js';
 
 const HEARTBEAT = encodeComment();
+/**
+ * A replay is written in chunks of about this many bytes (64 KiB), at most a quarter of
+ * MAX_BACKPRESSURE: what is in flight of it counts against the bound of live events queued behind it.
+ */
+const REPLAY_CHUNK_BYTES = 65_536;
+/** At most this much of a replay (1 MiB) is written per event-loop turn: a reader as fast as the server does not hold up the shard's other work. */
+const REPLAY_TURN_BYTES = 1_048_576;
 
 export class SseStream implements Stream {
   lastSeq = 0;
@@ -23,6 +31,9 @@ export class SseStream implements Stream {
   private idle = true;
   private readonly queue: WriteQueue;
   private onClosed: (() => void) | undefined;
+  /** the rest of the resume's replay, written as the socket takes it, before anything live */
+  private replay: Replay | undefined;
+  private readonly replayChunk: number;
 
   constructor(
     private readonly res: HttpResponse,
@@ -33,6 +44,7 @@ export class SseStream implements Stream {
     private readonly gzip?: GzipEncoder,
   ) {
     this.wholePasses = gzip !== undefined;
+    this.replayChunk = Math.max(1, Math.min(REPLAY_CHUNK_BYTES, limits.maxBackpressure >> 2));
     this.queue = new WriteQueue(
       limits,
       {
@@ -73,12 +85,20 @@ export class SseStream implements Stream {
     return due;
   }
 
-  /** The first write of a stream, made inside the request handler (already corked by uWS). */
-  open(head: Uint8Array): void {
+  /**
+   * The first write of a stream, made inside a corked callback: `head`, then the replay as the
+   * socket takes it (here, then in onWritable); live events wait behind it. Replay writes are not
+   * bounded: a replay larger than the bound would otherwise close the client on every reconnect.
+   */
+  open(head: Uint8Array, replay?: Replay): void {
     this.idle = false;
-    // Not bounded: a replay larger than the bound would otherwise close the client on every reconnect.
-    const wire = this.gzip?.open(head) ?? head;
-    this.queue.written(wire.length, this.res.write(wire), false);
+    const first = replay?.next(this.replayChunk);
+    if (replay !== undefined && !replay.done) {
+      this.replay = replay;
+      this.queue.hold();
+    }
+    const raw = first === undefined ? head : Buffer.concat([head, first]);
+    if (this.flush(this.gzip?.open(raw) ?? raw) && this.replay !== undefined) this.pump(false);
   }
 
   /** Server-side end: a clean end of the chunked stream when possible, else an abrupt close. */
@@ -120,10 +140,44 @@ export class SseStream implements Stream {
     res.close();
   }
 
-  /** uWS: the socket is writable again. */
+  /** uWS: the socket is writable again. Something must be written (see the top of this file). */
   private writable(): boolean {
     if (this.closed) return true;
-    if (!this.flush(this.queue.take() ?? this.queue.encode(HEARTBEAT))) return false;
+    return this.replay !== undefined ? this.pump(true) : this.flushQueued(true);
+  }
+
+  /**
+   * Writes the replay while the socket takes it, REPLAY_TURN_BYTES per turn; once it is out, what
+   * waited behind it. A replay that met backpressure goes on in onWritable, one that used up its
+   * turn goes on in the next.
+   */
+  private pump(mustWrite: boolean): boolean {
+    const replay = this.replay!;
+    this.idle = false;
+    let budget = REPLAY_TURN_BYTES;
+    for (let chunk = replay.next(this.replayChunk); chunk !== undefined; chunk = replay.next(this.replayChunk)) {
+      mustWrite = false;
+      if (!this.flush(this.queue.encode(chunk))) return false;
+      budget -= chunk.length;
+      if (budget <= 0 && !replay.done) {
+        setImmediate(this.nextTurn);
+        return true;
+      }
+    }
+    this.replay = undefined;
+    this.queue.release();
+    return this.flushQueued(mustWrite);
+  }
+
+  private readonly nextTurn = (): void => {
+    // a socket that refused a write is only written to from onWritable
+    if (!this.closed && this.replay !== undefined && !this.queue.blocked) this.res.cork(() => this.pump(false));
+  };
+
+  /** What the queue holds, or with `mustWrite` a heartbeat when it holds nothing. */
+  private flushQueued(mustWrite: boolean): boolean {
+    const queued = this.queue.take() ?? (mustWrite ? this.queue.encode(HEARTBEAT) : undefined);
+    if (queued !== undefined && !this.flush(queued)) return false;
     // Caught up: a drop period's reset frame that did not fit before goes now, not with the next event.
     const reset = this.queue.take();
     return reset === undefined || this.flush(reset);
@@ -138,6 +192,7 @@ export class SseStream implements Stream {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    this.replay = undefined;
     this.queue.clear();
     this.gzip?.close();
     this.onClosed?.();

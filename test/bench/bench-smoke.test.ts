@@ -12,9 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = join(REPO, 'dist/bench/run.js');
 
-function runBench(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+function runBench(env: Record<string, string>, entry = ENTRY): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ENTRY], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -186,4 +186,46 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(md).toMatch(/^\| uWS, encode-once gzip \(COMPRESSION=gzip\) \| [\d,]+ \([\d,]+\) \| [\d.]+ \| [\d.]+× fewer \|/m);
     for (const svg of ['throughput.svg', 'latency.svg', 'cost.svg']) expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   }, 180_000);
+});
+
+describe('make bench-c100k (BENCH_QUICK=1)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-c100k-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('holds 2,000 subscribers over 2 server processes on one port, and loses nothing when one is killed', async () => {
+    const entry = join(REPO, 'dist/bench/c100k.js');
+    const { code, output } = await runBench({ BENCH_QUICK: '1', BENCH_RESULTS_DIR: dir }, entry);
+    expect(code, output).toBe(0);
+    const files = readdirSync(dir);
+    expect(files).toEqual(expect.arrayContaining(['c100k-latest.md']));
+    const json = files.filter((f) => f.startsWith('c100k-') && f.endsWith('.json'));
+    expect(json).toHaveLength(1);
+    const results = JSON.parse(readFileSync(join(dir, json[0]!), 'utf8'));
+    expect(results.machine.nodeVersion).toBe(process.version);
+    expect(results.scales).toHaveLength(1);
+    const s = results.scales[0];
+    expect(s).toMatchObject({ subscribers: 2_000, servers: 2, generators: 2 });
+    expect(s.connect).toMatchObject({ connected: 2_000, failed: 0 });
+    // both processes on the one port got connections from the kernel
+    expect(s.connect.perServer).toHaveLength(2);
+    for (const p of s.connect.perServer) expect(p.connections).toBeGreaterThan(0);
+    expect(s.memory.kibPerConnection).toBeGreaterThan(0);
+    expect(s.phases.map((p: { name: string }) => p.name)).toEqual(['broadcast 1/s', 'broadcast 10/s', '100 topics, 200/s']);
+    for (const p of s.phases) {
+      expect(p.accepted).toBeGreaterThan(0);
+      expect(p.received).toBe(p.expected);
+      expect(p.orderViolations).toBe(0);
+      expect(p.latencyMs.p50).toBeLessThanOrEqual(p.latencyMs.p99);
+      expect(p.serverCpuSeconds).toBeGreaterThan(0);
+    }
+    // the killed server's subscribers are back on the other one, resumed with their Last-Event-ID
+    expect(s.kill.reconnected).toBeGreaterThan(0);
+    expect(s.kill.withLastEventId).toBe(s.kill.reconnected);
+    expect(s.kill.openAfter).toBe(2_000);
+    expect(s.kill).toMatchObject({ missing: 0, duplicates: 0 });
+    expect(s.kill.due).toBeGreaterThan(0);
+    const md = readFileSync(join(dir, 'c100k-latest.md'), 'utf8');
+    expect(md).toContain('| figure | 2,000 subscribers |');
+    expect(md).toMatch(/^- MET: a killed server's subscribers all back/m);
+  }, 120_000);
 });

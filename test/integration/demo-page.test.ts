@@ -129,6 +129,14 @@ describe.each(BROWSERS)('demo page in %s', (browserName) => {
     expect(await page!.count(row('on the old topic'))).toBe(0);
   });
 
+  it("refuses a bad topic in the chooser with the server's own rule and message", async () => {
+    await openDemo('t-rule');
+    await page!.fill('#topic', 'no spaces allowed');
+    await page!.click('#connect');
+    await page!.waitFor('#state[data-state="closed"][data-topic="no spaces allowed"]');
+    expect(await page!.text('#publish-result')).toBe('topic must be 1 to 128 characters of A-Za-z0-9_.:/-');
+  });
+
   it('shows a reset frame distinctly when the server cannot resume', async () => {
     // As a browser reconnecting with an id from before a restart: the server opens the stream with a reset frame.
     await open('/?topic=t-reset', { headers: { 'last-event-id': 'not-an-id-of-this-server' } });

@@ -1,5 +1,6 @@
 // Presence across servers: two servers on one Redis count each other's streams, and a
 // server killed with SIGKILL (no goodbye) stops counting within a few seconds, when its key expires.
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startServer, waitFor, type TestServer } from '../helpers/server.js';
@@ -32,6 +33,37 @@ describe('presence in cluster mode', () => {
     for (const s of [a, b]) await waitFor(async () => (await subscribers(s, 'cl')) === 5 && (await subscribers(s, 'cl-b')) === 2, 'the cluster total', 8_000);
     expect(await listed(a, 'cl')).toEqual([{ topic: 'cl', subscribers: 5 }, { topic: 'cl-b', subscribers: 2 }]);
   });
+
+  it('counts that do not change are neither rewritten nor read again, and a change still reaches the other server', async () => {
+    const r = new Redis(redis.url);
+    try {
+      const calls = async (): Promise<{ hset: number; hgetall: number }> => {
+        const info = await r.info('commandstats');
+        const count = (cmd: string): number => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+        return { hset: count('hset'), hgetall: count('hgetall') };
+      };
+      // three refresh rounds of both servers: each one's score in the live set (its last round's time) moves three times
+      const rounds = async (): Promise<void> => {
+        const seen = new Map<string, Set<string>>();
+        await waitFor(async () => {
+          const flat = await r.zrange('sse:presence:servers', 0, -1, 'WITHSCORES');
+          for (let i = 0; i < flat.length; i += 2) {
+            if (!seen.has(flat[i]!)) seen.set(flat[i]!, new Set());
+            seen.get(flat[i]!)!.add(flat[i + 1]!);
+          }
+          return seen.size === 2 && [...seen.values()].every((scores) => scores.size >= 4);
+        }, 'three presence rounds of both servers', 15_000);
+      };
+      await rounds(); // whatever the previous test changed is written and read by now
+      const before = await calls();
+      await rounds();
+      expect(await calls()).toEqual(before);
+      streams.push(await openStream(`${b.url}/events?topic=cl`));
+      await waitFor(async () => (await subscribers(a, 'cl')) === 6, 'the new stream counted on the other server', 8_000);
+    } finally {
+      r.disconnect();
+    }
+  }, 40_000);
 
   it('a server killed with SIGKILL stops counting within a few seconds', async () => {
     b.proc.kill('SIGKILL');

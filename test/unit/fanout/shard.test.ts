@@ -10,6 +10,7 @@ import { BatchBuilder, type SharedBatch } from '../../../src/sequencing/batch-la
 import { formatId } from '../../../src/sequencing/event-ids.js';
 import { encodeEvent, encodeReset, type ResetReason } from '../../../src/sequencing/sse-encoding.js';
 import { createSharedCounters, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from '../../../src/threads/shared-counters.js';
+import { replayed, resumeBytes } from './resume-bytes.js';
 
 const EPOCH = 'e1';
 const HISTORY_SIZE = 8;
@@ -75,7 +76,7 @@ function shard(epoch = EPOCH, index = 0): Shard {
 /** Joins like the transport does: subscribe() and keep its head as the stream's first write. */
 function join(s: Shard, topics: string[], lastEventId?: string, expiresAt?: number): TestStream {
   const stream = new TestStream(topics);
-  stream.head = s.subscribe(stream, lastEventId, expiresAt);
+  stream.head = resumeBytes(s.subscribe(stream, lastEventId, expiresAt));
   return stream;
 }
 
@@ -136,6 +137,23 @@ describe('Shard resume: replay then live, no gap, no duplicate', () => {
     await untilTurns(() => [resumed, ...fillers].every((x) => x.lastSeq === 8), 'everyone at 8');
     expect(resumed.received).toBe(pub.after(2, resumed.topics));
     for (const f of fillers) expect(f.received).toBe(pub.after(0, f.topics));
+  });
+
+  it('a resume of 140,000 events is read in chunks, never gathered into one array (that threw RangeError past about 125,000)', () => {
+    const s = new Shard(loadConfig({ HISTORY_SIZE: '140010' }), 0, createSharedCounters(1), EPOCH);
+    const pub = new Publisher();
+    for (let left = 140_000; left > 0; left -= 256) s.receive(pub.batch(Array.from({ length: Math.min(256, left) }, () => 't')));
+    const stream = new TestStream(['t']);
+    const resume = s.subscribe(stream, formatId(EPOCH, 0));
+    expect(resume.reset).toBeUndefined();
+    expect(stream.lastSeq).toBe(140_000); // live events start after the replay
+    const chunks = replayed(resume.replay, 65_536);
+    const text = utf8(chunks);
+    expect(text.startsWith(frame('t', 1))).toBe(true);
+    expect(text.endsWith(frame('t', 140_000))).toBe(true);
+    expect(text.length).toBe(pub.after(0, stream.topics).length);
+    expect(chunks.length).toBeGreaterThan(text.length / (2 * 65_536));
+    expect(s.counters.get(SHARD_SLOT.REPLAYED_EVENTS)).toBe(140_000);
   });
 
   it('an id equal to the newest event: nothing replayed, the next event live', async () => {
@@ -407,18 +425,22 @@ describe('Shard.seed', () => {
 const claimUpTo = (shared: SharedCounters, seq: number): void => void Atomics.store(shared.position, 0, BigInt(seq));
 
 describe('Shard.catchUp: a Last-Event-ID ahead of this shard', () => {
+  const never = (): void => {
+    throw new Error('ready called for an id with nothing to wait for');
+  };
+
   it('nothing to wait for when the id is not ahead, unparseable, or from another epoch', () => {
     const s = shard();
     const pub = new Publisher();
     s.receive(pub.batch(['a', 'a']));
-    for (const id of [undefined, 'garbage', formatId(EPOCH, 2), formatId(EPOCH, 1), formatId('other', 9)]) expect(s.catchUp(id)).toBeUndefined();
+    for (const id of [undefined, 'garbage', formatId(EPOCH, 2), formatId(EPOCH, 1), formatId('other', 9)]) expect(s.catchUp(id, never)).toBeUndefined();
   });
 
   it('one server: an id past everything this server sequenced is not waited for (subscribe answers a reset)', () => {
     const shared = createSharedCounters(1);
     claimUpTo(shared, 3);
     const s = new Shard(config, 0, shared, EPOCH);
-    expect(s.catchUp(formatId(EPOCH, 4))).toBeUndefined();
+    expect(s.catchUp(formatId(EPOCH, 4), never)).toBeUndefined();
     expect(utf8(join(s, ['a'], formatId(EPOCH, 4)).head)).toBe(resetHead('history', EPOCH, 0));
   });
 
@@ -428,29 +450,66 @@ describe('Shard.catchUp: a Last-Event-ID ahead of this shard', () => {
     const pub = new Publisher();
     s.receive(pub.batch(['a']));
     claimUpTo(shared, 3); // another shard already gave out 2 and 3
-    const waiting = s.catchUp(formatId(EPOCH, 2));
-    expect(waiting).toBeInstanceOf(Promise);
-    let done = false;
-    void waiting!.then(() => (done = true));
+    let ready = 0;
+    expect(s.catchUp(formatId(EPOCH, 2), () => ready++)).toBeTypeOf('function');
     await turn();
-    expect(done).toBe(false);
+    expect(ready).toBe(0);
     s.receive(pub.batch(['a', 'a']));
-    await waiting;
+    expect(ready).toBe(1);
+    expect(s.counters.get(SHARD_SLOT.RESUME_WAITERS)).toBe(0);
     expect(utf8(join(s, ['a'], formatId(EPOCH, 2)).head)).toBe(frame('a', 3));
   });
 
-  it('cluster mode: an id past this server waits, bounded by CATCH_UP_MS, then subscribe answers a reset', async () => {
-    vi.useFakeTimers();
-    try {
-      const s = new Shard(loadConfig({ HISTORY_SIZE: '8', REDIS_URL: 'redis://127.0.0.1:1' }), 0, createSharedCounters(1), EPOCH);
-      const waiting = s.catchUp(formatId(EPOCH, 50));
-      expect(waiting).toBeInstanceOf(Promise);
-      await vi.advanceTimersByTimeAsync(CATCH_UP_MS);
-      await waiting;
-      expect(utf8(join(s, ['a'], formatId(EPOCH, 50)).head)).toBe(resetHead('history', EPOCH, 0));
-    } finally {
-      vi.useRealTimers();
-    }
+  const clustered = (): Shard => new Shard(loadConfig({ HISTORY_SIZE: '8', REDIS_URL: 'redis://127.0.0.1:1' }), 0, createSharedCounters(1), EPOCH);
+
+  it('cluster mode: an id past this server waits, bounded by CATCH_UP_MS, then leaves and subscribe answers a reset', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const s = clustered();
+    let ready = 0;
+    s.catchUp(formatId(EPOCH, 50), () => ready++);
+    expect(s.counters.get(SHARD_SLOT.RESUME_WAITERS)).toBe(1);
+    vi.advanceTimersByTime(CATCH_UP_MS);
+    expect(ready).toBe(1);
+    expect(s.counters.get(SHARD_SLOT.RESUME_WAITERS)).toBe(0);
+    expect(utf8(join(s, ['a'], formatId(EPOCH, 50)).head)).toBe(resetHead('history', EPOCH, 0));
+  });
+
+  it('a waiter whose client went away leaves at once and is never made ready', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const s = clustered();
+    const stops = Array.from({ length: 100 }, (_, i) => s.catchUp(formatId(EPOCH, 1_000 + i), never)!);
+    expect(s.counters.get(SHARD_SLOT.RESUME_WAITERS)).toBe(100);
+    for (const stop of stops) stop();
+    for (const stop of stops) stop(); // twice: no effect
+    expect(s.counters.get(SHARD_SLOT.RESUME_WAITERS)).toBe(0);
+    vi.advanceTimersByTime(CATCH_UP_MS);
+    s.receive(new Publisher().batch(Array.from({ length: 8 }, () => 'a')));
+  });
+
+  it('a batch makes ready exactly the waiters it satisfies, in any order of arrival; the others wait on', () => {
+    const s = clustered();
+    const pub = new Publisher();
+    const waits = [7, 3, 9, 3, 12, 5, 10, 1].map((seq) => ({ seq, ready: 0, stop: undefined as (() => void) | undefined }));
+    for (const w of waits) w.stop = s.catchUp(formatId(EPOCH, w.seq), () => w.ready++);
+    waits[6]!.stop!(); // the client waiting for 10 went away
+    s.receive(pub.batch(['a', 'a', 'a', 'a', 'a'])); // 1..5
+    expect(waits.filter((w) => w.ready === 1).map((w) => w.seq).sort((a, b) => a - b)).toEqual([1, 3, 3, 5]);
+    expect(s.counters.get(SHARD_SLOT.RESUME_WAITERS)).toBe(3);
+    s.receive(pub.batch(['a', 'a', 'a', 'a', 'a'])); // 6..10
+    expect(waits.filter((w) => w.ready === 1).map((w) => w.seq).sort((a, b) => a - b)).toEqual([1, 3, 3, 5, 7, 9]);
+    expect(waits.every((w) => w.ready <= 1)).toBe(true);
+    expect(s.counters.get(SHARD_SLOT.RESUME_WAITERS)).toBe(1);
+    for (const w of waits) w.stop!();
+    expect(s.counters.get(SHARD_SLOT.RESUME_WAITERS)).toBe(0);
+  });
+
+  it('a new epoch makes every waiter ready at once: their ids are of the old one', () => {
+    const s = clustered();
+    let ready = 0;
+    s.catchUp(formatId(EPOCH, 500), () => ready++);
+    s.receive(new Publisher('e2').batch(['a']));
+    expect(ready).toBe(1);
+    expect(s.counters.get(SHARD_SLOT.RESUME_WAITERS)).toBe(0);
   });
 });
 

@@ -328,3 +328,64 @@ describe('WriteQueue bound (property)', () => {
     fc.assert(bounded('drop'), { numRuns: 300 });
   });
 });
+
+describe('WriteQueue behind a replay (hold, then release)', () => {
+  /** a codec that tags what it encodes, in the order it encodes it */
+  const tagging = (): { encoded: string[]; codec: { encode(raw: Uint8Array): Uint8Array; discard(): void } } => {
+    const encoded: string[] = [];
+    return { encoded, codec: { encode: (raw) => (encoded.push(text(raw)!), Buffer.from(`<${text(raw)}>`)), discard: () => void encoded.pop() } };
+  };
+
+  it('offers wait behind the replay, unencoded, even while the socket takes writes; released, they come out encoded once, in order', () => {
+    const stats = new RecordingStats();
+    const { encoded, codec } = tagging();
+    const q = new WriteQueue({ maxBackpressure: 1_000, slowConsumer: 'disconnect' }, stats, codec);
+    q.hold();
+    q.written(10, true, false); // a replay chunk went through
+    expect(q.offer(bytes(3, 'a'), 1)).toBe('queued');
+    expect(q.offer(bytes(3, 'b'), 1)).toBe('queued');
+    expect(encoded).toEqual([]); // its wire bytes depend on the replay chunks still to come
+    expect(q.take()).toBeUndefined(); // nothing jumps the replay
+    expect(text(q.encode(bytes(2, 'r')))).toBe('<rr>'); // the next replay chunk, in wire order
+    q.written(4, true, false);
+    q.release();
+    expect(text(q.take())).toBe('<aaabbb>');
+    expect(encoded).toEqual(['rr', 'aaabbb']);
+    expect(q.take()).toBeUndefined();
+  });
+
+  it('what waits behind a replay stalled on backpressure counts against the bound: past it, the policy applies', () => {
+    const { q, stats } = queue(100);
+    q.hold();
+    q.written(40, true, false);
+    q.written(40, false, false); // the socket refused a replay chunk: 80 bytes may still be in it
+    expect(q.offer(bytes(15), 1)).toBe('queued');
+    expect(q.queuedBytes).toBe(95);
+    expect(stats.queuedNow).toBe(95);
+    expect(q.offer(bytes(10), 1)).toBe('disconnect');
+  });
+
+  it('SLOW_CONSUMER=drop: events past the bound are skipped; after the replay and what waited, the reset frame', () => {
+    const { q, stats } = queue(100, 'drop');
+    q.hold();
+    q.written(80, false, false);
+    expect(q.offer(bytes(10, 'a'), 1)).toBe('queued');
+    expect(q.offer(bytes(30, 'b'), 2)).toBe('skipped');
+    expect(q.offer(bytes(5, 'c'), 1)).toBe('skipped'); // a drop period lasts until the client catches up
+    expect(stats.droppedEvents).toBe(3);
+    q.written(20, true, false); // the socket drained and took the last replay chunk
+    q.release();
+    expect(text(q.take())).toBe('aaaaaaaaaa' + Buffer.from(encodeReset('dropped')).toString());
+    expect(stats.resets).toBe(1);
+  });
+
+  it('released with nothing waiting: nothing to take, nothing counted once the socket took the last chunk', () => {
+    const { q, stats } = queue(100);
+    q.hold();
+    q.written(60, true, false);
+    q.release();
+    expect(q.take()).toBeUndefined();
+    expect(q.queuedBytes).toBe(0);
+    expect(stats.queuedNow).toBe(0);
+  });
+});

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError, type ErrorCode } from '../../../src/intake/errors.js';
-import { parsePublish } from '../../../src/intake/publish-request.js';
+import { MAX_DATA_DEPTH, parsePublish } from '../../../src/intake/publish-request.js';
 import { assertTopic, isTopic, topicsFromQuery } from '../../../src/intake/topics.js';
 
 const JSON_TYPE = 'application/json';
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const query = (q = ''): URLSearchParams => new URLSearchParams(q);
 const json = (value: unknown): Uint8Array => utf8(JSON.stringify(value));
+/** `depth` arrays one inside the other, the innermost holding 1 */
+const nested = (depth: number): unknown => Array.from({ length: depth }).reduce<unknown>((inner) => [inner], 1);
 
 /** The HttpError `fn` throws; fails the test if it returns or throws something else. */
 function httpError(fn: () => unknown): HttpError {
@@ -136,9 +138,8 @@ describe('JSON body', () => {
       ['a bad topic', { topic: 'bad topic', data: 'x' }, 'BAD_TOPIC', 'item 2: topic must be 1 to 128 characters of A-Za-z0-9_.:/-'],
       ['a missing topic', { data: 'x' }, 'BAD_TOPIC', 'item 2: topic must be 1 to 128 characters of A-Za-z0-9_.:/-'],
       ['a numeric topic', { topic: 7, data: 'x' }, 'BAD_TOPIC', 'item 2: topic must be 1 to 128 characters of A-Za-z0-9_.:/-'],
-      ['missing data', { topic: 'a' }, 'BAD_PUBLISH_ITEM', 'item 2: "data" must be a string'],
-      ['non-string data', { topic: 'a', data: { x: 1 } }, 'BAD_PUBLISH_ITEM', 'item 2: "data" must be a string'],
-      ['numeric data', { topic: 'a', data: 5 }, 'BAD_PUBLISH_ITEM', 'item 2: "data" must be a string'],
+      ['missing data', { topic: 'a' }, 'BAD_PUBLISH_ITEM', 'item 2: "data" is required'],
+      ['data nested too deep', { topic: 'a', data: nested(MAX_DATA_DEPTH + 1) }, 'BAD_PUBLISH_ITEM', `item 2: "data" nests objects and arrays more than ${MAX_DATA_DEPTH} deep`],
       ['null item', null, 'BAD_PUBLISH_ITEM', 'item 2: not an object'],
       ['string item', 'hello', 'BAD_PUBLISH_ITEM', 'item 2: not an object'],
       ['an event name with LF', { topic: 'a', data: 'x', event: 'a\nb' }, 'BAD_EVENT_NAME', 'event name must be 1 to 128 characters without CR, LF or NUL'],
@@ -171,6 +172,81 @@ describe('JSON body', () => {
     ['NUL', 'a\u0000b'],
   ])('rejects an event name with %s as BAD_EVENT_NAME', (_label, event) => {
     expectCode(() => parsePublish(json({ topic: 'a', data: 'x', event }), JSON_TYPE, query()), 'BAD_EVENT_NAME');
+  });
+});
+
+describe('JSON data may be any JSON value', () => {
+  it.each<[string, unknown, string]>([
+    ['an object', { price: 101 }, '{"price":101}'],
+    ['an array', [1, 'two', { three: 3 }], '[1,"two",{"three":3}]'],
+    ['a number', 101.5, '101.5'],
+    ['zero', 0, '0'],
+    ['true', true, 'true'],
+    ['false', false, 'false'],
+    ['null', null, 'null'],
+    ['an empty object', {}, '{}'],
+    ['an object holding newlines in a string', { text: 'a\nb\r\nc' }, '{"text":"a\\nb\\r\\nc"}'],
+  ])('%s travels as its JSON text, and JSON.parse gives it back', (_label, data, text) => {
+    const { items } = parsePublish(json({ topic: 'a', data }), JSON_TYPE, query());
+    expect(items).toEqual([{ topic: 'a', data: text }]);
+    expect(JSON.parse(items[0]!.data)).toEqual(data);
+  });
+
+  it('a string stays as is, not quoted again', () => {
+    expect(parsePublish(json({ topic: 'a', data: '{"price":101}' }), JSON_TYPE, query()).items[0]!.data).toBe('{"price":101}');
+  });
+
+  it('re-serialised JSON has no line break, so it is one data: line on the wire', () => {
+    const body = utf8('{"topic": "a", "data": {\n  "price": 101,\r\n  "tags": [ "x" ]\n}}');
+    expect(parsePublish(body, JSON_TYPE, query()).items[0]!.data).toBe('{"price":101,"tags":["x"]}');
+  });
+
+  it('a batch mixes string and non-string data, in order, with event names', () => {
+    const batch = [
+      { topic: 'a', data: 'plain' },
+      { topic: 'b', data: { price: 101 }, event: 'tick' },
+      { topic: 'a', data: [1, 2] },
+      { topic: 'a', data: null },
+    ];
+    expect(parsePublish(json(batch), JSON_TYPE, query())).toEqual({
+      items: [
+        { topic: 'a', data: 'plain' },
+        { topic: 'b', event: 'tick', data: '{"price":101}' },
+        { topic: 'a', data: '[1,2]' },
+        { topic: 'a', data: 'null' },
+      ],
+      many: true,
+    });
+  });
+
+  it(`accepts data nested ${MAX_DATA_DEPTH} deep`, () => {
+    const data = nested(MAX_DATA_DEPTH);
+    expect(parsePublish(json({ topic: 'a', data }), JSON_TYPE, query()).items[0]!.data).toBe(JSON.stringify(data));
+  });
+
+  it('refuses data nested deeper than JSON.stringify can recurse with a 400, not a crash', () => {
+    const depth = 100_000;
+    const body = utf8(`{"topic":"a","data":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+    expectCode(() => parsePublish(body, JSON_TYPE, query()), 'BAD_PUBLISH_ITEM');
+  });
+
+  it('an object in a non-JSON body stays raw text', () => {
+    expect(parsePublish(utf8('{"price":101}'), 'text/plain', query('topic=a')).items[0]!.data).toBe('{"price":101}');
+  });
+});
+
+describe('the data of all items together is held to MAX_PUBLISH_BYTES', () => {
+  it('passes when the data fits, counting UTF-8 bytes', () => {
+    const body = json([{ topic: 'a', data: 'é'.repeat(5) }, { topic: 'a', data: { n: 1 } }]);
+    // 10 bytes of é, 7 of {"n":1}
+    expect(parsePublish(body, JSON_TYPE, query(), 17).items).toHaveLength(2);
+    expectCode(() => parsePublish(body, JSON_TYPE, query(), 16), 'BODY_TOO_LARGE', 413);
+  });
+
+  it('refuses numbers that JSON.stringify writes longer than the body held them (1e20 is 21 digits)', () => {
+    const body = utf8(`{"topic":"a","data":[${Array.from({ length: 100 }, () => '1e20').join(',')}]}`);
+    const err = expectCode(() => parsePublish(body, JSON_TYPE, query(), body.length), 'BODY_TOO_LARGE', 413);
+    expect(err.message).toBe(`the events' data (non-string values as JSON text) is ${100 * 22 + 1} bytes, over MAX_PUBLISH_BYTES`);
   });
 });
 

@@ -1,8 +1,6 @@
-// Long because the console is one self-contained document (markup, style and script, no build step), so
-// it is served as one response and works offline; the server-side code here is only renderDemoPage().
-// The live console served at GET /: one HTML document with inline CSS and JS; its only other
-// resources are the charting library (uPlot) served by this server from node_modules under
-// /console/, so it works offline. Four panels:
+// The live console's script, served at /console/console.js for the page at GET / (index.html beside it).
+// Plain browser JS with no build step; its only other resource is the charting library (uPlot),
+// served by this server from node_modules under /console/, so it works offline. Four panels:
 //  - the stream: reads /events with fetch and a WHATWG SSE parser (below), so it sees every event
 //    whatever its name (EventSource delivers a named event only to a listener for that exact name,
 //    and a page cannot listen to "every name"); it reconnects like EventSource does (after the
@@ -12,51 +10,12 @@
 //  - the topics: the busiest topics, from GET /topics and then live from $presence;
 //  - publish: raw or JSON, with an event name, showing the answer or the catalog's error.
 // Everything received or typed is inserted with textContent, never innerHTML.
-// The inline script is plain JS inside a template literal: it must contain no backticks, and its only
-// `${}` are the server's own topic rule, so the page checks exactly what the server does.
-import { ERRORS } from '../intake/errors.js';
-import { TOPIC } from '../intake/topics.js';
-
-const STYLE = `
-  :root { --muted: #666; --line: #ddd; }
-  * { box-sizing: border-box; }
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 0 auto; max-width: 80rem; padding: .5rem 1rem 2rem; }
-  h1 { font-size: 1.3rem; margin: .3rem 0; } h2 { font-size: 1.05rem; margin: .2rem 0 .4rem; }
-  main { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 1fr); gap: 1rem; }
-  section { border: 1px solid var(--line); border-radius: .4rem; padding: .5rem .7rem; margin-bottom: 1rem; }
-  @media (max-width: 760px) { main { grid-template-columns: minmax(0, 1fr); } }
-  form, .bar { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: .3rem 0; }
-  input, select, button, textarea { font: inherit; padding: .25rem .4rem; }
-  button { cursor: pointer; }
-  :focus-visible { outline: 3px solid #3a7bd5; outline-offset: 1px; }
-  textarea { flex: 1 1 100%; min-height: 3.5rem; font: 13px ui-monospace, monospace; }
-  #state { font-weight: bold; padding: .1rem .5rem; border-radius: .3rem; background: #ddd; }
-  #state[data-state="open"] { background: #c8f0c8; }
-  #state[data-state="reconnecting"], #state[data-state="connecting"] { background: #f8e8a8; }
-  #state[data-state="closed"] { background: #f4c0c0; }
-  #events { list-style: none; margin: 0; padding: 0; height: 50vh; overflow-y: auto;
-    border: 1px solid #ccc; font: 13px ui-monospace, monospace; }
-  #events li { display: grid; grid-template-columns: 6.5rem minmax(6rem, 11rem) minmax(4rem, 8rem) 1fr; gap: .5rem;
-    padding: .15rem .4rem; border-bottom: 1px solid #eee; }
-  @media (max-width: 760px) { #events li { grid-template-columns: 1fr 1fr; } #events .data { grid-column: 1 / -1; } }
-  #events li.reset { background: #fde2c4; font-weight: bold; }
-  #events li[hidden] { display: none; }
-  #events .data { white-space: pre-wrap; word-break: break-all; }
-  #events .muted, #publish-result, .note { color: var(--muted); }
-  .stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .3rem; margin: 0; }
-  .stats div { background: #f6f6f6; border-radius: .3rem; padding: .2rem .4rem; }
-  .stats dt { font-size: .75rem; color: var(--muted); } .stats dd { margin: 0; font-weight: bold; font-variant-numeric: tabular-nums; }
-  .chart { margin-top: .4rem; min-height: 1rem; }
-  #topics { list-style: none; padding: 0; margin: 0; }
-  #topics li { display: flex; justify-content: space-between; gap: .5rem; border-bottom: 1px solid #eee; }
-  #topics button { background: none; border: 0; padding: .1rem 0; color: #1a55b0; text-decoration: underline; text-align: left; word-break: break-all; }
-  #topics .n { font-variant-numeric: tabular-nums; font-weight: bold; }
-`;
-
-const SCRIPT = `
 'use strict';
-var TOPIC = new RegExp(${JSON.stringify(TOPIC.source)});
-var BAD_TOPIC = ${JSON.stringify(ERRORS.BAD_TOPIC.message)};
+// The server's own topic rule and its error message, written into the page by the server, so the
+// page checks exactly what the server does.
+var RULES = JSON.parse(document.getElementById('server-rules').textContent);
+var TOPIC = new RegExp(RULES.topic);
+var BAD_TOPIC = RULES.badTopic;
 var MAX_ROWS = 1000; // oldest rows are dropped beyond this, so a busy topic cannot grow the page forever
 var $ = function (id) { return document.getElementById(id); };
 var list = $('events'), stateEl = $('state'), topicInput = $('topic'), result = $('publish-result');
@@ -73,7 +32,7 @@ function sseParser(onEvent, onRetry, onId) {
   var buf = '', data = [], name = '', sawCR = false;
   function line(l) {
     if (l === '') {
-      if (data.length > 0) onEvent(name || 'message', data.join('\\n'));
+      if (data.length > 0) onEvent(name || 'message', data.join('\n'));
       data = []; name = '';
       return;
     }
@@ -83,16 +42,16 @@ function sseParser(onEvent, onRetry, onId) {
     if (value.charAt(0) === ' ') value = value.slice(1);
     if (field === 'data') data.push(value);
     else if (field === 'event') name = value;
-    else if (field === 'id') { if (value.indexOf('\\0') < 0) onId(value); }
+    else if (field === 'id') { if (value.indexOf('\0') < 0) onId(value); }
     else if (field === 'retry') { if (/^[0-9]+$/.test(value)) onRetry(Number(value)); }
   }
   return function feed(chunk) {
-    if (sawCR && chunk.charAt(0) === '\\n') chunk = chunk.slice(1);
+    if (sawCR && chunk.charAt(0) === '\n') chunk = chunk.slice(1);
     sawCR = false;
     buf += chunk;
-    var re = /\\r\\n|\\r|\\n/g, m, start = 0;
+    var re = /\r\n|\r|\n/g, m, start = 0;
     while ((m = re.exec(buf)) !== null) {
-      if (m[0] === '\\r' && re.lastIndex === buf.length) sawCR = true;
+      if (m[0] === '\r' && re.lastIndex === buf.length) sawCR = true;
       line(buf.slice(start, m.index));
       start = re.lastIndex;
     }
@@ -319,78 +278,3 @@ initCharts();
 tick();
 setInterval(tick, 1000);
 watchTopics();
-`;
-
-const PAGE = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>SSE console</title>
-<link rel="stylesheet" href="/console/uplot.css">
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>SSE console</h1>
-<main>
-<div>
-<section aria-labelledby="h-stream">
-<h2 id="h-stream">Stream</h2>
-<form id="topic-form">
-  <label for="topic">Topic</label>
-  <input id="topic" name="topic" required maxlength="128" autocomplete="off">
-  <button id="connect" type="submit">Connect</button>
-  <span>state: <span id="state" data-state="connecting" role="status">connecting</span></span>
-</form>
-<div class="bar">
-  <button id="pause" type="button" aria-pressed="false">Pause</button>
-  <button id="clear" type="button">Clear</button>
-  <label for="filter">Filter</label><input id="filter" type="search" placeholder="text in id, name or data" autocomplete="off">
-  <span id="held" class="note" role="status"></span>
-</div>
-<ol id="events" aria-live="polite" aria-label="events, newest last"></ol>
-</section>
-<section aria-labelledby="h-publish">
-<h2 id="h-publish">Publish to this topic</h2>
-<form id="publish-form">
-  <textarea id="data" aria-label="event data" placeholder="event data (newlines allowed)"></textarea>
-  <label for="format">as</label>
-  <select id="format"><option value="raw">raw text</option><option value="json">JSON (checked)</option></select>
-  <input id="event-name" aria-label="event name" placeholder="event name (optional)" maxlength="128" autocomplete="off">
-  <button id="publish" type="submit">Publish</button>
-</form>
-<p id="publish-result" role="status"></p>
-</section>
-</div>
-<div>
-<section aria-labelledby="h-server" id="stats" data-at="">
-<h2 id="h-server">Server</h2>
-<dl class="stats">
-  <div><dt>connections</dt><dd id="s-conn">-</dd></div>
-  <div><dt>events/s</dt><dd id="s-ev">-</dd></div>
-  <div><dt>deliveries/s</dt><dd id="s-del">-</dd></div>
-  <div><dt>backpressure queued</dt><dd id="s-queued">-</dd></div>
-  <div><dt>slow-consumer disconnects</dt><dd id="s-slow">-</dd></div>
-  <div><dt>p99 publish latency</dt><dd id="s-p99">-</dd></div>
-</dl>
-<p class="note">per shard: <span id="s-shards">-</span></p>
-<div id="chart-conn" class="chart"></div>
-<div id="chart-rate" class="chart"></div>
-<div id="chart-p99" class="chart"></div>
-</section>
-<section aria-labelledby="h-topics">
-<h2 id="h-topics">Busiest topics</h2>
-<ul id="topics" aria-live="polite"></ul>
-<p id="topics-note" class="note"></p>
-</section>
-</div>
-</main>
-<script src="/console/uplot.js"></script>
-<script>${SCRIPT}</script>
-</body>
-</html>
-`;
-
-export function renderDemoPage(): string {
-  return PAGE;
-}
