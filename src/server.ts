@@ -81,6 +81,7 @@ function openLog(config: Config): EventLog | undefined {
       maxEvents: config.historySize,
       maxAgeMs: config.historyMaxAgeMs,
       maxBytes: config.historyMaxBytes,
+      seedEvents: config.historyMemorySize,
     });
     for (const note of log.notes) console.error(`event log: ${note}`);
     return log;
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   const sequence = new SharedSequence(shared.position);
   const published = (): number => sequence.last;
   const metrics = new Metrics(shared, { historySize: () => shards.historySize, published, shardThreads: config.shards });
-  if (log !== undefined) shards.seed(log.takeSeed(), log.aliases);
+  if (log !== undefined) shards.seed(log.takeSeed(), log.aliases, log.takeIndex());
   // Durable log: each batch is written before the shards see it. DURABILITY=fsync: publishes received
   // in this thread (SHARDS=0, presence) are answered when it reaches them, like a worker's (acks.ts).
   const acks = log !== undefined && config.durability === 'fsync' ? new DeliveryAcks(log.lastSeq) : undefined;

@@ -2,7 +2,7 @@
 import { BatchBuilder, batchFromShared, type EventBatch } from '../../src/sequencing/batch-layout.js';
 import { formatId } from '../../src/sequencing/event-ids.js';
 import { History } from '../../src/fanout/history.js';
-import type { Replay } from '../../src/fanout/replay.js';
+import type { ReplaySource } from '../../src/fanout/replay.js';
 import { encodeEvent } from '../../src/sequencing/sse-encoding.js';
 import { payloadOf, type MicroTask } from './micro-task.js';
 
@@ -23,7 +23,7 @@ export function renumbered(template: EventBatch, firstSeq: number): EventBatch {
 }
 
 /** A replay read to its end in the chunks a stream writes (64 KiB). */
-function readAll(replay: Replay | undefined): void {
+function readAll(replay: ReplaySource | undefined): void {
   while (replay?.next(65_536) !== undefined);
 }
 

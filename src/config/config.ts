@@ -26,6 +26,8 @@ export interface Config extends AccessControlConfig {
   readonly slowConsumer: SlowConsumerPolicy;
   /** events retained for replay, one ring for all topics */
   readonly historySize: number;
+  /** with the durable log: the newest events each shard also holds in memory; older resumes read the log */
+  readonly historyMemorySize: number;
   /** the durable event log's directory; undefined: memory only (DATA_DIR empty, DURABILITY=memory, or cluster mode) */
   readonly dataDir: string | undefined;
   /** what a 202 promises (docs/durability.md); `memory` whenever dataDir is undefined */
@@ -74,6 +76,7 @@ export const DEFAULTS = {
   MAX_BACKPRESSURE: 1_048_576, // bytes
   SLOW_CONSUMER: 'disconnect',
   HISTORY_SIZE: 10_000, // events
+  HISTORY_MEMORY_SIZE: 100_000, // events, at most HISTORY_SIZE: ~15 MB of SSE bytes at 150 bytes an event
   DATA_DIR: './data', // relative to the working directory
   DURABILITY: 'write', // docs/durability.md: a crash of the process loses nothing answered
   FSYNC_MS: 1_000, // DURABILITY=write: power loss loses at most this much
@@ -153,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBackpressure: read.int('MAX_BACKPRESSURE', DEFAULTS.MAX_BACKPRESSURE, 1_024, 1_073_741_824),
     slowConsumer: read.oneOf<SlowConsumerPolicy>('SLOW_CONSUMER', DEFAULTS.SLOW_CONSUMER, ['disconnect', 'drop']),
     historySize: read.int('HISTORY_SIZE', DEFAULTS.HISTORY_SIZE, 1, 10_000_000),
+    historyMemorySize: read.int('HISTORY_MEMORY_SIZE', DEFAULTS.HISTORY_MEMORY_SIZE, 1, 10_000_000),
     dataDir,
     durability,
     fsyncMs: read.int('FSYNC_MS', DEFAULTS.FSYNC_MS, 1, 60_000),
@@ -178,5 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
     presenceIntervalMs: read.int('PRESENCE_INTERVAL_MS', DEFAULTS.PRESENCE_INTERVAL_MS, 10, 3_600_000),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
-  return Object.freeze(config);
+  // memory only, the window is all there is; with the log, more than it retains would never fill
+  const historyMemorySize = dataDir === undefined ? config.historySize : Math.min(config.historyMemorySize, config.historySize);
+  return Object.freeze({ ...config, historyMemorySize });
 }

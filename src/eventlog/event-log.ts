@@ -11,6 +11,7 @@ import { newEpoch } from '../sequencing/event-ids.js';
 import { DataDirError, DirLock } from './lock.js';
 import { encodeRecord, KIND, type BatchHeader, type EpochHeader } from './record.js';
 import type { KeyRecord } from '../sequencing/idempotency-table.js';
+import type { IndexedRecord } from './log-index.js';
 import { recover, segmentName, type SegmentInfo, type StoredBatch } from './recovery.js';
 
 export interface EventLogOptions {
@@ -23,6 +24,8 @@ export interface EventLogOptions {
   maxEvents: number;
   maxAgeMs: number;
   maxBytes: number;
+  /** the newest events handed to the shards' memory at start (takeSeed); the rest is read from disk */
+  seedEvents?: number;
 }
 
 const CLEAN = 'clean-shutdown';
@@ -39,6 +42,7 @@ export class EventLog {
   readonly notes: string[];
   private seedBatches: StoredBatch[];
   private seedKeys: KeyRecord[];
+  private seedIndex: IndexedRecord[];
   private fd: number;
   private active: SegmentInfo;
   private dirty = false;
@@ -51,12 +55,13 @@ export class EventLog {
     private readonly lock: DirLock,
     private readonly segments: SegmentInfo[],
   ) {
-    const rec = recover(opts.dir, opts.maxEvents);
+    const rec = recover(opts.dir, opts.seedEvents ?? opts.maxEvents);
     this.notes = rec.skipped;
     this.segments.push(...rec.segments);
     this.lastSeq = rec.lastSeq;
     this.seedBatches = rec.batches;
     this.seedKeys = rec.keys;
+    this.seedIndex = rec.index;
     const clean = existsSync(join(opts.dir, CLEAN));
     let after = rec.after;
     if (clean && rec.epoch !== undefined) {
@@ -110,6 +115,13 @@ export class EventLog {
     return out;
   }
 
+  /** Where every retained batch record lies, oldest first, for the shards' LogIndex. Handed out once. */
+  takeIndex(): IndexedRecord[] {
+    const out = this.seedIndex;
+    this.seedIndex = [];
+    return out;
+  }
+
   /** The idempotency keys found in the retained segments, oldest first. Handed out once. */
   takeKeys(): KeyRecord[] {
     const out = this.seedKeys;
@@ -124,7 +136,10 @@ export class EventLog {
     const parts = encodeRecord(KIND.BATCH, header, new Uint8Array(batch.buffer));
     const size = parts[0].length + parts[1].length;
     if (this.active.bytes > 0 && this.active.bytes + size > this.opts.segmentBytes) this.rotate();
+    const offset = this.active.bytes;
     this.write(parts);
+    // the shards index it from this, to replay it from disk once it has left their memory
+    batch.stored = [this.active.index, offset, size, this.segments[0]!.index];
     this.active.events += batch.count;
     this.active.lastSeq = this.newestSeq = batch.firstSeq + batch.count - 1;
     this.active.newestAt = at;

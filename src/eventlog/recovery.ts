@@ -5,6 +5,7 @@ import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync } from 'n
 import { join } from 'node:path';
 import { formatId } from '../sequencing/event-ids.js';
 import type { KeyRecord } from '../sequencing/idempotency-table.js';
+import type { IndexedRecord } from './log-index.js';
 import { KIND, nextMagic, readRecord, type BatchHeader } from './record.js';
 
 const SEGMENT = /^(\d{12})\.seg$/;
@@ -41,6 +42,8 @@ export interface Recovered {
   lastSeq: number;
   /** the newest batches holding at least `keepEvents` events, oldest first */
   batches: StoredBatch[];
+  /** every batch record retained, where it lies, oldest first */
+  index: IndexedRecord[];
   /** every idempotency key recorded in the retained segments, oldest first */
   keys: KeyRecord[];
   /** what was damaged and skipped, one line each, for the start-up log */
@@ -56,7 +59,7 @@ export function listSegments(dir: string): { index: number; path: string }[] {
 }
 
 export function recover(dir: string, keepEvents: number): Recovered {
-  const out: Recovered = { segments: [], epoch: undefined, after: [], lastSeq: 0, batches: [], keys: [], skipped: [] };
+  const out: Recovered = { segments: [], epoch: undefined, after: [], lastSeq: 0, batches: [], index: [], keys: [], skipped: [] };
   let kept = 0;
   const files = listSegments(dir);
   files.forEach(({ index, path }, fileNo) => {
@@ -66,6 +69,7 @@ export function recover(dir: string, keepEvents: number): Recovered {
     while (at < buf.length) {
       const r = readRecord(buf, at);
       if (r.ok) {
+        const offset = at;
         at = r.next;
         if (r.record.kind === KIND.EPOCH) {
           out.epoch = r.record.header.e;
@@ -84,6 +88,7 @@ export function recover(dir: string, keepEvents: number): Recovered {
         info.newestAt = h.at;
         out.lastSeq = info.lastSeq;
         out.batches.push({ header: h, body: r.record.body });
+        out.index.push({ segment: index, offset, length: r.next - offset, firstSeq: h.s, count: h.n, topics: h.t });
         if (h.k !== undefined) out.keys.push(...keysOf(h));
         kept += h.n;
         while (out.batches.length > 1 && kept - out.batches[0]!.header.n >= keepEvents) kept -= out.batches.shift()!.header.n;

@@ -5,11 +5,17 @@
 import { eventBytes, lastSeqOf, type EventBatch } from '../sequencing/batch-layout.js';
 import { parseId } from '../sequencing/event-ids.js';
 import type { ResetReason } from '../sequencing/sse-encoding.js';
-import { Replay } from './replay.js';
+import { Replay, type ReplaySource } from './replay.js';
+
+/**
+ * A replay of the events after `afterSeq` up to `untilSeq` (older than the window) followed by
+ * `then`; undefined when they are not held anywhere (a reset). The durable log's, see disk-replay.ts.
+ */
+export type OlderReplay = (afterSeq: number, untilSeq: number, topics: ReadonlySet<string>, then: ReplaySource, onReplayed?: (events: number) => void) => ReplaySource | undefined;
 
 export interface ResumePlan {
   /** the retained events after the client's id on its topics, in order, read as the socket takes them */
-  replay?: Replay;
+  replay?: ReplaySource;
   /** the last sequence number the client will have seen once the replay is written */
   lastSeq: number;
   reset?: ResetReason;
@@ -22,6 +28,8 @@ export class History {
   private firstSeq = 1;
   private newestSeq = 0;
   epoch: string;
+  /** where events older than the window are still held (the durable log); unset: they are not */
+  older: OlderReplay | undefined;
 
   constructor(readonly capacity: number, epoch: string) {
     this.epoch = epoch;
@@ -73,11 +81,21 @@ export class History {
     if (id.epoch !== this.epoch) return { ...live, reset: 'epoch' };
     // Ahead of this history: taking it as a position would silently skip every event up to it. The
     // shard first waits (bounded) for a position another shard or server has reached (Shard.catchUp).
-    if (id.seq > this.lastSeq || id.seq < this.firstSeq - 1) return { ...live, reset: 'history' };
+    if (id.seq > this.lastSeq) return { ...live, reset: 'history' };
     if (id.seq === this.lastSeq) return live;
+    if (id.seq < this.firstSeq - 1) return this.resumeOlder(id.seq, topics, onReplayed) ?? { ...live, reset: 'history' };
     // `held` up to its present length never changes (append pushes, compaction and a new epoch
     // replace the array): the replay reads it as it is now, without a copy.
     return { replay: new Replay(this.held, this.batchHolding(id.seq + 1), this.held.length, id.seq, topics, onReplayed), lastSeq: this.lastSeq };
+  }
+
+  /** Before the window: the events up to its start come from `older`, then the memory replay from it. */
+  private resumeOlder(afterSeq: number, topics: ReadonlySet<string>, onReplayed?: (events: number) => void): ResumePlan | undefined {
+    if (this.older === undefined || this.start === this.held.length) return undefined;
+    const handover = this.firstSeq - 1;
+    const memory = new Replay(this.held, this.batchHolding(this.firstSeq), this.held.length, handover, topics, onReplayed);
+    const replay = this.older(afterSeq, handover, topics, memory, onReplayed);
+    return replay === undefined ? undefined : { replay, lastSeq: this.lastSeq };
   }
 
   /**

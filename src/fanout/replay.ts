@@ -4,7 +4,14 @@
 // meanwhile are still replayed: the hub skips everything up to `lastSeq`, so nothing may be lost.
 import type { EventBatch } from '../sequencing/batch-layout.js';
 
-export class Replay {
+/** What a stream writes before anything live, in chunks as the socket takes them. */
+export interface ReplaySource {
+  readonly done: boolean;
+  /** about `maxBytes` of events (at least one); undefined once the replay is over */
+  next(maxBytes: number): Uint8Array | undefined;
+}
+
+export class Replay implements ReplaySource {
   private batch: number;
   private index: number;
 

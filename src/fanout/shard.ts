@@ -9,10 +9,12 @@ import { encodeReset } from '../sequencing/sse-encoding.js';
 import { timerAt, type LongTimer } from '../threads/long-timer.js';
 import { SHARD_SLOT, ShardCounters, type SharedCounters } from '../threads/shared-counters.js';
 import { followChain } from '../eventlog/epoch-chain.js';
+import { LogIndex, type IndexedRecord } from '../eventlog/log-index.js';
+import { DiskReplay } from './disk-replay.js';
 import { History } from './history.js';
 import { Hub, type Subscriber } from './hub.js';
 import { CatchUpWaiters } from './catch-up.js';
-import type { Replay } from './replay.js';
+import type { ReplaySource } from './replay.js';
 import { TopicCounts } from './topic-counts.js';
 
 /** A subscriber the server can end (its token expired). */
@@ -27,7 +29,7 @@ export const CATCH_UP_MS = 2_000;
 export interface Resume {
   /** the reset frame when the id cannot be resumed */
   reset?: Uint8Array;
-  replay?: Replay;
+  replay?: ReplaySource;
 }
 
 export class Shard {
@@ -48,12 +50,22 @@ export class Shard {
   private held: EventBatch[] | undefined;
   /** durable log: earlier epochs this one continues (epoch -> last number that survived), see epoch-chain.ts */
   aliases: ReadonlyMap<string, number> = new Map();
+  /** durable log: where each retained batch lies on disk, for resumes older than the history's window */
+  readonly disk: LogIndex | undefined;
 
   constructor(config: Config, readonly index: number, shared: SharedCounters, epoch: string) {
     this.counters = new ShardCounters(shared, index);
-    this.history = new History(config.historySize, epoch);
+    this.history = new History(config.historyMemorySize, epoch);
     this.clustered = config.redisUrl !== undefined;
     this.sequence = new SharedSequence(shared.position);
+    if (config.dataDir !== undefined) {
+      const disk = (this.disk = new LogIndex(config.dataDir));
+      const history = this.history;
+      history.older = (afterSeq, untilSeq, topics, then, onReplayed) => {
+        const records = disk.plan(afterSeq, untilSeq, topics);
+        return records && new DiskReplay(records, afterSeq, untilSeq, topics, (r) => disk.read(r), history.epoch, then, onReplayed);
+      };
+    }
     const counters = this.counters;
     this.waiters = new CatchUpWaiters((size) => counters.set(SHARD_SLOT.RESUME_WAITERS, size));
     this.hub = new Hub(config.segmentSize, {
@@ -71,6 +83,7 @@ export class Shard {
   /** History first, then fan-out: a stream opened from now on replays this batch and skips it live. */
   receive(shared: SharedBatch): void {
     const batch = batchFromShared(shared);
+    this.disk?.addStored(shared);
     // Cluster mode, Redis came back empty: old positions mean nothing now. Epoch changes happen
     // while nothing flows (the log was down), so no older batch is still waiting for its pass.
     // The reset carries the position just before the new epoch's first event, so a reconnect replays it.
@@ -123,9 +136,10 @@ export class Shard {
     return this.waiters.wait(id.seq, CATCH_UP_MS, ready);
   }
 
-  /** A new (or replacement) shard starts with the retained history, so resumes work on it too. */
-  seed(batches: readonly SharedBatch[]): void {
+  /** A new (or replacement) shard starts with the retained history (and where the log holds it on disk), so resumes work on it too. */
+  seed(batches: readonly SharedBatch[], stored: readonly IndexedRecord[] = []): void {
     for (const b of batches) this.history.append(batchFromShared(b));
+    for (const r of stored) this.disk?.add(r);
   }
 
   /**

@@ -26,6 +26,8 @@ export interface SharedBatch {
   buffer: SharedArrayBuffer;
   /** idempotency keys completed in this batch, for the durable log (absent: none) */
   keys?: KeyMark[];
+  /** where the durable log wrote it: [segment, offset, length, oldest segment retained] (absent: not written) */
+  stored?: [segment: number, offset: number, length: number, oldest: number];
 }
 
 /**

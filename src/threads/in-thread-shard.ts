@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { Shard } from '../fanout/shard.js';
 import { AccessControl, type SharedAccess } from '../intake/access-control.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
+import type { IndexedRecord } from '../eventlog/log-index.js';
 import { ShardHttp, type Backend } from '../transport/routes.js';
 import { listen, type Listening } from '../transport/uws-app.js';
 import type { ShardHost, ShardSinks } from './shard-host.js';
@@ -46,8 +47,8 @@ export class InThreadShard implements ShardHost {
     return listen(this.started().app, host, port);
   }
 
-  seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>): void {
-    this.shard.seed(batches);
+  seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>, stored: readonly IndexedRecord[] = []): void {
+    this.shard.seed(batches, stored);
     this.shard.aliases = aliases;
   }
 

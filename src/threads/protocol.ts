@@ -5,6 +5,7 @@ import type { TopicCount } from '../fanout/topic-counts.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import type { PackedRuns } from './run-packing.js';
 import type { MainQuery } from '../presence/queries.js';
+import type { IndexedRecord } from '../eventlog/log-index.js';
 import type { KeyedUnit } from '../intake/idempotency-keys.js';
 import type { PublishItem } from '../intake/publish-request.js';
 
@@ -20,6 +21,8 @@ export interface ShardInit {
   epoch: string;
   /** the retained history, so a replacement shard can serve resumes at once */
   history: SharedBatch[];
+  /** durable log: where each retained batch lies on disk, oldest first (LogIndex) */
+  stored: IndexedRecord[];
   /** durable log: earlier epochs the current one continues ([epoch, last number that survived]) */
   aliases: [string, number][];
   /** JWKS_URL: the main thread's JWKS as it is now (later changes come as 'jwks' messages) */

@@ -1,6 +1,7 @@
 // Where the shards run: all in this thread (SHARDS=0) or in worker threads behind an acceptor. The
 // composition root picks one; the rest of the server does not care which.
 import type { SharedBatch } from '../sequencing/batch-layout.js';
+import type { IndexedRecord } from '../eventlog/log-index.js';
 import type { TopicCount } from '../fanout/topic-counts.js';
 import type { SequencedRun } from '../sequencing/local-sequencer.js';
 import type { Backend } from '../transport/routes.js';
@@ -33,8 +34,8 @@ export interface ShardHost {
   start(backend: Backend, sinks: ShardSinks): Promise<void>;
   /** Takes connections on host:port. */
   listen(host: string, port: number): Promise<Listening>;
-  /** Before start: the history recovered from the durable log, and the earlier epochs it continues. */
-  seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>): void;
+  /** Before start: the history recovered from the durable log, the earlier epochs it continues, and where the log holds every retained batch. */
+  seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>, stored?: readonly IndexedRecord[]): void;
   /** A sealed batch, in sequence order, for every shard. */
   deliver(batch: SharedBatch): void;
   /** Events retained for replay. */

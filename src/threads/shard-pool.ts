@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/config.js';
 import { History } from '../fanout/history.js';
+import { LogIndex, type IndexedRecord } from '../eventlog/log-index.js';
 import type { JwksCache } from '../intake/jwks-cache.js';
 import { batchFromShared, type SharedBatch } from '../sequencing/batch-layout.js';
 import { SharedSequence } from '../sequencing/shared-sequence.js';
@@ -44,6 +45,8 @@ export class ShardPool implements ShardHost {
   private calls: { backend: Backend; sinks: ShardSinks } | undefined;
   private stopping = false;
   private aliases: [string, number][] = [];
+  /** where the durable log holds the retained batches, to seed a replacement shard (never read here) */
+  private readonly disk: LogIndex | undefined;
 
   constructor(
     private readonly config: Config,
@@ -52,7 +55,8 @@ export class ShardPool implements ShardHost {
     /** access control shared by all shards: the one JWKS fetcher of the process, the per-address table */
     private readonly access: { jwks?: JwksCache | undefined; addressCounters?: SharedArrayBuffer | undefined } = {},
   ) {
-    this.history = new History(config.historySize, epoch);
+    this.history = new History(config.historyMemorySize, epoch);
+    this.disk = config.dataDir === undefined ? undefined : new LogIndex(config.dataDir);
     this.acceptor = createAcceptor(config);
     access.jwks?.onChange((state) => {
       for (const s of this.shards) s.worker.postMessage({ type: 'jwks', state } satisfies ToShard);
@@ -74,13 +78,15 @@ export class ShardPool implements ShardHost {
     return listen(this.acceptor.app, host, port);
   }
 
-  seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>): void {
+  seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>, stored: readonly IndexedRecord[] = []): void {
     for (const b of batches) this.history.append(batchFromShared(b));
+    for (const r of stored) this.disk?.add(r);
     this.aliases = [...aliases];
   }
 
   deliver(batch: SharedBatch): void {
     this.history.append(batchFromShared(batch));
+    this.disk?.addStored(batch);
     const message: ToShard = { type: 'batch', batch };
     for (const s of this.shards) s.worker.postMessage(message);
   }
@@ -101,6 +107,7 @@ export class ShardPool implements ShardHost {
       epoch: this.history.epoch,
       history: this.history.batches.map((b) => b.shared),
       aliases: this.aliases,
+      stored: [...(this.disk?.all ?? [])],
       ...(this.access.jwks ? { jwks: this.access.jwks.state() } : {}),
       ...(this.access.addressCounters ? { addressCounters: this.access.addressCounters } : {}),
     };

@@ -36,7 +36,7 @@ const post = (m: FromShard, transfer?: ArrayBuffer[]): void => port.postMessage(
 
 const shared = attachSharedCounters(init.counters, init.shardRows);
 const shard = new Shard(init.config, init.index, shared, init.epoch);
-shard.seed(init.history);
+shard.seed(init.history, init.stored);
 shard.aliases = new Map(init.aliases);
 // DURABILITY=fsync: a publish is answered when the batch holding it arrives here, synced.
 const acks = init.config.durability === 'fsync' ? new DeliveryAcks() : undefined;

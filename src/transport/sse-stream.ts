@@ -8,7 +8,7 @@
 //   onWritable always writes something (an empty comment when nothing waits).
 import type { HttpResponse } from 'uWebSockets.js';
 import type { GzipEncoder } from '../fanout/gzip-group.js';
-import type { Replay } from '../fanout/replay.js';
+import type { ReplaySource } from '../fanout/replay.js';
 import type { Stream } from '../fanout/shard.js';
 import { WriteQueue, type WriteQueueLimits } from '../fanout/write-queue.js';
 import { encodeComment } from '../sequencing/sse-encoding.js';
@@ -32,7 +32,7 @@ export class SseStream implements Stream {
   private readonly queue: WriteQueue;
   private onClosed: (() => void) | undefined;
   /** the rest of the resume's replay, written as the socket takes it, before anything live */
-  private replay: Replay | undefined;
+  private replay: ReplaySource | undefined;
   private readonly replayChunk: number;
 
   constructor(
@@ -90,7 +90,7 @@ export class SseStream implements Stream {
    * socket takes it (here, then in onWritable); live events wait behind it. Replay writes are not
    * bounded: a replay larger than the bound would otherwise close the client on every reconnect.
    */
-  open(head: Uint8Array, replay?: Replay): void {
+  open(head: Uint8Array, replay?: ReplaySource): void {
     this.idle = false;
     const first = replay?.next(this.replayChunk);
     if (replay !== undefined && !replay.done) {

@@ -18,6 +18,7 @@ describe('loadConfig defaults', () => {
       maxBackpressure: 1_048_576,
       slowConsumer: 'disconnect',
       historySize: 10_000,
+      historyMemorySize: 10_000,
       dataDir: './data',
       durability: 'write',
       fsyncMs: 1_000,
@@ -92,6 +93,7 @@ describe('loadConfig defaults', () => {
       maxBackpressure: 4096,
       slowConsumer: 'drop',
       historySize: 50,
+      historyMemorySize: 50,
       dataDir: undefined, // cluster mode: Redis is the log
       durability: 'memory',
       fsyncMs: 1_000,

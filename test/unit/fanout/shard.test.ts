@@ -140,7 +140,7 @@ describe('Shard resume: replay then live, no gap, no duplicate', () => {
   });
 
   it('a resume of 140,000 events is read in chunks, never gathered into one array (that threw RangeError past about 125,000)', () => {
-    const s = new Shard(loadConfig({ HISTORY_SIZE: '140010' }), 0, createSharedCounters(1), EPOCH);
+    const s = new Shard(loadConfig({ HISTORY_SIZE: '140010', DATA_DIR: '' }), 0, createSharedCounters(1), EPOCH);
     const pub = new Publisher();
     for (let left = 140_000; left > 0; left -= 256) s.receive(pub.batch(Array.from({ length: Math.min(256, left) }, () => 't')));
     const stream = new TestStream(['t']);
