@@ -6,8 +6,8 @@ import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { startServer, tempDataDir, waitFor, type TestServer } from '../helpers/server.js';
-import { openStream } from '../helpers/sse-client.js';
+import { startServer, tempDataDir, type TestServer } from '../helpers/server.js';
+import { resumeUntil } from '../helpers/sse-client.js';
 
 const servers: TestServer[] = [];
 const cleanups: (() => unknown)[] = [];
@@ -40,21 +40,12 @@ async function json(url: string, items: unknown, headers: Record<string, string>
   return { status: res.status, body: (await res.json()) as { ids?: string[]; code?: string } };
 }
 
-/** Every event on `topic` after `from`, up to and including a fresh marker published now: what a subscriber gets. */
+/** Every event on `topic` after `from`, up to a fresh marker published now: what a subscriber gets. */
 async function eventsAfter(server: TestServer, topic: string, from: string): Promise<{ id: string; data: string }[]> {
   const marker = await server.publish(topic, 'marker');
-  const stream = await openStream(`${server.url}/events?topic=${topic}`, { 'last-event-id': from });
-  try {
-    const end = await waitFor(() => {
-      const i = stream.events.findIndex((e) => e.id === marker);
-      return i >= 0 && i;
-    }, 'the marker event', 30_000);
-    const got = stream.events.slice(0, end);
-    expect(got.every((e) => e.event !== 'reset'), JSON.stringify(got)).toBe(true);
-    return got.map((e) => ({ id: e.id!, data: e.data }));
-  } finally {
-    stream.close();
-  }
+  const got = await resumeUntil(`${server.url}/events?topic=${topic}`, from, marker);
+  expect(got.at(-1)?.id, JSON.stringify(got)).toBe(marker);
+  return got.slice(0, -1).map((e) => ({ id: e.id!, data: e.data }));
 }
 
 describe('Idempotency-Key on POST /publish', () => {

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.js';
 import { startServer, tempDataDir, waitFor, type TestServer } from '../helpers/server.js';
-import { openStream } from '../helpers/sse-client.js';
+import { resumeUntil } from '../helpers/sse-client.js';
 
 const servers: TestServer[] = [];
 const cleanups: (() => void)[] = [];
@@ -21,15 +21,10 @@ async function start(env: Record<string, string>): Promise<TestServer> {
   return s;
 }
 
-/** The events a stream on `topics` resumed from `from` gets, up to the one with id `until`. */
+/** The events a stream on `topics` resumed from `from` gets, up to the one with id `until` (or a reset). */
 async function resumed(server: TestServer, topics: string, from: string, until: string): Promise<{ id: string; event: string; data: string }[]> {
-  const stream = await openStream(`${server.url}/events?${topics}`, { 'last-event-id': from });
-  try {
-    await waitFor(() => stream.events.some((e) => e.id === until || e.event === 'reset'), `the event ${until}`, 30_000);
-    return stream.events.map((e) => ({ id: e.id!, event: e.event ?? 'message', data: e.data }));
-  } finally {
-    stream.close();
-  }
+  const events = await resumeUntil(`${server.url}/events?${topics}`, from, until);
+  return events.map((e) => ({ id: e.id!, event: e.event ?? 'message', data: e.data }));
 }
 
 describe('resumes older than the in-memory window, from the segment files', () => {
