@@ -21,6 +21,9 @@ export interface IndexedRecord {
   topics: readonly string[];
 }
 
+/** What a replay from disk reads: a record, or numbers the log does not hold (damage skipped at start, a dead shard's numbers). */
+export type PlannedRead = IndexedRecord | { lost: [from: number, to: number] };
+
 interface Segment {
   index: number;
   /** its records in `records`, from `from` on */
@@ -28,8 +31,8 @@ interface Segment {
   firstSeq: number;
   lastSeq: number;
   topics: Set<string>;
-  /** its records' numbers follow each other without a break */
-  whole: boolean;
+  /** breaks between its records: numbers it does not hold */
+  gaps: [from: number, to: number][];
 }
 
 export class LogIndex {
@@ -44,10 +47,11 @@ export class LogIndex {
   add(r: IndexedRecord): void {
     let seg = this.segments.at(-1);
     if (seg === undefined || seg.index !== r.segment) {
-      seg = { index: r.segment, from: this.records.length, firstSeq: r.firstSeq, lastSeq: r.firstSeq - 1, topics: new Set(), whole: true };
+      seg = { index: r.segment, from: this.records.length, firstSeq: r.firstSeq, lastSeq: r.firstSeq - 1, topics: new Set(), gaps: [] };
       this.segments.push(seg);
     }
-    if (r.firstSeq !== seg.lastSeq + 1) seg.whole = false;
+    if (r.firstSeq <= seg.lastSeq) return; // never: numbers only grow
+    if (r.firstSeq > seg.lastSeq + 1 && seg.lastSeq >= seg.firstSeq) seg.gaps.push([seg.lastSeq + 1, r.firstSeq - 1]);
     seg.lastSeq = r.firstSeq + r.count - 1;
     for (const t of r.topics) seg.topics.add(t);
     this.records.push(r);
@@ -66,27 +70,39 @@ export class LogIndex {
   }
 
   /**
-   * The records holding events after `afterSeq` up to `untilSeq` on `topics`, oldest first; undefined
-   * when the log does not hold that range whole (retention took its start, or a break in it).
+   * What to read for the events after `afterSeq` up to `untilSeq` on `topics`, oldest first, with
+   * the numbers in between that the log does not hold (whatever their topics: a reset each);
+   * undefined when retention has deleted where the range starts.
    */
-  plan(afterSeq: number, untilSeq: number, topics: ReadonlySet<string>): IndexedRecord[] | undefined {
-    const out: IndexedRecord[] = [];
+  plan(afterSeq: number, untilSeq: number, topics: ReadonlySet<string>): PlannedRead[] | undefined {
+    const out: PlannedRead[] = [];
     let expected = afterSeq + 1;
-    let s = this.segments.findIndex((seg) => seg.lastSeq >= expected);
-    if (s === -1 || this.segments[s]!.firstSeq > expected) return undefined;
-    for (; s < this.segments.length && expected <= untilSeq; s++) {
+    const lost = (from: number, to: number): void => {
+      const a = Math.max(from, expected);
+      const b = Math.min(to, untilSeq);
+      if (a <= b) out.push({ lost: [a, b] });
+    };
+    if (this.segments.length === 0 || this.segments[0]!.firstSeq > expected) return undefined;
+    for (let s = this.segments.findIndex((seg) => seg.lastSeq >= expected); s !== -1 && s < this.segments.length && expected <= untilSeq; s++) {
       const seg = this.segments[s]!;
-      if (!seg.whole || seg.firstSeq > expected) return undefined;
-      expected = seg.lastSeq + 1;
-      if (![...topics].some((t) => seg.topics.has(t))) continue;
-      const end = this.segments[s + 1]?.from ?? this.records.length;
-      for (let i = seg.from; i < end; i++) {
-        const r = this.records[i]!;
-        if (r.firstSeq + r.count - 1 <= afterSeq || r.firstSeq > untilSeq) continue;
-        if (r.topics.some((t) => topics.has(t))) out.push(r);
+      lost(expected, seg.firstSeq - 1);
+      if (![...topics].some((t) => seg.topics.has(t))) {
+        for (const [from, to] of seg.gaps) lost(from, to);
+      } else {
+        const end = this.segments[s + 1]?.from ?? this.records.length;
+        let next = seg.firstSeq;
+        for (let i = seg.from; i < end; i++) {
+          const r = this.records[i]!;
+          lost(next, r.firstSeq - 1);
+          next = r.firstSeq + r.count;
+          if (next - 1 <= afterSeq || r.firstSeq > untilSeq) continue;
+          if (r.topics.some((t) => topics.has(t))) out.push(r);
+        }
       }
+      expected = Math.max(expected, seg.lastSeq + 1);
     }
-    return expected > untilSeq ? out : undefined;
+    lost(expected, untilSeq);
+    return out;
   }
 
   /** The batch a record holds, checked (CRC), or undefined when it cannot be read back. */

@@ -1,11 +1,12 @@
 // A resume older than the shard's in-memory window: the batches it needs are read back from the
 // segment files (LogIndex.read), one at a time as the socket takes the replay, then the in-memory
 // replay goes on from where the disk part ends. A batch that cannot be read back (its segment
-// deleted by retention meanwhile, or damaged) becomes a reset frame in its place: never a silent gap.
+// deleted by retention meanwhile, or damaged) becomes a reset frame in its place, and so do numbers
+// the log does not hold (damage skipped at start, a dead shard's numbers): never a silent gap.
 import { lastSeqOf, type EventBatch } from '../sequencing/batch-layout.js';
 import { formatId } from '../sequencing/event-ids.js';
 import { encodeReset } from '../sequencing/sse-encoding.js';
-import type { IndexedRecord } from '../eventlog/log-index.js';
+import type { IndexedRecord, PlannedRead } from '../eventlog/log-index.js';
 import { Replay, type ReplaySource } from './replay.js';
 
 export class DiskReplay implements ReplaySource {
@@ -13,7 +14,7 @@ export class DiskReplay implements ReplaySource {
   private current: Replay | undefined;
 
   constructor(
-    private readonly records: readonly IndexedRecord[],
+    private readonly records: readonly PlannedRead[],
     private readonly afterSeq: number,
     /** the newest number read from disk: the memory replay has the rest */
     private readonly untilSeq: number,
@@ -37,9 +38,10 @@ export class DiskReplay implements ReplaySource {
       if (this.current === undefined || this.current.done) {
         const r = this.records[this.next_++];
         if (r === undefined) break;
-        const batch = this.read(r);
+        const batch = 'lost' in r ? undefined : this.read(r);
         if (batch === undefined) {
-          const reset = encodeReset('history', formatId(this.epoch, r.firstSeq + r.count - 1));
+          // its id moves the client past what cannot be replayed: a reconnect resumes after it
+          const reset = encodeReset('history', formatId(this.epoch, 'lost' in r ? r.lost[1] : r.firstSeq + r.count - 1));
           pieces.push(reset);
           size += reset.length;
           continue;

@@ -61,12 +61,12 @@ export function openStream(url: string, headers: Record<string, string> = {}): P
   });
 }
 
-/** A stream resumed from `lastEventId`: every event it gets up to the one with id `until` (or up to a reset frame), then closed. */
-export async function resumeUntil(url: string, lastEventId: string, until: string, timeoutMs = 30_000): Promise<EventSourceMessage[]> {
+/** A stream resumed from `lastEventId`: every event it gets up to the one with id `until` (or, with `stopAtReset`, up to a reset frame), then closed. */
+export async function resumeUntil(url: string, lastEventId: string, until: string, stopAtReset = true, timeoutMs = 30_000): Promise<EventSourceMessage[]> {
   const stream = await openStream(url, { 'last-event-id': lastEventId });
   try {
     const end = await waitFor(() => {
-      const i = stream.events.findIndex((e) => e.id === until || e.event === 'reset');
+      const i = stream.events.findIndex((e) => e.id === until || (stopAtReset && e.event === 'reset'));
       return i >= 0 && i + 1;
     }, `the event ${until}`, timeoutMs);
     return stream.events.slice(0, end);
