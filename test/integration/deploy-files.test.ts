@@ -87,6 +87,12 @@ describe('deploy/sse-server.service', () => {
     expect(Number(setting('LimitNOFILE'))).toBeLessThanOrEqual(nrOpen);
     expect(setting('Restart')).toBe('on-failure');
   });
+
+  it('gives the durable log a directory it may write: DATA_DIR is the unit\'s StateDirectory on a system read-only to it', () => {
+    expect(setting('ProtectSystem')).toBe('strict');
+    const state = setting('StateDirectory');
+    expect(UNIT).toMatch(new RegExp(`^Environment=DATA_DIR=%S/${state}$`, 'm'));
+  });
 });
 
 describe('deploy/nginx.conf', () => {
