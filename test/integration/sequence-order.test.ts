@@ -92,5 +92,4 @@ describe(`sequence order across shards (SHARDS=${SHARDS})`, () => {
     steady.agent.destroy();
     stream.close();
   }, 180_000); // the encode takes 2.4 s on a quiet machine, and over 40 s with both cores busy
-
 });
