@@ -96,7 +96,7 @@ async function openLog(config: Config): Promise<{ log: EventLog; open: () => Eve
     } catch (err) {
       if (!(err instanceof DataDirInUse)) throw err;
       console.log(`DATA_DIR ${dir} is in use by pid ${err.pid}: asking it to hand over`);
-      handover = await HandoverRequest.ask(dir, err.pid);
+      handover = await HandoverRequest.ask(dir, err.pid, config.port);
       log = handover.open(open);
       console.log(`handover: took the log from pid ${err.pid} at epoch ${log.epoch}, seq ${log.lastSeq}`);
     }
@@ -238,7 +238,9 @@ async function main(): Promise<void> {
     owned === undefined
       ? undefined
       : await HandoverSource.listen(config.dataDir!, {
-          release: async () => {
+          release: async (port) => {
+            // a new server elsewhere would leave this port without one
+            if (port !== listening.port) throw new Error(`a handover needs the same PORT: this server listens on ${listening.port}, not ${port}`);
             if (stopping) throw new Error('this server is shutting down');
             if (logDown()) throw new Error('this server cannot write its event log now');
             Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);

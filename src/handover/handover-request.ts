@@ -26,7 +26,7 @@ export class HandoverRequest {
   }
 
   /** Asks `ownerPid` for DATA_DIR's log; DataDirError with the reason when it cannot or will not. */
-  static async ask(dataDir: string, ownerPid: number): Promise<HandoverRequest> {
+  static async ask(dataDir: string, ownerPid: number, port: number): Promise<HandoverRequest> {
     const path = socketPath(dataDir, ownerPid);
     const socket = connect(path);
     const released = await new Promise<Released>((resolve, reject) => {
@@ -38,7 +38,7 @@ export class HandoverRequest {
       const timer = setTimeout(() => fail(`it did not release the log within ${RELEASE_TIMEOUT_MS} ms`), RELEASE_TIMEOUT_MS);
       socket.on('error', (err) => fail(`its handover socket ${path} cannot be reached (${err.message})`));
       socket.on('close', () => fail('it ended the handover without releasing the log'));
-      socket.on('connect', () => send(socket, { type: 'handover', pid: process.pid }));
+      socket.on('connect', () => send(socket, { type: 'handover', pid: process.pid, port }));
       readMessages<FromOwner>(socket, (m) => {
         if (m.type === 'refused') return fail(`it refused the handover: ${m.reason}`);
         clearTimeout(timer);

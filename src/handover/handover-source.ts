@@ -12,8 +12,8 @@ import { readMessages, send, SOCKET_NAME, socketPath, type Released, type ToOwne
 const READY_TIMEOUT_MS = 60_000;
 
 export interface HandoverHooks {
-  /** Stops intake, writes every event claimed, closes the log; throws with the reason it cannot. */
-  release(): Promise<Released>;
+  /** Stops intake, writes every event claimed, closes the log; throws with the reason it cannot (`port`: the new process's PORT). */
+  release(port: number): Promise<Released>;
   /** The new process serves: stop listening, drain, exit. */
   handedOver(pid: number): void;
   /** The new process did not take over: reopen the log where it was released and serve on. */
@@ -77,7 +77,7 @@ export class HandoverSource {
         }
         this.inProgress = pid;
         console.log(`handover: pid ${pid} asks for the log: publishes answer 503 until it serves`);
-        hooks.release().then(
+        hooks.release(m.port).then(
           (where) => {
             state = 'released';
             released = where;

@@ -1,7 +1,7 @@
 // The handover conversation between two servers on one DATA_DIR, over a Unix socket in it named
 // after the owner's pid (the lock file names the owner, so a newcomer knows where to ask; each
 // process's socket file is its own, so the old one's close never unlinks the new one's).
-//   new -> old  {"type":"handover","pid":N}
+//   new -> old  {"type":"handover","pid":N,"port":P}     P: the PORT it will listen on
 //   old -> new  {"type":"released","epoch","lastSeq"}   the log is complete and closed, lock released
 //            or {"type":"refused","reason"}
 //   new -> old  {"type":"ready"}                         listening with the log: the old one drains
@@ -16,7 +16,7 @@ export interface Released {
   lastSeq: number;
 }
 
-export type ToOwner = { type: 'handover'; pid: number } | { type: 'ready' } | { type: 'failed'; reason: string };
+export type ToOwner = { type: 'handover'; pid: number; port: number } | { type: 'ready' } | { type: 'failed'; reason: string };
 export type FromOwner = ({ type: 'released' } & Released) | { type: 'refused'; reason: string };
 
 export function socketPath(dataDir: string, ownerPid: number): string {

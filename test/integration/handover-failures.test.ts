@@ -29,7 +29,7 @@ async function serving(): Promise<{ server: TestServer; dir: string }> {
 }
 
 /** A raw client of the handover socket: each line the owner sends, parsed. */
-function askForHandover(dir: string, ownerPid: number): { socket: Socket; messages: Record<string, unknown>[] } {
+function askForHandover(dir: string, ownerPid: number, port: number): { socket: Socket; messages: Record<string, unknown>[] } {
   const socket = connect(join(dir, `handover-${ownerPid}.sock`));
   const messages: Record<string, unknown>[] = [];
   let buffered = '';
@@ -42,7 +42,7 @@ function askForHandover(dir: string, ownerPid: number): { socket: Socket; messag
     }
   });
   socket.on('error', () => {});
-  socket.write(`${JSON.stringify({ type: 'handover', pid: 999_999 })}\n`);
+  socket.write(`${JSON.stringify({ type: 'handover', pid: 999_999, port })}\n`);
   return { socket, messages };
 }
 
@@ -55,7 +55,7 @@ describe('a handover that does not complete', () => {
     const { server, dir } = await serving();
     const first = await server.publish('t', 'before');
     const stream = await openStream(`${server.url}/events?topic=t`, { 'last-event-id': first });
-    const a = askForHandover(dir, server.proc.pid!);
+    const a = askForHandover(dir, server.proc.pid!, server.port);
     await waitFor(() => a.messages.length > 0, 'the release');
     const [epoch, seq] = first.split('-');
     expect(a.messages[0]).toEqual({ type: 'released', epoch, lastSeq: Number(seq) });
@@ -65,7 +65,7 @@ describe('a handover that does not complete', () => {
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(((await refused.json()) as { code: string }).code).toBe('DRAINING');
 
-    const b = askForHandover(dir, server.proc.pid!);
+    const b = askForHandover(dir, server.proc.pid!, server.port);
     await waitFor(() => b.messages.length > 0, 'the answer to the second handover');
     expect(b.messages[0]).toEqual({ type: 'refused', reason: expect.stringMatching(/^a handover to pid 999999 is already in progress$/) });
     expect(server.output()).toContain('asked while the handover to pid 999999 is in progress: refused');
@@ -88,7 +88,7 @@ describe('a handover that does not complete', () => {
   it('a new process that reports failure after the release leaves the old one serving', async () => {
     const { server, dir } = await serving();
     const first = await server.publish('t', 'before');
-    const a = askForHandover(dir, server.proc.pid!);
+    const a = askForHandover(dir, server.proc.pid!, server.port);
     await waitFor(() => a.messages.length > 0, 'the release');
     a.socket.end(`${JSON.stringify({ type: 'failed', reason: 'cannot read the log: test' })}\n`);
     await waitFor(async () => (await phase(server)) === 'serving', 'serving again');
