@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { JwksCache } from './intake/jwks-cache.js';
 import { createAddressCounters } from './threads/address-counters.js';
-import { HttpError } from './intake/errors.js';
+import { drainingError } from './intake/errors.js';
 import type { KeyedUnit } from './intake/idempotency-keys.js';
 import type { PublishItem } from './intake/publish-request.js';
 import { Metrics } from './metrics/metrics.js';
@@ -29,8 +29,11 @@ import type { ShardHost } from './threads/shard-host.js';
 import { ShardPool } from './threads/shard-pool.js';
 import { createSharedCounters, GLOBAL_SLOT, type SharedCounters } from './threads/shared-counters.js';
 import { DeliveryAcks, storedPublish } from './eventlog/acks.js';
-import { DataDirError, EventLog } from './eventlog/event-log.js';
 import { WriteAhead } from './eventlog/write-ahead.js';
+import { openLog } from './handover/open-log.js';
+import { HandoverSource } from './handover/handover-source.js';
+import { OwnedLog } from './handover/owned-log.js';
+import { setPhase } from './handover/phase.js';
 
 function configOrExit(): Config {
   try {
@@ -69,29 +72,6 @@ async function connectRedis(url: string, config: Config, shared: SharedCounters)
   return log;
 }
 
-/** One server with DATA_DIR: the durable log, recovered; a directory it cannot use stops the start. */
-function openLog(config: Config): EventLog | undefined {
-  if (config.dataDir === undefined || config.durability === 'memory') return undefined;
-  try {
-    const log = EventLog.open({
-      dir: config.dataDir,
-      durability: config.durability,
-      fsyncMs: config.fsyncMs,
-      segmentBytes: config.logSegmentBytes,
-      maxEvents: config.historySize,
-      maxAgeMs: config.historyMaxAgeMs,
-      maxBytes: config.historyMaxBytes,
-      seedEvents: config.historyMemorySize,
-    });
-    for (const note of log.notes) console.error(`event log: ${note}`);
-    return log;
-  } catch (err) {
-    if (!(err instanceof DataDirError)) throw err;
-    console.error(err.message);
-    process.exit(2);
-  }
-}
-
 async function main(): Promise<void> {
   const config = configOrExit();
   // Handlers first: a signal that arrives while starting is remembered and honoured once listening.
@@ -104,7 +84,8 @@ async function main(): Promise<void> {
   const shared = createSharedCounters(Math.max(config.shards, 1));
   const draining = (): boolean => Atomics.load(shared.global, GLOBAL_SLOT.DRAINING) === 1;
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, config, shared);
-  const log = openLog(config);
+  const opened = await openLog(config);
+  const log = opened?.log;
   const epoch = redis?.currentEpoch ?? log?.epoch ?? newEpoch();
   // The recovered history goes on: numbers continue after the newest stored.
   if (log !== undefined) Atomics.store(shared.position, 0, BigInt(log.lastSeq));
@@ -130,14 +111,19 @@ async function main(): Promise<void> {
     acks?.reach(batch.firstSeq + batch.count - 1);
   };
   const logDown = (): boolean => Atomics.load(shared.global, GLOBAL_SLOT.DEGRADED) === 1;
-  const writeAhead =
-    log === undefined
+  const owned =
+    opened === undefined
       ? undefined
-      : new WriteAhead(log, config.durability === 'fsync', deliver, (writable) => Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, writable ? 0 : 1));
+      : new OwnedLog(
+          config.dataDir!,
+          opened.open,
+          (l) => new WriteAhead(l, config.durability === 'fsync', deliver, (writable) => Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, writable ? 0 : 1)),
+          opened.log,
+        );
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {
     metrics.batchEvents.observe(batch.count);
-    if (writeAhead === undefined) deliver(batch);
-    else writeAhead.submit(batch);
+    if (owned === undefined) deliver(batch);
+    else owned.submit(batch);
   });
   const recordPublishLatency = (receivedAt: number): void => {
     metrics.publishLatency.observe((performance.timeOrigin + performance.now() - receivedAt) / 1000);
@@ -163,7 +149,7 @@ async function main(): Promise<void> {
     logDown,
   );
   const publish = (items: PublishItem[], receivedAt: number, units?: readonly KeyedUnit[]): string[] | Promise<string[]> => {
-    if (draining()) throw new HttpError('DRAINING');
+    if (draining()) throw drainingError();
     if (redis === undefined) return publishLocal(items, receivedAt, units);
     return redis.publish(items, units).then((ids) => {
       sequence.countPublished(items.length);
@@ -216,14 +202,49 @@ async function main(): Promise<void> {
   const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   console.log(`settings ${settings(config)}`);
   console.log(`listening on ${config.tlsCertFile !== undefined ? 'https' : 'http'}://${shownHost}:${listening.port} (epoch ${redis?.currentEpoch ?? batcher.epoch})`);
+  opened?.handover?.ready();
 
   let stopping = false;
+  // A newer server on the same DATA_DIR asks for the log: it gets it complete, or this one serves on.
+  const handoverSource =
+    owned === undefined
+      ? undefined
+      : await HandoverSource.listen(config.dataDir!, {
+          release: async (port) => {
+            // a new server elsewhere would leave this port without one
+            if (port !== listening.port) throw new Error(`a handover needs the same PORT: this server listens on ${listening.port}, not ${port}`);
+            if (stopping) throw new Error('this server is shutting down');
+            if (logDown()) throw new Error('this server cannot write its event log now');
+            Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
+            setPhase(shared.global, 'handing-over');
+            await shards.flushRuns(); // every number a shard claimed is in the batcher now
+            batcher.flush();
+            owned.close();
+            return { epoch, lastSeq: sequence.last };
+          },
+          handedOver: () => shutdown?.('handover'),
+          rollback: async (released) => {
+            try {
+              await owned.retake(released);
+            } catch (err) {
+              console.error(`handover: cannot take the event log back (${(err as Error).message}); stopping`);
+              process.exit(1);
+            }
+            if (stopping) return; // a SIGTERM meanwhile: its drain closes the log
+            Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 0);
+            setPhase(shared.global, 'serving');
+            console.log(`handover: serving again at epoch ${released.epoch}, seq ${released.lastSeq}`);
+          },
+        });
   shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: draining ${config.drainMs} ms`);
     Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
+    setPhase(shared.global, 'draining');
+    // Stops accepting at once: while two servers listen on the port the kernel spreads new connections over both.
     listening.close();
+    handoverSource?.close();
     jwks?.stop();
     batcher.flush();
     const hardStop = setTimeout(() => {
@@ -241,7 +262,7 @@ async function main(): Promise<void> {
         })
         .then(() => redis?.stop())
         .then(() => {
-          writeAhead?.close();
+          owned?.close();
           clearTimeout(hardStop);
           console.log('drained, bye');
           process.exit(0);

@@ -8,7 +8,7 @@ import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSyn
 import { join } from 'node:path';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import { newEpoch } from '../sequencing/event-ids.js';
-import { DataDirError, DirLock } from './lock.js';
+import { DataDirError, DataDirInUse, DirLock } from './lock.js';
 import { encodeRecord, KIND, type BatchHeader, type EpochHeader } from './record.js';
 import type { KeyRecord } from '../sequencing/idempotency-table.js';
 import type { IndexedRecord } from './log-index.js';
@@ -158,8 +158,7 @@ export class EventLog {
     clearInterval(this.timer);
     fdatasyncSync(this.fd);
     closeSync(this.fd);
-    writeFileSync(join(this.opts.dir, CLEAN), `${this.epoch}\n`);
-    syncDir(this.opts.dir);
+    markClean(this.opts.dir, this.epoch);
     this.lock.release();
   }
 
@@ -245,6 +244,15 @@ export class EventLog {
   }
 }
 
+/**
+ * The marker that lets the next start keep `epoch`: written by a clean close, and by a server that
+ * takes its log back from a handover that failed (nothing was written after its own close).
+ */
+export function markClean(dir: string, epoch: string): void {
+  writeFileSync(join(dir, CLEAN), `${epoch}\n`);
+  syncDir(dir);
+}
+
 /** fsync of the directory: a file created, renamed or deleted survives power loss only after it. */
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -255,4 +263,4 @@ function syncDir(dir: string): void {
   }
 }
 
-export { DataDirError };
+export { DataDirError, DataDirInUse };

@@ -6,6 +6,16 @@ import { join } from 'node:path';
 
 export class DataDirError extends Error {}
 
+/** The directory's lock is held by a live server: `pid`, which a new server may ask for a handover. */
+export class DataDirInUse extends DataDirError {
+  constructor(
+    message: string,
+    readonly pid: number,
+  ) {
+    super(message);
+  }
+}
+
 /** The kernel's start time of `pid` (clock ticks since boot), or '' where /proc is not there. */
 function startTime(pid: number): string | undefined {
   try {
@@ -41,7 +51,7 @@ export class DirLock {
       }
       const [pid, started] = readFileSync(path, 'utf8').trim().split(' ');
       if (Number(pid) > 0 && Number(pid) !== process.pid && alive(Number(pid), started || undefined)) {
-        throw new DataDirError(`DATA_DIR ${dir} is in use by another server (pid ${pid}); one server per data directory`);
+        throw new DataDirInUse(`DATA_DIR ${dir} is in use by another server (pid ${pid}); one server per data directory`, Number(pid));
       }
       unlinkSync(path); // left by a process that is gone
     }

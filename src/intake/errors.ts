@@ -45,3 +45,11 @@ export class HttpError extends Error {
     return JSON.stringify({ error: this.message, code: this.code });
   }
 }
+
+/**
+ * Draining or handing the log over: the publish was not taken. Retry-After is a bound, not a wait:
+ * a new connection reaches the server that takes over at once, and this one closes the connection.
+ */
+export function drainingError(): HttpError {
+  return new HttpError('DRAINING', undefined, 1);
+}

@@ -2,6 +2,7 @@
 // answers for the whole server whichever shard the scrape landed on.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { eventLogDown, SHARD_SLOT, SHARD_SLOTS, type SharedCounters } from '../threads/shared-counters.js';
+import { phaseOf, PHASES } from '../handover/phase.js';
 
 type ShardSlot = (typeof SHARD_SLOT)[keyof typeof SHARD_SLOT];
 
@@ -89,6 +90,16 @@ export class Metrics {
           const thread = s < 0 ? 'main thread' : `shard ${s}`;
           this.set({ thread }, down.has(thread) ? 0 : 1);
         }
+      },
+    });
+    new Gauge({
+      name: 'sse_phase',
+      help: '1 for the phase this process is in: serving, handing-over (its DATA_DIR log to a newer process), draining',
+      labelNames: ['phase'],
+      registers: [registry],
+      collect(this: Gauge) {
+        const now = phaseOf(shared.global);
+        for (const phase of PHASES) this.set({ phase }, phase === now ? 1 : 0);
       },
     });
     this.publishLatency = new Histogram({

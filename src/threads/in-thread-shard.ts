@@ -56,6 +56,11 @@ export class InThreadShard implements ShardHost {
     this.shard.receive(batch);
   }
 
+  /** Numbered in this thread, and handed on at once. */
+  flushRuns(): Promise<void> {
+    return Promise.resolve();
+  }
+
   shutdown(ms: number): Promise<void> {
     return this.started().shutdown(ms);
   }

@@ -38,6 +38,8 @@ export interface ShardHost {
   seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>, stored?: readonly IndexedRecord[]): void;
   /** A sealed batch, in sequence order, for every shard. */
   deliver(batch: SharedBatch): void;
+  /** Resolves once every event a shard numbered has reached the main thread's sinks (one server). */
+  flushRuns(): Promise<void>;
   /** Events retained for replay. */
   readonly historySize: number;
   /** Graceful shutdown: every stream ended over `ms`, then the apps closed. */

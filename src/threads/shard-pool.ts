@@ -186,6 +186,15 @@ export class ShardPool implements ShardHost {
   private settleClaims(dead: ShardHandle): void {
     if (this.config.redisUrl !== undefined) return; // Redis numbers the events: nothing is claimed here
     const upTo = new SharedSequence(this.shared.position).last;
+    void this.flushRunsOf(this.shards.filter((s) => s !== dead)).then(() => this.calls?.sinks.claimsSettled(upTo));
+  }
+
+  flushRuns(): Promise<void> {
+    return this.flushRunsOf(this.shards);
+  }
+
+  /** Resolves once each of `shards` has posted every run it had claimed when asked. */
+  private async flushRunsOf(shards: ShardHandle[]): Promise<void> {
     const flushed = (s: ShardHandle): Promise<void> =>
       Promise.race([
         new Promise<void>((resolve) => {
@@ -194,7 +203,7 @@ export class ShardPool implements ShardHost {
         }),
         s.stopped, // a shard that fails meanwhile: its own exit settles its numbers
       ]);
-    void Promise.all(this.shards.filter((s) => s !== dead).map(flushed)).then(() => this.calls?.sinks.claimsSettled(upTo));
+    await Promise.all(shards.map(flushed));
   }
 
   /** A shard exited: unplug it, give back its connection slots, and (unless stopping) start another. */

@@ -19,6 +19,7 @@ import type { KeyedUnit } from '../intake/idempotency-keys.js';
 import { packRuns, transferables } from './run-packing.js';
 import { attachSharedCounters, GLOBAL_SLOT, SHARD_SLOT } from './shared-counters.js';
 import { DeliveryAcks, storedPublish } from '../eventlog/acks.js';
+import { drainingError } from '../intake/errors.js';
 
 /** Adds at most this much to an event's wait for its batch (BATCH_MS), only while publishes keep coming. */
 const RUNS_WINDOW_MS = 1;
@@ -61,6 +62,8 @@ redis?.connection.connect().catch(() => {}); // until it is up, publishes answer
 const latencies = new Coalescer<number>((latenciesS) => post({ type: 'cluster-published', latenciesS }), CLUSTER_LATENCIES_WINDOW_MS);
 const publishHere = storedPublish(
   (items: PublishItem[], receivedAt: number) => {
+    // checked again at the claim: the log may be handed over between a request's head and its body
+    if (shard.counters.flag(GLOBAL_SLOT.DRAINING) === 1) throw drainingError();
     if (items.reduce((n, it) => n + it.data.length, 0) > LONG_ENCODE_CHARS) runs.flush();
     return local.assign(items, receivedAt);
   },

@@ -31,6 +31,7 @@ export const GLOBAL_SLOT = {
   CONNECTIONS: 0, // admitted streams across all shards, checked against MAX_CONNECTIONS
   DRAINING: 1, // 1 once shutdown began
   DEGRADED: 2, // 1 while the main thread cannot use the event log: its Redis connections (cluster mode), or the DATA_DIR log cannot be written
+  PHASE: 3, // index in PHASES (src/handover/phase.ts): serving, handing over, draining
 } as const;
 export const GLOBAL_SLOTS = 4;
 

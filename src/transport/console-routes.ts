@@ -81,7 +81,8 @@ export class ConsoleRoutes {
     try {
       return this.auth.checkPublisher(authorization);
     } catch (err) {
-      if (err instanceof HttpError && err.code === 'UNAUTHORIZED') throw new HttpError('UNAUTHORIZED', 'GET /topics needs Authorization: Bearer <PUBLISH_TOKEN>');
+      // the publisher's credential, whichever kinds are configured (the publish token, a publisher JWT)
+      if (err instanceof HttpError && err.code === 'UNAUTHORIZED') throw new HttpError('UNAUTHORIZED', err.message.replace('POST /publish', 'GET /topics'));
       throw err;
     }
   }

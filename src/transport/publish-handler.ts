@@ -3,7 +3,7 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../config/config.js';
 import type { Auth, PublisherCheck } from '../intake/auth.js';
-import { HttpError } from '../intake/errors.js';
+import { drainingError, HttpError } from '../intake/errors.js';
 import type { KeyedUnit } from '../intake/idempotency-keys.js';
 import { parsePublish, type PublishItem } from '../intake/publish-request.js';
 import type { Cors } from './cors.js';
@@ -34,7 +34,7 @@ export function handlePublish(
   let publisher: PublisherCheck; // PUBLISH_TOKEN, or a JWT checked against the topics once the body is parsed
   try {
     publisher = ctx.auth.checkPublisher(req.getHeader('authorization'));
-    if (ctx.draining()) throw new HttpError('DRAINING');
+    if (ctx.draining()) throw drainingError();
     if (declared > config.maxPublishBytes) throw new HttpError('BODY_TOO_LARGE');
   } catch (err) {
     if (declared === 0 || !(err instanceof HttpError)) return sendError(res, err, cors, true);
@@ -60,7 +60,8 @@ export function handlePublish(
         try {
           ids = ctx.publish(items, receivedAt, keys);
         } catch (err) {
-          return fail(err);
+          // draining: the connection closes, so the retry opens one to the server that goes on
+          return fail(err, err instanceof HttpError && err.code === 'DRAINING');
         }
         // Answered in this callback when the ids are known: a pipelined request behind it finds no answer pending.
         if (Array.isArray(ids)) answer(ids);

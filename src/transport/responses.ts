@@ -66,8 +66,12 @@ export function sendJson(res: HttpResponse, status: number, value: unknown, head
 export function sendError(res: HttpResponse, err: unknown, headers: readonly Header[] = [], closeConnection = false): void {
   const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
   if (!(err instanceof HttpError)) console.error('internal error:', err);
-  const retryAfter: Header[] = e.retryAfterS === undefined ? [] : [['Retry-After', String(e.retryAfterS)]];
-  send(res, e.status, e.body(), 'application/json', [...headers, ...retryAfter], closeConnection);
+  send(res, e.status, e.body(), 'application/json', [...headers, ...retryAfter(e)], closeConnection);
+}
+
+/** Every answer of an error that says when to retry carries it, whichever way it is sent. */
+function retryAfter(err: HttpError): Header[] {
+  return err.retryAfterS === undefined ? [] : [['Retry-After', String(err.retryAfterS)]];
 }
 
 export type ShedCode = 'TOO_MANY_CONNECTIONS' | 'DRAINING' | 'UNAVAILABLE' | 'KEYS_UNAVAILABLE' | 'TOO_MANY_CONNECTIONS_PER_IP';
@@ -112,7 +116,7 @@ export function refuseWhileSending(res: HttpResponse, err: HttpError, headers: r
   res.writeHeader('Content-Type', 'application/json');
   res.writeHeader('Cache-Control', 'no-store');
   res.writeHeader('Connection', 'close');
-  for (const [k, v] of headers) res.writeHeader(k, v);
+  for (const [k, v] of [...headers, ...retryAfter(err)]) res.writeHeader(k, v);
   res.write(err.body());
   let done = false;
   const finish = (bodyIn: boolean): void => {

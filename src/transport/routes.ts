@@ -7,6 +7,7 @@ import type { Shard } from '../fanout/shard.js';
 import type { AccessControl } from '../intake/access-control.js';
 import { HttpError } from '../intake/errors.js';
 import { GLOBAL_SLOT } from '../threads/shared-counters.js';
+import { phaseOf } from '../handover/phase.js';
 import { Cors, EVENTS_PREFLIGHT, PUBLISH_PREFLIGHT, TOPICS_PREFLIGHT, type Preflight } from './cors.js';
 import { DeferredResponse } from './deferred-response.js';
 import { EventsHandler } from './events-handler.js';
@@ -186,6 +187,7 @@ export class ShardHttp {
       connections: Atomics.load(shard.counters.sharedGlobal, GLOBAL_SLOT.CONNECTIONS),
       epoch: shard.history.epoch,
       lastSeq: shard.history.lastSeq,
+      phase: phaseOf(shard.counters.sharedGlobal),
     });
   }
 

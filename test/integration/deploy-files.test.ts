@@ -11,6 +11,8 @@ import { NGINX_BIN, assertNginxInstalled, prepareNginx } from '../support/nginx.
 const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const UNIT = readFileSync(join(ROOT, 'deploy/sse-server.service'), 'utf8');
+/** blue/green instances that hand the durable log over to each other (docs/deploy.md) */
+const TEMPLATE = readFileSync(join(ROOT, 'deploy/sse-server@.service'), 'utf8');
 const SHIPPED_EXEC = 'ExecStart=/usr/bin/node /opt/sse-server/dist/src/server.js';
 /** the server's defaults (docs/settings.md): DRAIN_MS, then the hard stop after it */
 const DRAIN_MS = 2_000;
@@ -31,16 +33,16 @@ function assertSystemdAnalyze(): void {
  * The unit with ExecStart and WorkingDirectory pointing at this checkout and this node, so that
  * verify's only file-system check (the executable exists) holds wherever the tests run.
  */
-function renderedUnit(edit: (unit: string) => string = (u) => u): string {
+function renderedUnit(edit: (unit: string) => string = (u) => u, source = UNIT, name = 'sse-server.service'): string {
   const server = join(ROOT, 'dist/src/server.js');
   if (!existsSync(server)) throw new Error(`${server} is missing: build first (make dist/.built)`);
-  expect(UNIT.split('\n').filter((l) => l === SHIPPED_EXEC), `the unit must have the line ${SHIPPED_EXEC}`).toHaveLength(1);
+  expect(source.split('\n').filter((l) => l === SHIPPED_EXEC), `the unit must have the line ${SHIPPED_EXEC}`).toHaveLength(1);
   const dir = mkdtempSync(join(tmpdir(), 'sse-unit-'));
   dirs.push(dir);
-  const unit = edit(UNIT.replace(SHIPPED_EXEC, `ExecStart=${process.execPath} ${server}`).replace('WorkingDirectory=/opt/sse-server', `WorkingDirectory=${ROOT}`));
-  const path = join(dir, 'sse-server.service');
-  writeFileSync(path, unit);
-  return path;
+  const unit = edit(source.replace(SHIPPED_EXEC, `ExecStart=${process.execPath} ${server}`).replace('WorkingDirectory=/opt/sse-server', `WorkingDirectory=${ROOT}`));
+  writeFileSync(join(dir, name), unit);
+  // a template is verified as one of its instances
+  return join(dir, name.replace('@.', '@blue.'));
 }
 
 function run(cmd: string, args: string[]): { status: number | null; output: string } {
@@ -50,8 +52,8 @@ function run(cmd: string, args: string[]): { status: number | null; output: stri
 }
 
 /** `Key=value` from the unit (the last one wins, as in systemd) */
-function setting(key: string): string {
-  const values = UNIT.split('\n').flatMap((l) => (l.startsWith(`${key}=`) ? [l.slice(key.length + 1)] : []));
+function setting(key: string, unit = UNIT): string {
+  const values = unit.split('\n').flatMap((l) => (l.startsWith(`${key}=`) ? [l.slice(key.length + 1)] : []));
   expect(values.length, `${key}= in the unit`).toBeGreaterThan(0);
   return values.at(-1)!;
 }
@@ -86,6 +88,37 @@ describe('deploy/sse-server.service', () => {
     const nrOpen = Number(readFileSync('/proc/sys/fs/nr_open', 'utf8'));
     expect(Number(setting('LimitNOFILE'))).toBeLessThanOrEqual(nrOpen);
     expect(setting('Restart')).toBe('on-failure');
+  });
+
+  it('gives the durable log a directory it may write: DATA_DIR is the unit\'s StateDirectory on a system read-only to it', () => {
+    expect(setting('ProtectSystem')).toBe('strict');
+    const state = setting('StateDirectory');
+    expect(UNIT).toMatch(new RegExp(`^Environment=DATA_DIR=%S/${state}$`, 'm'));
+  });
+});
+
+describe('deploy/sse-server@.service (blue/green handover)', () => {
+  const rendered = (): string => renderedUnit((u) => u, TEMPLATE, 'sse-server@.service');
+
+  it('passes systemd-analyze verify with no message at all, and stays as hardened as the single unit', () => {
+    assertSystemdAnalyze();
+    const r = run(SYSTEMD_ANALYZE, ['verify', rendered()]);
+    expect(r.output).toBe('');
+    expect(r.status).toBe(0);
+    const security = run(SYSTEMD_ANALYZE, ['security', '--offline=true', '--threshold=20', rendered()]);
+    expect(security.status, security.output.split('\n').filter((l) => l.includes('Overall') || l.startsWith('✗')).join('\n')).toBe(0);
+  });
+
+  it('gives both instances one log, one uid and one port, and leaves a handed-over instance stopped', () => {
+    expect(setting('StateDirectory', TEMPLATE)).toBe('sse-server');
+    expect(TEMPLATE).toContain('Environment=DATA_DIR=%S/sse-server\n');
+    // SO_REUSEPORT joins listeners of one uid only, and the log's files are that uid's
+    expect(setting('DynamicUser', TEMPLATE)).toBe('yes');
+    expect(setting('User', TEMPLATE)).toBe('sse-server');
+    expect(TEMPLATE).not.toContain('%i/');
+    expect(TEMPLATE).not.toMatch(/^Conflicts=/m); // a conflict would stop the old instance (a drain) instead of a handover
+    expect(setting('Restart', TEMPLATE)).toBe('on-failure');
+    expect(setting('RestrictAddressFamilies', TEMPLATE)).toContain('AF_UNIX'); // the handover socket
   });
 });
 

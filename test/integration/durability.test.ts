@@ -125,10 +125,12 @@ describe('durable event log', () => {
     lost.close();
   }, 60_000);
 
-  it('a second server on the same DATA_DIR is refused with exit 2 and a message naming the directory', async () => {
+  it('a second server on the same DATA_DIR and another PORT is refused with exit 2 and a message naming the directory (the same PORT is a handover)', async () => {
     const dir = dataDir();
     const owner = await start({ DATA_DIR: dir });
-    await expect(start({ DATA_DIR: dir })).rejects.toThrow(new RegExp(`exited with 2 before listening:\\s+DATA_DIR ${dir} is in use by another server \\(pid ${owner.proc.pid}\\)`));
+    await expect(start({ DATA_DIR: dir })).rejects.toThrow(
+      new RegExp(`exited with 2 before listening:[\\s\\S]*DATA_DIR ${dir} is in use by another server \\(pid ${owner.proc.pid}\\), and it refused the handover: a handover needs the same PORT`),
+    );
   });
 
   it('a DATA_DIR that cannot be created or written stops the start with exit 2', async () => {

@@ -217,7 +217,8 @@ describe('auth on the presence endpoints', () => {
     for (const path of ['/topics', '/topics/t', '/topics?limit=5']) {
       const none = await fetch(`${guarded.url}${path}`);
       expect(none.status, path).toBe(401);
-      expect(((await none.json()) as { code: string }).code).toBe('UNAUTHORIZED');
+      // names every credential that would do, as POST /publish's 401 does
+      expect(await none.json()).toMatchObject({ code: 'UNAUTHORIZED', error: 'GET /topics needs Authorization: Bearer <PUBLISH_TOKEN> or Bearer <publisher JWT>' });
       expect((await fetch(`${guarded.url}${path}`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
       expect((await fetch(`${guarded.url}${path}`, { headers: { authorization: `Bearer ${PUBLISH_TOKEN}` } })).status, path).toBe(200);
     }

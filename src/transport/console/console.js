@@ -85,7 +85,7 @@ function show(name, data) {
   if (name === 'reset') {
     // A reset: the client missed events. Its id is the position it resumes from, not an event's.
     var why = '';
-    try { why = { history: 'older than the history', epoch: 'from before a restart', dropped: 'too slow, events skipped' }[JSON.parse(data).reason] || ''; } catch (e) { /* shown raw */ }
+    try { why = { history: 'older than the history', epoch: 'from before a restart', dropped: 'events skipped (too slow a connection, or a shard that failed)' }[JSON.parse(data).reason] || ''; } catch (e) { /* shown raw */ }
     li = row([['time', time], ['id muted', '-'], ['name', 'reset'], ['data', 'missed events' + (why ? ' (' + why + ')' : '') + ', resynchronise: ' + data]], 'reset');
   } else {
     li = row([['time', time], ['id', id || '-'], ['name' + (name === 'message' ? ' muted' : ''), name], ['data', data]]);
