@@ -120,7 +120,8 @@ describe('streaming', () => {
   });
 
   it('an id older than the history gets a reset frame, then live events', async () => {
-    const small = await startServer({ HISTORY_SIZE: '5' });
+    // memory only: with the durable log, an id still in a retained segment resumes (quiet-topic-resume.test.ts)
+    const small = await startServer({ HISTORY_SIZE: '5', DATA_DIR: '' });
     try {
       const old = await small.publish('h', 'old');
       let last = old;
