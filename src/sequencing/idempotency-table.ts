@@ -45,7 +45,7 @@ export class IdempotencyTable {
     for (const [key, e] of this.entries) {
       const over = this.entries.size > this.maxKeys;
       if (!over && e.at > now - this.windowMs) return;
-      if (over) this.evicted++;
+      if (over && this.evicted++ === 0) console.error(`idempotency keys: IDEMPOTENCY_MAX_KEYS (${this.maxKeys}) reached, the oldest keys are forgotten before IDEMPOTENCY_WINDOW ends (a retry of one publishes again)`);
       this.entries.delete(key);
     }
   }
