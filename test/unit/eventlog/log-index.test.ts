@@ -2,10 +2,8 @@
 // without the stream's topics, puts the numbers the log lost (damage, a dead shard) in as `lost`
 // whatever their topics, and refuses a range whose start retention deleted. Reading back checks
 // the record and its place.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tempLog } from '../../support/temp-log.js';
 import { EventLog } from '../../../src/eventlog/event-log.js';
 import { LogIndex, type IndexedRecord } from '../../../src/eventlog/log-index.js';
 import { BatchBuilder, eventBytes } from '../../../src/sequencing/batch-layout.js';
@@ -53,19 +51,20 @@ describe('LogIndex.plan', () => {
 });
 
 describe('LogIndex.read', () => {
-  let dir = '';
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  let remove = (): void => {};
+  afterEach(() => remove());
 
   it('reads a batch back from the place the writer gave it, byte for byte', () => {
-    dir = mkdtempSync(join(tmpdir(), 'log-index-'));
-    const log = EventLog.open({ dir, durability: 'write', fsyncMs: 1_000, segmentBytes: 1 << 20, maxEvents: 1_000, maxAgeMs: 0, maxBytes: 0 });
+    const temp = tempLog();
+    remove = temp.remove;
+    const log = EventLog.open(temp.options);
     const b = new BatchBuilder();
     b.add(1, 'a', Buffer.from('id: e-1\ndata: one\n\n'));
     b.add(2, 'b', Buffer.from('id: e-2\ndata: two\n\n'));
     const batch = b.seal(log.epoch);
     log.append(batch);
     log.close();
-    const index = new LogIndex(dir);
+    const index = new LogIndex(temp.options.dir);
     index.addStored(batch);
     const back = index.read(index.all[0]!)!;
     expect([back.firstSeq, back.count, back.topics]).toEqual([1, 2, ['a', 'b']]);

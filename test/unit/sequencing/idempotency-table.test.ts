@@ -2,10 +2,8 @@
 // their first ids, new ones are numbered together with a mark for the log, a different body is 409
 // before anything is numbered, the window and the cap forget the oldest first. A key written with its
 // batch comes back from the log files at the next start, with its ids.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tempLog } from '../../support/temp-log.js';
 import { EventLog } from '../../../src/eventlog/event-log.js';
 import { digest, keyedUnits } from '../../../src/intake/idempotency-keys.js';
 import type { PublishItem } from '../../../src/intake/publish-request.js';
@@ -66,12 +64,13 @@ describe('publishKeyed', () => {
 });
 
 describe('keys in the durable log', () => {
-  let dir = '';
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  let remove = (): void => {};
+  afterEach(() => remove());
 
   it('a key is recorded with the batch holding its last event (a run split between batches) and recovered with all its ids', () => {
-    dir = mkdtempSync(join(tmpdir(), 'eventlog-keys-'));
-    const log = EventLog.open({ dir, durability: 'write', fsyncMs: 1_000, segmentBytes: 1 << 20, maxEvents: 1_000, maxAgeMs: 0, maxBytes: 0 });
+    const temp = tempLog();
+    remove = temp.remove;
+    const log = EventLog.open(temp.options);
     const batches: SharedBatch[] = [];
     const batcher = new Batcher(log.epoch, 3, 1_000, (b) => (batches.push(b), log.append(b, 5_000)));
     const bytes = (i: number): Uint8Array => Buffer.from(`id: ${log.epoch}-${i}\ndata: ${i}\n\n`);
@@ -79,7 +78,7 @@ describe('keys in the durable log', () => {
     batcher.flush();
     expect(batches.map((b) => b.keys)).toEqual([[[0, 1, 'one', 'h1']], [[1, 3, 'three', 'h3']]]);
     log.close();
-    const again = EventLog.open({ dir, durability: 'write', fsyncMs: 1_000, segmentBytes: 1 << 20, maxEvents: 1_000, maxAgeMs: 0, maxBytes: 0 });
+    const again = EventLog.open(temp.options);
     expect(again.takeKeys()).toEqual([
       { key: 'one', hash: 'h1', ids: [`${log.epoch}-1`], at: 5_000 },
       { key: 'three', hash: 'h3', ids: [3, 4, 5].map((i) => `${log.epoch}-${i}`), at: 5_000 },
