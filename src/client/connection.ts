@@ -26,6 +26,8 @@ export class Connection {
   private everOpened = false;
   private closed = false;
   private ctrl: AbortController | undefined;
+  /** the fresh token a renewal fetched while the old stream still ran */
+  private renewed: string | undefined;
   private wake: (() => void) | undefined;
 
   constructor(private readonly opts: ConnectionOptions) {
@@ -77,7 +79,8 @@ export class Connection {
     let renewing = false;
     let renewTimer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const token = this.opts.getToken === undefined ? undefined : await this.opts.getToken();
+      const token = this.renewed ?? (this.opts.getToken === undefined ? undefined : await this.opts.getToken());
+      this.renewed = undefined;
       if (this.closed) return { kind: 'ended' };
       const headers: Record<string, string> = { Accept: 'text/event-stream' };
       if (this.lastId !== undefined) headers['Last-Event-ID'] = this.lastId;
@@ -92,13 +95,23 @@ export class Connection {
       if (res.status !== 200 || !type.startsWith('text/event-stream') || res.body === null) {
         return { kind: 'status', status: res.status, contentType: type, body: await res.text().catch(() => '') };
       }
-      // Renewal ends this stream and opens the next from the last id seen: the server replays what
-      // was published in between, so nothing is missed and nothing comes twice.
+      // Renewal fetches the next token while this stream runs, then ends it and opens the next from
+      // the last id seen: the server replays what was published in between, so nothing is missed
+      // and nothing comes twice. If the token cannot be had, this stream runs on until the server
+      // ends it at exp, and the client comes back as after any end.
       const renewIn = renewDelayMs(token, Date.now());
-      if (renewIn !== undefined) {
+      const getToken = this.opts.getToken;
+      if (renewIn !== undefined && getToken !== undefined) {
         renewTimer = setTimeout(() => {
-          renewing = true;
-          ctrl.abort();
+          Promise.resolve(getToken()).then(
+            (fresh) => {
+              if (ctrl.signal.aborted) return;
+              this.renewed = fresh;
+              renewing = true;
+              ctrl.abort();
+            },
+            () => undefined,
+          );
         }, renewIn);
       }
       this.everOpened = true;
