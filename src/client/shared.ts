@@ -52,7 +52,7 @@ export class SharedStream {
     this.queue();
     // A frozen tab (or one put in the back/forward cache) runs no code: it must neither hold the
     // stream nor be next in line for it.
-    for (const [type, fn] of this.lifecycle) addEventListener(type, fn);
+    for (const [target, type, fn] of this.lifecycle) target.addEventListener(type, fn);
   }
 
   get lastEventId(): string | undefined {
@@ -62,16 +62,17 @@ export class SharedStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const [type, fn] of this.lifecycle) removeEventListener(type, fn);
+    for (const [target, type, fn] of this.lifecycle) target.removeEventListener(type, fn);
     this.stepDown();
     this.channel.close();
   }
 
-  private readonly lifecycle: [string, () => void][] = [
-    ['freeze', () => this.stepDown()],
-    ['pagehide', () => this.stepDown()],
-    ['resume', () => this.queue()],
-    ['pageshow', () => this.queue()],
+  /** freeze and resume fire on the document, pagehide and pageshow on the window */
+  private readonly lifecycle: [EventTarget, string, () => void][] = [
+    [document, 'freeze', () => this.stepDown()],
+    [window, 'pagehide', () => this.stepDown()],
+    [document, 'resume', () => this.queue()],
+    [window, 'pageshow', () => this.queue()],
   ];
 
   private queue(): void {
