@@ -90,7 +90,11 @@ describe('client SSE parser', () => {
       fc.constantFrom('', ':', ': ping', 'data', 'data:', 'retry: 10', 'event: e'),
       fc.tuple(fc.constantFrom('data', 'event', 'id', ':', 'x'), fc.constantFrom(':', ': ', ''), fc.string({ maxLength: 6 }).map((s) => s.replace(/[\r\n]/g, ''))).map((t) => t.join('')),
     );
-    const stream = fc.tuple(fc.array(line, { maxLength: 12 }), fc.constantFrom('\n', '\r', '\r\n')).map(([lines, eol]) => lines.map((l) => l + eol).join(''));
+    // ends with a comment line: a CR last in the input may be half a CRLF, and eventsource-parser
+    // waits for the next character to know, where this parser takes the line at once
+    const stream = fc
+      .tuple(fc.array(line, { maxLength: 12 }), fc.constantFrom('\n', '\r', '\r\n'))
+      .map(([lines, eol]) => `${lines.map((l) => l + eol).join('')}:end\n`);
     fc.assert(
       fc.property(stream, fc.array(fc.nat(), { maxLength: 4 }), (text, cuts) => {
         const theirs: { name: string; data: string; id: string | undefined }[] = [];
