@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := start
 NODE_BIN := node_modules/.bin
-SOURCES := $(shell find src bench test/support -name '*.ts' 2>/dev/null) tsconfig.json
+SOURCES := $(shell find src bench test/support -name '*.ts' 2>/dev/null) tsconfig.json src/client/tsconfig.json
 SHARDS_MATRIX ?= 0 1 4
 
 .PHONY: start test test-unit test-integration bench bench-c100k bench-sweep bench-compression profile clean deps test-deps
@@ -12,8 +12,10 @@ node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# the server, then the browser client (its own tsconfig: DOM types, no Node types) to dist/client/
 dist/.built: node_modules/.installed $(SOURCES)
 	$(NODE_BIN)/tsc -p tsconfig.json
+	$(NODE_BIN)/tsc -p src/client/tsconfig.json
 	@touch $@
 
 deps: node_modules/.installed

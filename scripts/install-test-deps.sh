@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real components the tests run against, from Debian, when they are missing:
 # redis-server (cluster mode), chromium and firefox-esr (demo page, in both browsers), nginx (the
-# shipped front proxy) and systemd (systemd-analyze checks the shipped unit). Fails loudly instead
+# shipped front proxy), openssl (its throwaway TLS certificate) and systemd (systemd-analyze checks
+# the shipped unit). Fails loudly instead
 # of letting tests skip.
 set -euo pipefail
 missing=()
@@ -9,6 +10,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing from Debian: ${missing[*]}"

@@ -3,6 +3,7 @@
 //   GET /topics?prefix=P&limit=L&cursor=C  {"topics": [{"topic", "subscribers"}], "next"}
 //   GET /stats                             the live figures of the console (metrics/stats.ts)
 //   GET /console/…                         the console's script and style, and its charting library (console-files.ts)
+//   GET /client.js, GET /client/…          the browser client's modules (client-files.ts)
 // The topic endpoints take the publisher's credentials (the same check as POST /publish): a
 // publisher JWT sees only the topics its publish patterns cover, in the listing as for one topic.
 // The counts live in the main thread (every shard, every server), asked through `ask`.
@@ -12,6 +13,7 @@ import type { Auth, PublisherCheck } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
 import { isTopic, PRESENCE_TOPIC } from '../intake/topics.js';
 import type { Ask, MainAnswers, MainQuery } from '../presence/queries.js';
+import { clientFile } from './client-files.js';
 import { CONSOLE_ASSETS } from './console-files.js';
 import type { Cors, Header } from './cors.js';
 import { DeferredResponse } from './deferred-response.js';
@@ -51,13 +53,16 @@ export class ConsoleRoutes {
   ) {}
 
   handles(path: string): boolean {
-    return path === '/topics' || path.startsWith('/topics/') || path === '/stats' || CONSOLE_ASSETS.has(path);
+    return path === '/topics' || path.startsWith('/topics/') || path === '/stats' || CONSOLE_ASSETS.has(path) || clientFile(path) !== undefined;
   }
 
   route(res: HttpResponse, req: HttpRequest, path: string): void {
     const cors = this.cors.headers(req.getHeader('origin'));
     const asset = CONSOLE_ASSETS.get(path);
     if (asset !== undefined) return asset.serve(res, req);
+    // a module script of another origin is fetched in CORS mode: CORS_ORIGINS may import the client
+    const client = clientFile(path);
+    if (client !== undefined) return client.serve(res, req, cors);
     if (path === '/stats') return this.answer(res, cors, { kind: 'stats' }, (stats) => stats);
     try {
       const publisher = this.checkPublisher(req.getHeader('authorization'));

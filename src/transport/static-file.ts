@@ -22,10 +22,12 @@ export class StaticFile {
     private readonly type: string,
   ) {}
 
-  serve(res: HttpResponse, req: HttpRequest): void {
+  /** `extra`: headers that depend on the request (CORS, for a module a page of another origin imports) */
+  serve(res: HttpResponse, req: HttpRequest, extra: readonly Header[] = []): void {
     const { bytes, etag, headers } = this.load();
-    if (noneMatchHits(req.getHeader('if-none-match'), etag)) return notModified(res, headers);
-    send(res, 200, bytes, this.type, headers);
+    const all = extra.length === 0 ? headers : [...headers, ...extra];
+    if (noneMatchHits(req.getHeader('if-none-match'), etag)) return notModified(res, all);
+    send(res, 200, bytes, this.type, all);
   }
 
   private load(): Loaded {

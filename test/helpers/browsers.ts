@@ -49,13 +49,18 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /** accept any TLS certificate (a test's throwaway self-signed one) */
+  acceptInsecureCerts?: boolean;
+}
+
 /** Never skips: a missing browser is a broken test set-up, not a passing test. */
-export async function launchBrowser(name: BrowserName): Promise<TestBrowser> {
+export async function launchBrowser(name: BrowserName, opts: LaunchOptions = {}): Promise<TestBrowser> {
   const executable = EXECUTABLE[name];
   if (!existsSync(executable)) {
     throw new Error(`${executable} is missing: run \`make test-deps\` to install ${DEBIAN_PACKAGE[name]} from Debian`);
   }
-  return name === 'chromium' ? launchChromium(executable) : launchFirefox(executable);
+  return name === 'chromium' ? launchChromium(executable, opts) : launchFirefox(executable, opts);
 }
 
 // ---- the element queries, evaluated in the page (self-contained: no references outside) ----
@@ -122,10 +127,13 @@ async function withMessage<T>(what: string, run: () => Promise<T>): Promise<T> {
 
 // ---- Chromium: playwright-core over CDP ----
 
-async function launchChromium(executablePath: string): Promise<TestBrowser> {
+async function launchChromium(executablePath: string, opts: LaunchOptions): Promise<TestBrowser> {
   const browser = await chromium.launch({
     executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(opts.acceptInsecureCerts === true ? ['--ignore-certificate-errors'] : []),
+    ],
   });
   const context = await browser.newContext();
   context.setDefaultTimeout(WAIT_MS);
@@ -156,9 +164,11 @@ async function launchChromium(executablePath: string): Promise<TestBrowser> {
 
 // ---- Firefox: puppeteer-core over WebDriver BiDi ----
 
-async function launchFirefox(executablePath: string): Promise<TestBrowser> {
+async function launchFirefox(executablePath: string, opts: LaunchOptions): Promise<TestBrowser> {
   // puppeteer makes a throw-away profile in the temp dir (with its automation prefs) and removes it on close.
-  const browser = await puppeteer.launch({ browser: 'firefox', executablePath, headless: true, protocol: 'webDriverBiDi' });
+  const browser = await puppeteer.launch({
+    browser: 'firefox', executablePath, headless: true, protocol: 'webDriverBiDi', acceptInsecureCerts: opts.acceptInsecureCerts === true,
+  });
   return {
     name: 'firefox',
     async open(url, opts = {}) {

@@ -1,6 +1,8 @@
-// The console's static files (the page at GET /, its script and style, the charting library) carry a
-// strong ETag with Cache-Control: no-cache; If-None-Match with that tag answers 304 without a body.
-import { readFileSync } from 'node:fs';
+// The console's static files (the page at GET /, its script and style, the charting library) and the
+// browser client's modules (/client.js) carry a strong ETag with Cache-Control: no-cache;
+// If-None-Match with that tag answers 304 without a body.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS } from '../../src/intake/errors.js';
 import { TOPIC } from '../../src/intake/topics.js';
@@ -13,6 +15,9 @@ const FILES: Array<[string, string]> = [
   ['/console/console.css', 'text/css; charset=utf-8'],
   ['/console/uplot.js', 'text/javascript; charset=utf-8'],
   ['/console/uplot.css', 'text/css; charset=utf-8'],
+  ['/client.js', 'text/javascript; charset=utf-8'],
+  ['/client/index.js', 'text/javascript; charset=utf-8'],
+  ['/client/sse-parser.js', 'text/javascript; charset=utf-8'],
 ];
 const STRONG_ETAG = /^"[A-Za-z0-9_-]{22}"$/;
 
@@ -87,5 +92,28 @@ describe('the files are the checkout\'s', () => {
     const [before, after] = readFileSync(new URL('index.html', dir), 'utf8').split('{{server-rules}}') as [string, string];
     expect(page.startsWith(before) && page.endsWith(after)).toBe(true);
     expect(JSON.parse(page.slice(before.length, page.length - after.length))).toEqual({ topic: TOPIC.source, badTopic: ERRORS.BAD_TOPIC.message });
+  });
+});
+
+describe('the browser client', () => {
+  const built = new URL('../../dist/client/', import.meta.url);
+
+  it('/client.js is a stable entry re-exporting /client/index.js; every built module is served as built, nothing else under /client/', async () => {
+    expect(await (await fetch(`${server.url}/client.js`)).text()).toBe("export * from './client/index.js';\n");
+    const modules = readdirSync(built).filter((n) => n.endsWith('.js'));
+    expect(modules).toContain('index.js');
+    for (const name of modules) {
+      expect(await (await fetch(`${server.url}/client/${name}`)).text(), name).toBe(readFileSync(new URL(name, built), 'utf8'));
+    }
+    for (const path of ['/client/no-such-module.js', '/client/index.d.ts', '/client/../server.js', '/client/']) {
+      expect((await fetch(`${server.url}${path}`)).status, path).toBe(404);
+    }
+  });
+
+  it('is importable from the package as uws-sse-server/client (exports), with its types', () => {
+    const root = new URL('../../', import.meta.url);
+    const keys = execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('uws-sse-server/client'); console.log(Object.keys(m).sort().join(','))"], { cwd: root, encoding: 'utf8' });
+    expect(keys.trim()).toBe('ClientError,createSseParser,subscribe');
+    expect(readdirSync(built)).toContain('index.d.ts');
   });
 });

@@ -1,11 +1,13 @@
 // The shipped deploy/nginx.conf, run by the real nginx in front of the real server, over real
 // sockets: streams unbuffered, resumes, passes heartbeats, turns HTTP/1.0 health checks into
-// answers, and frames publish bodies strictly. Only the file's paths and ports are rewritten.
+// answers, and frames publish bodies strictly; over HTTP/2 (TLS) the same. Only the file's paths,
+// ports and certificate are rewritten.
+import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.js';
 import { startNginx, type TestNginx } from '../support/nginx.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { openStream, type RawStream } from '../helpers/sse-client.js';
+import { openH2Stream, openStream, type RawStream } from '../helpers/sse-client.js';
 import { startServer, waitFor, type TestServer } from '../helpers/server.js';
 
 /** the server's default MAX_PUBLISH_BYTES, which the file's client_max_body_size matches */
@@ -185,6 +187,82 @@ describe('deploy/nginx.conf in front of the server', () => {
     await watcher.waitForEvents(1);
     expect(seen(watcher)).toEqual([{ id, data: 'hello chunked\nwörld' }]);
     watcher.close();
+  });
+});
+
+describe('deploy/nginx.conf over HTTP/2 (TLS, the throwaway certificate)', () => {
+  let session: http2.ClientHttp2Session;
+  beforeAll(async () => {
+    session = http2.connect(nginx.httpsUrl, { ca: nginx.certificate });
+    await new Promise((resolve, reject) => session.once('connect', resolve).once('error', reject));
+  });
+  afterAll(() => {
+    session?.close();
+  });
+
+  function request(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = session.request({ ':method': method, ':path': path });
+      let status = 0;
+      let text = '';
+      req.on('response', (h) => (status = Number(h[':status'])));
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (text += d));
+      req.on('end', () => resolve({ status, body: text }));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async function publish(topic: string, data: string): Promise<string> {
+    const res = await request('POST', `/publish?topic=${topic}`, data);
+    expect(res.status, res.body).toBe(202);
+    return (JSON.parse(res.body) as { id: string }).id;
+  }
+
+  it('speaks HTTP/2 (ALPN h2) and answers health checks through it', async () => {
+    expect(session.alpnProtocol).toBe('h2');
+    const res = await request('GET', '/healthz');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ status: 'ok' });
+  });
+
+  it('streams unbuffered, publishes through it, and resumes with Last-Event-ID: missed events once, in order, then live', async () => {
+    const topic = 'h2-resume';
+    const first = await openH2Stream(session, `/events?topic=${topic}`);
+    expect(first.status).toBe(200);
+    expect(first.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    await ready(first);
+    const before: string[] = [];
+    for (const data of ['one', 'two']) {
+      before.push(await publish(topic, data));
+      // unbuffered: read from the open stream before the next publish
+      await first.waitForEvents(before.length);
+    }
+    expect(first.events.map((e) => e.id)).toEqual(before);
+    first.close();
+    await first.ended;
+
+    const missed = [];
+    for (const data of ['three', 'four']) missed.push({ id: await publish(topic, data), data });
+    const again = await openH2Stream(session, `/events?topic=${topic}`, { 'last-event-id': before[1]! });
+    await again.waitForEvents(2);
+    const live = { id: await publish(topic, 'live'), data: 'live' };
+    await again.waitForEvents(3);
+    expect(seen(again)).toEqual([...missed, live]);
+    again.close();
+  });
+
+  it('carries twelve streams on one connection (over HTTP/1.1 a browser would give one origin six)', async () => {
+    const streams = await Promise.all(Array.from({ length: 12 }, () => openH2Stream(session, '/events?topic=h2-many')));
+    await Promise.all(streams.map(ready));
+    const id = await publish('h2-many', 'to all');
+    for (const s of streams) {
+      await s.waitForEvents(1);
+      expect(seen(s)).toEqual([{ id, data: 'to all' }]);
+    }
+    await waitFor(async () => (await server.metric('sse_connections')) >= 12, 'twelve streams on the server');
+    for (const s of streams) s.close();
   });
 });
 

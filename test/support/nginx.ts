@@ -1,8 +1,9 @@
-// The real nginx (Debian's) running the shipped deploy/nginx.conf on a free loopback port in front of
+// The real nginx (Debian's) running the shipped deploy/nginx.conf on free loopback ports in front of
 // a server, for the tests and the bench's compression scenario. The file runs as shipped except for
 // the lines its header lists: pid, logs and temp files go to a temporary folder, the listen and
-// upstream ports are the caller's, and with `gzip` (the bench) nginx compresses the streams.
-import { spawn, type ChildProcess } from 'node:child_process';
+// upstream ports are the caller's, the TLS port (HTTP/2) gets a throwaway self-signed certificate
+// for 127.0.0.1, and with `gzip` (the bench) nginx compresses the streams.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -40,7 +41,7 @@ export interface NginxOptions {
   onSpawn?: (child: ChildProcess) => void;
 }
 
-export function renderNginxConf(opts: { dir: string; listenPort: number; upstreamPort: number; gzip?: boolean }): string {
+export function renderNginxConf(opts: { dir: string; listenPort: number; tlsPort: number; upstreamPort: number; gzip?: boolean }): string {
   const { dir } = opts;
   let conf = readFileSync(NGINX_CONF, 'utf8');
   conf = replaceLine(conf, 'pid /run/nginx.pid;', `pid ${dir}/nginx.pid;`);
@@ -50,6 +51,9 @@ export function renderNginxConf(opts: { dir: string; listenPort: number; upstrea
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${dir}/${t}_temp;`);
   conf = replaceLine(conf, 'http {', ['http {', ...temps].join('\n'));
   conf = replaceLine(conf, 'listen 80 backlog=4096;', `        listen 127.0.0.1:${opts.listenPort} backlog=4096;`);
+  conf = replaceLine(conf, 'listen 443 ssl http2 backlog=4096;', `        listen 127.0.0.1:${opts.tlsPort} ssl http2 backlog=4096;`);
+  conf = replaceLine(conf, 'ssl_certificate /etc/nginx/tls/fullchain.pem;', `        ssl_certificate ${dir}/cert.pem;`);
+  conf = replaceLine(conf, 'ssl_certificate_key /etc/nginx/tls/privkey.pem;', `        ssl_certificate_key ${dir}/key.pem;`);
   conf = replaceLine(conf, 'server 127.0.0.1:8080;', `        server 127.0.0.1:${opts.upstreamPort};`);
   if (opts.gzip === true) {
     const off = /^( *)gzip off;$/gm;
@@ -59,19 +63,35 @@ export function renderNginxConf(opts: { dir: string; listenPort: number; upstrea
   return conf;
 }
 
-/** A folder for one nginx run, with the rendered config in it. */
-export function prepareNginx(listenPort: number, upstreamPort: number, gzip = false): { dir: string; confPath: string } {
+/** A self-signed certificate for 127.0.0.1 (EC P-256: made in milliseconds), valid one day: cert.pem and key.pem in `dir`. */
+function throwawayCertificate(dir: string): void {
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+  ], { stdio: 'pipe' });
+}
+
+/** A folder for one nginx run, with the rendered config and a throwaway certificate in it. */
+export function prepareNginx(listenPort: number, upstreamPort: number, gzip = false, tlsPort = listenPort + 1): { dir: string; confPath: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sse-nginx-'));
   // run as root, nginx's workers switch to `user www-data` and must reach the temp folders in here
   chmodSync(dir, 0o755);
+  throwawayCertificate(dir);
   const confPath = join(dir, 'nginx.conf');
-  writeFileSync(confPath, renderNginxConf({ dir, listenPort, upstreamPort, gzip }));
+  writeFileSync(confPath, renderNginxConf({ dir, listenPort, tlsPort, upstreamPort, gzip }));
   return { dir, confPath };
 }
 
 export interface TestNginx {
+  /** plain HTTP/1.1 */
   url: string;
   port: number;
+  /** https://127.0.0.1:<tlsPort>: HTTP/2 (ALPN h2) or HTTP/1.1 over TLS, with `certificate` */
+  httpsUrl: string;
+  tlsPort: number;
+  /** the throwaway certificate (PEM) the TLS port presents: a client trusts it as its CA */
+  certificate: string;
   proc: ChildProcess;
   /** nginx's stderr and its error log */
   output(): string;
@@ -92,7 +112,9 @@ function accepts(port: number): Promise<boolean> {
 export async function startNginx(upstreamPort: number, opts: NginxOptions = {}): Promise<TestNginx> {
   assertNginxInstalled();
   const port = await freePort();
-  const { dir, confPath } = prepareNginx(port, upstreamPort, opts.gzip);
+  let tlsPort = await freePort();
+  while (tlsPort === port) tlsPort = await freePort();
+  const { dir, confPath } = prepareNginx(port, upstreamPort, opts.gzip, tlsPort);
   const proc = spawn(NGINX_BIN, ['-p', dir, '-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
   opts.onSpawn?.(proc);
   let out = '';
@@ -107,7 +129,7 @@ export async function startNginx(upstreamPort: number, opts: NginxOptions = {}):
   });
   exited.catch(() => undefined);
   const listening = async (): Promise<void> => {
-    for (let i = 0; !(await accepts(port)); i++) {
+    for (let i = 0; !((await accepts(port)) && (await accepts(tlsPort))); i++) {
       if (i > 400) throw new Error(`nginx did not accept on port ${port} within 10 s:\n${output()}`);
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -116,6 +138,9 @@ export async function startNginx(upstreamPort: number, opts: NginxOptions = {}):
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    httpsUrl: `https://127.0.0.1:${tlsPort}`,
+    tlsPort,
+    certificate: readFileSync(join(dir, 'cert.pem'), 'utf8'),
     proc,
     output,
     async stop() {

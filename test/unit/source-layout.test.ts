@@ -1,5 +1,6 @@
 // Rules of the source tree that a reviewer would otherwise have to remember: only src/transport/
-// touches uWebSockets.js, and process.env is read only by the config module.
+// touches uWebSockets.js, process.env is read only by the config module, and the browser client
+// depends on nothing.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,14 @@ describe('source layout', () => {
   it('only src/config/ reads process.env', () => {
     const offenders = files.filter((f) => !f.path.startsWith('config/') && /process\.env/.test(f.text));
     expect(offenders.map((f) => f.path)).toEqual([]);
+  });
+
+  it('src/client/ (the browser client) imports only its own modules: no package, no node:, nothing of the server', () => {
+    const offenders = files
+      .filter((f) => f.path.startsWith('client/'))
+      .flatMap((f) => [...f.text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'|\bimport\(\s*'([^']+)'/gm)].map((m) => m[1] ?? m[2]!))
+      .filter((spec) => !/^\.\/[a-z-]+\.js$/.test(spec));
+    expect(offenders).toEqual([]);
   });
 
   it('no source file passes 300 lines without saying why at its top', () => {

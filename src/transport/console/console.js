@@ -1,16 +1,20 @@
 // The live console's script, served at /console/console.js for the page at GET / (index.html beside it).
-// Plain browser JS with no build step; its only other resource is the charting library (uPlot),
-// served by this server from node_modules under /console/, so it works offline. Four panels:
-//  - the stream: reads /events with fetch and a WHATWG SSE parser (below), so it sees every event
-//    whatever its name (EventSource delivers a named event only to a listener for that exact name,
-//    and a page cannot listen to "every name"); it reconnects like EventSource does (after the
-//    server's retry:, sending Last-Event-ID), so it resumes without gap; pause, clear, filter;
-//    reset frames shown as what they mean;
+// Plain browser JS with no build step, an ES module; its other resources are the browser client
+// (/client.js, built from src/client/) and the charting library (uPlot), both served by this server,
+// so it works offline. Four panels:
+//  - the stream: the browser client, so it sees every event whatever its name (EventSource delivers
+//    a named event only to a listener for that exact name, and a page cannot listen to "every
+//    name"), resumes without gap after the server's retry: (Last-Event-ID), and shares one stream
+//    among all the tabs showing the same topic; pause, clear, filter; reset frames shown as what
+//    they mean;
 //  - the server: GET /stats every second, numbers and small live charts;
-//  - the topics: the busiest topics, from GET /topics and then live from $presence;
+//  - the topics: the busiest topics, GET /topics every second;
 //  - publish: raw or JSON, with an event name, showing the answer or the catalog's error.
-// Everything received or typed is inserted with textContent, never innerHTML.
-'use strict';
+// Everything received or typed is inserted with textContent, never innerHTML. The page holds one
+// stream at most (shared with the other tabs on its topic): a browser opens at most six
+// connections to a server over HTTP/1.1, and a page that holds more makes other tabs wait.
+import { subscribe } from '/client.js';
+
 // The server's own topic rule and its error message, written into the page by the server, so the
 // page checks exactly what the server does.
 var RULES = JSON.parse(document.getElementById('server-rules').textContent);
@@ -19,45 +23,14 @@ var BAD_TOPIC = RULES.badTopic;
 var MAX_ROWS = 1000; // oldest rows are dropped beyond this, so a busy topic cannot grow the page forever
 var $ = function (id) { return document.getElementById(id); };
 var list = $('events'), stateEl = $('state'), topicInput = $('topic'), result = $('publish-result');
-var topic = '', everOpened = false, ctrl = null, lastId = null, retryMs = 3000, reconnectTimer = null;
+var topic = '', sub = null;
 var paused = false, held = [], filterText = '';
 
 // ---- the stream ----
 
-// data-topic says which connection the state describes (lets a test tell the old 'open' from the new).
+// data-topic says which connection the state describes (lets a test tell the old 'open' from the
+// new); data-role whether this tab reads the stream itself (leader) or another tab's (follower).
 function setState(s) { stateEl.textContent = s; stateEl.dataset.state = s; stateEl.dataset.topic = topic; }
-
-// The WHATWG event-stream parser (HTML 9.2.6): lines end at CRLF, CR or LF, even across chunks.
-function sseParser(onEvent, onRetry, onId) {
-  var buf = '', data = [], name = '', sawCR = false;
-  function line(l) {
-    if (l === '') {
-      if (data.length > 0) onEvent(name || 'message', data.join('\n'));
-      data = []; name = '';
-      return;
-    }
-    if (l.charAt(0) === ':') return;
-    var i = l.indexOf(':');
-    var field = i < 0 ? l : l.slice(0, i), value = i < 0 ? '' : l.slice(i + 1);
-    if (value.charAt(0) === ' ') value = value.slice(1);
-    if (field === 'data') data.push(value);
-    else if (field === 'event') name = value;
-    else if (field === 'id') { if (value.indexOf('\0') < 0) onId(value); }
-    else if (field === 'retry') { if (/^[0-9]+$/.test(value)) onRetry(Number(value)); }
-  }
-  return function feed(chunk) {
-    if (sawCR && chunk.charAt(0) === '\n') chunk = chunk.slice(1);
-    sawCR = false;
-    buf += chunk;
-    var re = /\r\n|\r|\n/g, m, start = 0;
-    while ((m = re.exec(buf)) !== null) {
-      if (m[0] === '\r' && re.lastIndex === buf.length) sawCR = true;
-      line(buf.slice(start, m.index));
-      start = re.lastIndex;
-    }
-    buf = buf.slice(start);
-  };
-}
 
 function row(cells, className) {
   var li = document.createElement('li');
@@ -79,75 +52,41 @@ function append(li) {
   if (nearBottom) list.scrollTop = list.scrollHeight; // stay put if the user scrolled up
 }
 
-function show(name, data) {
-  var id = lastId; // the parser has applied this event's id: field before dispatching it
-  var time = new Date().toISOString().slice(11, 23), li;
-  if (name === 'reset') {
-    // A reset: the client missed events. Its id is the position it resumes from, not an event's.
-    var why = '';
-    try { why = { history: 'older than the history', epoch: 'from before a restart', dropped: 'events skipped (too slow a connection, or a shard that failed)' }[JSON.parse(data).reason] || ''; } catch (e) { /* shown raw */ }
-    li = row([['time', time], ['id muted', '-'], ['name', 'reset'], ['data', 'missed events' + (why ? ' (' + why + ')' : '') + ', resynchronise: ' + data]], 'reset');
-  } else {
-    li = row([['time', time], ['id', id || '-'], ['name' + (name === 'message' ? ' muted' : ''), name], ['data', data]]);
-  }
+function showRow(li) {
   if (paused) { held.push(li); $('held').textContent = held.length + ' held'; return; }
   append(li);
 }
 
-function stop() {
-  clearTimeout(reconnectTimer);
-  if (ctrl) ctrl.abort();
-  ctrl = null;
+function time() { return new Date().toISOString().slice(11, 23); }
+
+function show(e) {
+  showRow(row([['time', time()], ['id', e.id || '-'], ['name' + (e.name === 'message' ? ' muted' : ''), e.name], ['data', e.data]]));
+}
+
+// A reset: the client missed events. Its id is the position it resumes from, not an event's.
+function showReset(reason, id) {
+  var why = { history: 'older than the history', epoch: 'from before a restart', dropped: 'events skipped (too slow a connection, or a shard that failed)' }[reason] || '';
+  var data = JSON.stringify({ reason: reason });
+  showRow(row([['time', time()], ['id muted', '-'], ['name', 'reset'], ['data', 'missed events' + (why ? ' (' + why + ')' : '') + ', resynchronise: ' + data]], 'reset'));
 }
 
 function connect(t) {
-  stop();
+  if (sub) sub.close();
+  sub = null;
   topic = t;
   list.textContent = '';
   held = [];
-  lastId = null;
-  everOpened = false;
   if (!TOPIC.test(t) && t !== '$presence') { setState('closed'); result.textContent = BAD_TOPIC; return; }
-  open();
-}
-
-function open() {
-  var mine = new AbortController();
-  ctrl = mine;
-  setState(everOpened ? 'reconnecting' : 'connecting');
-  var headers = { Accept: 'text/event-stream' };
-  if (lastId !== null) headers['Last-Event-ID'] = lastId; // as EventSource sends it on a reconnect
-  fetch('/events?topic=' + encodeURIComponent(topic), { headers: headers, signal: mine.signal, cache: 'no-store' })
-    .then(function (res) {
-      var type = res.headers.get('content-type') || '';
-      if (res.status !== 200 || type.indexOf('text/event-stream') !== 0) {
-        // As EventSource: anything but a 200 event stream is final.
-        return res.text().then(function (body) {
-          if (mine !== ctrl) return;
-          ctrl = null;
-          setState('closed');
-          result.textContent = 'stream refused: ' + res.status + ' ' + body;
-        });
-      }
-      everOpened = true;
-      setState('open');
-      var reader = res.body.getReader(), decoder = new TextDecoder();
-      var feed = sseParser(show, function (ms) { retryMs = ms; }, function (id) { lastId = id; });
-      function pump() {
-        return reader.read().then(function (r) {
-          if (r.done) return;
-          feed(decoder.decode(r.value, { stream: true }));
-          return pump();
-        });
-      }
-      return pump().then(function () { if (mine === ctrl) reconnect(); });
-    })
-    .catch(function () { if (mine === ctrl) reconnect(); });
-}
-
-function reconnect() {
-  setState(everOpened ? 'reconnecting' : 'connecting');
-  reconnectTimer = setTimeout(open, retryMs);
+  // The tabs of this browser that show the same topic share one stream (one connection of the six a
+  // browser opens to a server over HTTP/1.1).
+  sub = subscribe({
+    topics: [t],
+    onEvent: show,
+    onReset: showReset,
+    onState: setState,
+    onRole: function (role) { stateEl.dataset.role = role; },
+    onError: function (err) { setState('closed'); result.textContent = 'stream refused: ' + err.message; },
+  });
 }
 
 $('topic-form').addEventListener('submit', function (e) {
@@ -238,43 +177,36 @@ function tick() {
   }).catch(function () { $('s-conn').textContent = '?'; });
 }
 
-// ---- the topics panel: GET /topics once, then $presence ----
+// ---- the topics panel: GET /topics every second ----
 
-var counts = new Map();
-function renderTopics() {
-  var top = Array.from(counts.entries()).filter(function (e) { return e[1] > 0; })
-    .sort(function (a, b) { return b[1] - a[1] || (a[0] < b[0] ? -1 : 1); }).slice(0, 15);
+// Polled, not streamed from $presence: a second stream per tab would take a second of the six
+// connections a browser opens to one server over HTTP/1.1.
+var topicsRefused = false;
+function renderTopics(page) {
+  var top = page.topics.filter(function (t) { return t.subscribers > 0; })
+    .sort(function (a, b) { return b.subscribers - a.subscribers || (a.topic < b.topic ? -1 : 1); }).slice(0, 15);
   var ul = $('topics');
   ul.textContent = '';
   top.forEach(function (e) {
     var li = document.createElement('li'), b = document.createElement('button'), n = document.createElement('span');
-    b.type = 'button'; b.textContent = e[0]; b.className = 'topic';
-    b.addEventListener('click', function () { topicInput.value = e[0]; $('connect').click(); });
-    n.className = 'n'; n.textContent = String(e[1]);
+    b.type = 'button'; b.textContent = e.topic; b.className = 'topic';
+    b.addEventListener('click', function () { topicInput.value = e.topic; $('connect').click(); });
+    n.className = 'n'; n.textContent = String(e.subscribers);
     li.appendChild(b); li.appendChild(n); ul.appendChild(li);
   });
   $('topics-note').textContent = top.length === 0 ? 'no topic has subscribers' : '';
 }
-// The listing is the state; $presence brings the changes. Loaded on every (re)connect of the
-// $presence stream and after a reset: changes made while nobody listened were never announced.
 function loadTopics() {
+  if (topicsRefused) return;
   fetch('/topics?limit=1000', { cache: 'no-store' }).then(function (r) {
-    if (r.status === 401) { $('topics-note').textContent = 'the topic list needs the publisher token (PUBLISH_TOKEN)'; return; }
-    return r.json().then(function (page) { counts = new Map(); page.topics.forEach(function (t) { counts.set(t.topic, t.subscribers); }); renderTopics(); });
+    if (r.status === 401) { topicsRefused = true; $('topics-note').textContent = 'the topic list needs the publisher token (PUBLISH_TOKEN)'; return; }
+    return r.json().then(renderTopics);
   }).catch(function () {});
-}
-function watchTopics() {
-  var es = new EventSource('/events?topic=' + encodeURIComponent('$presence'));
-  es.addEventListener('open', function (e) { if (!(e instanceof MessageEvent)) loadTopics(); });
-  es.addEventListener('reset', loadTopics);
-  es.addEventListener('presence', function (e) {
-    try { var p = JSON.parse(e.data); counts.set(p.topic, p.subscribers); renderTopics(); } catch (err) { /* ignore */ }
-  });
 }
 
 topicInput.value = new URLSearchParams(location.search).get('topic') || 'demo';
 connect(topicInput.value);
 initCharts();
 tick();
-setInterval(tick, 1000);
-watchTopics();
+loadTopics();
+setInterval(function () { tick(); loadTopics(); }, 1000);
