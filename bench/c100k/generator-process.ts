@@ -11,6 +11,7 @@ import { LatencyHistogram } from '../load/latency-histogram.js';
 import { nowUs } from '../load/messages.js';
 import { readStamp, type Stamp } from '../load/payloads.js';
 import { SseResponseParser, type SseEventSink } from '../load/sse-response-parser.js';
+import { intAt } from '../load/subscriber-streams.js';
 import { serveParent } from '../processes.js';
 import type { GeneratorConnectReport, GeneratorPhaseReport, GeneratorProgress, GeneratorRequest } from './protocol.js';
 
@@ -36,17 +37,6 @@ let wallAtStart = performance.now();
 const reconnects = { issued: 0, ok: 0, failed: 0, lastBackUs: 0 };
 let stopping = false;
 const clients: Client[] = [];
-
-/** Reads the decimal integer at s[i..]; -1 when there is none. */
-function intAt(s: string, i: number): number {
-  let v = 0;
-  let any = false;
-  for (let c = s.charCodeAt(i); c >= 48 && c <= 57; c = s.charCodeAt(++i)) {
-    v = v * 10 + (c - 48);
-    any = true;
-  }
-  return any ? v : -1;
-}
 
 class Client implements SseEventSink {
   socket: net.Socket | undefined;

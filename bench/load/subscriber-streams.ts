@@ -10,7 +10,7 @@ import { readStamp, type Stamp } from './payloads.js';
 import { SseResponseParser, type SseEventSink } from './sse-response-parser.js';
 
 /** Reads the decimal integer at s[i..], stopping at the first non-digit; -1 when there is none. */
-function intAt(s: string, i: number): number {
+export function intAt(s: string, i: number): number {
   let v = 0;
   let any = false;
   for (let c = s.charCodeAt(i); c >= 48 && c <= 57; c = s.charCodeAt(++i)) {
