@@ -8,7 +8,7 @@ function samples(text: string, name: string): string[] {
   return text.split('\n').filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`));
 }
 
-const NONE = { historySize: () => 0, published: () => 0, shardThreads: 1 };
+const NONE = { historySize: () => 0, published: () => 0, logSyncs: () => 0, shardThreads: 1 };
 
 describe('Metrics', () => {
   it('renders a per-shard gauge from every row of the shared buffer, with a shard label', async () => {
@@ -80,6 +80,14 @@ describe('Metrics', () => {
     expect(samples(await metrics.text(), 'sse_events_published_total')).toEqual(['sse_events_published_total 3']);
     published = 5;
     expect(samples(await metrics.text(), 'sse_events_published_total')).toEqual(['sse_events_published_total 5']);
+  });
+
+  it('sse_event_log_fsyncs_total is read from the log\'s count at each scrape', async () => {
+    let syncs = 0;
+    const metrics = new Metrics(createSharedCounters(1), { ...NONE, logSyncs: () => syncs });
+    expect(samples(await metrics.text(), 'sse_event_log_fsyncs_total')).toEqual(['sse_event_log_fsyncs_total 0']);
+    syncs = 7;
+    expect(samples(await metrics.text(), 'sse_event_log_fsyncs_total')).toEqual(['sse_event_log_fsyncs_total 7']);
   });
 
   it('the main thread\'s own histograms render too', async () => {
