@@ -118,7 +118,10 @@ async function main(): Promise<void> {
       : new OwnedLog(
           config.dataDir!,
           opened.open,
-          (l) => new WriteAhead(l, config.durability === 'fsync', deliver, (writable) => Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, writable ? 0 : 1)),
+          (l) => {
+            l.onRetained = (oldest) => shards.forgetSegmentsBefore(oldest);
+            return new WriteAhead(l, config.durability === 'fsync', deliver, (writable) => Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, writable ? 0 : 1));
+          },
           opened.log,
         );
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {

@@ -61,6 +61,11 @@ export class EventLog {
   private readonly after: [string, number][];
   private newestSeq: number;
   private readonly timer: NodeJS.Timeout;
+  /**
+   * Retention deleted every segment before `oldest`: the shards' indexes must forget them now, not
+   * with the next batch (on a quiet server there may be none for a long time).
+   */
+  onRetained: ((oldest: number) => void) | undefined;
 
   private constructor(
     private readonly opts: EventLogOptions,
@@ -239,20 +244,25 @@ export class EventLog {
     const { maxEvents, maxAgeMs, maxBytes } = this.opts;
     const newest = this.newestSeq;
     let bytes = this.bytes;
+    const before = this.segments[0]!.index;
     while (this.segments.length > 1) {
       const oldest = this.segments[0]!;
       const tooMany = oldest.lastSeq <= newest - maxEvents;
       const tooOld = maxAgeMs > 0 && oldest.newestAt < Date.now() - maxAgeMs;
       const tooBig = maxBytes > 0 && bytes > maxBytes;
-      if (!tooMany && !tooOld && !tooBig) return;
+      if (!tooMany && !tooOld && !tooBig) break;
       try {
         unlinkSync(oldest.path);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return console.error(`event log: cannot delete ${oldest.path}: ${(err as Error).message}`);
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          console.error(`event log: cannot delete ${oldest.path}: ${(err as Error).message}`);
+          break;
+        }
       }
       bytes -= oldest.bytes;
       this.segments.shift();
     }
+    if (this.segments[0]!.index !== before) this.onRetained?.(this.segments[0]!.index);
   }
 }
 
