@@ -97,7 +97,7 @@ export interface BenchSettings {
    * publish rates, start-up and a quiet topic's resume with `events` retained, disk bytes per event
    */
   durability: {
-    /** short publish runs per mode, alternating the order; medians and spread are reported */
+    /** short publish runs per mode, alternating the order between servers that run side by side; medians and spread are reported */
     publishRounds: number;
     publishSeconds: number;
     /** one publish at a time per connection, this many connections (DURABILITY=fsync cannot pipeline) */
@@ -181,8 +181,8 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
       idleSettleMs: smoke ? 200 : full ? 2_000 : 1_000,
     },
     durability: {
-      publishRounds: smoke ? 1 : full ? 5 : 3,
-      publishSeconds: smoke ? 0.5 : 1.5,
+      publishRounds: smoke ? 1 : full ? 10 : 6,
+      publishSeconds: smoke ? 0.5 : 1,
       concurrentConnections: 64,
       events: smoke ? 5_000 : full ? 1_000_000 : 200_000,
       resumes: smoke ? 3 : full ? 9 : 5,

@@ -1,10 +1,11 @@
 // Durability: what the DATA_DIR log costs, against memory only (DATA_DIR=), in the same run. uWS with
-// SHARDS=1, each measurement in a fresh server process on a fresh directory under a temporary one:
+// SHARDS=1, each server a fresh process on a fresh directory under a temporary one:
 // 1. the fan-out load (fan-out.ts) with DURABILITY=write and memory only, `rounds` rounds, the order
 //    alternating;
 // 2. publishes/s with autocannon (publish-throughput.ts), pipelined (memory, write) and one at a time
-//    on many connections (memory, write, fsync: fsync cannot pipeline), in several short rounds with
-//    the order alternating, and the log's fdatasyncs over each run (sse_event_log_fsyncs_total);
+//    on many connections (memory, write, fsync: fsync cannot pipeline), in many short rounds with the
+//    order alternating between servers that run side by side, and the log's fdatasyncs over each run
+//    (sse_event_log_fsyncs_total);
 // 3. a log of `events` events written beforehand (bench/load/quiet-log.ts): disk bytes per event,
 //    start-up time and RSS with it (its tail in memory, the rest read from disk; then all of it in
 //    memory), and a quiet topic's resume across all those events, several times per server.
@@ -17,7 +18,7 @@ import { memory } from '../proc-stats.js';
 import { parseVariant, startServer, type RunningServer } from '../server-process.js';
 import { roundOrder, type ScenarioContext } from './context.js';
 import { fanOutLoad } from './fan-out.js';
-import { describePublishLoad, publishLoad } from './publish-throughput.js';
+import { autocannon, describePublishLoad, publishLoad } from './publish-throughput.js';
 
 export const SCENARIO = 'durability';
 export type DurabilityMode = 'memory' | 'write' | 'fsync';
@@ -62,6 +63,11 @@ async function fsyncs(server: RunningServer): Promise<number> {
   return sumMetric(await (await fetch(`http://${server.host}:${server.port}/metrics`)).text(), 'sse_event_log_fsyncs_total');
 }
 
+/**
+ * Every mode's server runs for the whole load, idle but for its turn: short runs alternate between
+ * them, so each round's modes are measured seconds apart and a burst from another tenant of the
+ * machine hits one round, not one mode. The ratios are taken per round (paired), then the median.
+ */
 async function publishRounds(ctx: ScenarioContext, env: (mode: DurabilityMode) => Record<string, string>): Promise<void> {
   const d = ctx.settings.durability;
   const p = ctx.settings.publishThroughput;
@@ -69,13 +75,16 @@ async function publishRounds(ctx: ScenarioContext, env: (mode: DurabilityMode) =
     { measure: 'pipelined', connections: p.connections, pipelining: p.pipelined, modes: ['memory', 'write'] as const },
     { measure: 'concurrent', connections: d.concurrentConnections, pipelining: 1, modes: ['memory', 'write', 'fsync'] as const },
   ];
-  for (let round = 0; round < d.publishRounds; round++) {
-    for (const load of loads) {
-      for (const mode of roundOrder(load.modes, round)) {
-        const server = await startServer(SERVER, env(mode), ctx.settings.serverNodeFlags);
-        try {
+  for (const load of loads) {
+    const servers = new Map<DurabilityMode, RunningServer>();
+    const cannon = autocannon();
+    try {
+      for (const mode of load.modes) servers.set(mode, await startServer(SERVER, env(mode), ctx.settings.serverNodeFlags));
+      for (let round = 0; round < d.publishRounds; round++) {
+        for (const mode of roundOrder(load.modes, round)) {
+          const server = servers.get(mode)!;
           const before = await fsyncs(server);
-          const r = await publishLoad(server, load, d.publishSeconds, d.payloadBytes);
+          const r = await publishLoad(server, load, d.publishSeconds, d.payloadBytes, cannon);
           const synced = (await fsyncs(server)) - before;
           ctx.log(`durability ${load.measure} ${round + 1}/${d.publishRounds} ${mode}: ${describePublishLoad(r)}; ${synced} fdatasyncs`);
           ctx.record({
@@ -90,10 +99,11 @@ async function publishRounds(ctx: ScenarioContext, env: (mode: DurabilityMode) =
             fsyncsPerSecond: synced / r.wallSeconds,
             publishesPerFsync: synced > 0 ? r.accepted / synced : null,
           });
-        } finally {
-          await server.stop();
         }
       }
+    } finally {
+      await cannon.stop();
+      await Promise.all([...servers.values()].map((s) => s.stop()));
     }
   }
 }

@@ -65,9 +65,17 @@ export type PublishLoadResult = AutocannonReport & {
   peakRssMiB: number;
 };
 
-/** autocannon against POST /publish on a running server for `seconds`, with the server's CPU over the run. */
-export async function publishLoad(server: RunningServer, load: { connections: number; pipelining: number }, seconds: number, payloadBytes: number): Promise<PublishLoadResult> {
-  const cannon = ChildClient.start<AutocannonRequest>('autocannon', './load/autocannon-process.js');
+/** The autocannon process: one per run, or one for many runs. */
+export function autocannon(): ChildClient<AutocannonRequest> {
+  return ChildClient.start<AutocannonRequest>('autocannon', './load/autocannon-process.js');
+}
+
+/**
+ * autocannon against POST /publish on a running server for `seconds`, with the server's CPU over the
+ * run; in a process of its own unless `shared` is given.
+ */
+export async function publishLoad(server: RunningServer, load: { connections: number; pipelining: number }, seconds: number, payloadBytes: number, shared?: ChildClient<AutocannonRequest>): Promise<PublishLoadResult> {
+  const cannon = shared ?? autocannon();
   try {
     const cpu0 = cpuSeconds(server.pid);
     const wall0 = performance.now();
@@ -92,7 +100,7 @@ export async function publishLoad(server: RunningServer, load: { connections: nu
       peakRssMiB: memory(server.pid).hwm / 2 ** 20,
     };
   } finally {
-    await cannon.stop();
+    if (shared === undefined) await cannon.stop();
   }
 }
 
