@@ -74,20 +74,15 @@ describe('Metrics', () => {
     expect(calls).toBe(2);
   });
 
-  it('sse_events_published_total is read from its source at each scrape, not summed over scrapes', async () => {
-    let published = 3;
-    const metrics = new Metrics(createSharedCounters(1), { ...NONE, published: () => published });
-    expect(samples(await metrics.text(), 'sse_events_published_total')).toEqual(['sse_events_published_total 3']);
-    published = 5;
-    expect(samples(await metrics.text(), 'sse_events_published_total')).toEqual(['sse_events_published_total 5']);
-  });
-
-  it('sse_event_log_fsyncs_total is read from the log\'s count at each scrape', async () => {
-    let syncs = 0;
-    const metrics = new Metrics(createSharedCounters(1), { ...NONE, logSyncs: () => syncs });
-    expect(samples(await metrics.text(), 'sse_event_log_fsyncs_total')).toEqual(['sse_event_log_fsyncs_total 0']);
-    syncs = 7;
-    expect(samples(await metrics.text(), 'sse_event_log_fsyncs_total')).toEqual(['sse_event_log_fsyncs_total 7']);
+  it.each([
+    ['sse_events_published_total', 'published'],
+    ['sse_event_log_fsyncs_total', 'logSyncs'],
+  ] as const)('%s is read from its source at each scrape, not summed over scrapes', async (name, source) => {
+    let value = 3;
+    const metrics = new Metrics(createSharedCounters(1), { ...NONE, [source]: () => value });
+    expect(samples(await metrics.text(), name)).toEqual([`${name} 3`]);
+    value = 5;
+    expect(samples(await metrics.text(), name)).toEqual([`${name} 5`]);
   });
 
   it('the main thread\'s own histograms render too', async () => {
