@@ -93,10 +93,13 @@ export interface BenchSettings {
     idleSettleMs: number;
   };
   /**
-   * The DATA_DIR log (DURABILITY=write, fsync) against memory only: the fan-out load (fanOut, `rounds`),
+   * The DATA_DIR log (DURABILITY=write, fsync) against memory only: the fan-out load (fanOut's shape),
    * publish rates, start-up and a quiet topic's resume with `events` retained, disk bytes per event
    */
   durability: {
+    /** measured fan-out phases per mode, alternating between the two loaded servers, and their length (s) */
+    fanOutRounds: number;
+    fanOutSeconds: number;
     /** short publish runs per mode, alternating the order between servers that run side by side; medians and spread are reported */
     publishRounds: number;
     publishSeconds: number;
@@ -181,6 +184,8 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
       idleSettleMs: smoke ? 200 : full ? 2_000 : 1_000,
     },
     durability: {
+      fanOutRounds: smoke ? 1 : full ? 6 : 4,
+      fanOutSeconds: smoke ? 1 : full ? 3 : 2,
       publishRounds: smoke ? 1 : full ? 10 : 6,
       publishSeconds: smoke ? 0.5 : 1,
       concurrentConnections: 64,
@@ -288,6 +293,8 @@ export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
     idleSettleMs: s.compression.idleSettleMs,
   };
   s.durability = {
+    fanOutRounds: read.int('BENCH_DURABILITY_FANOUT_ROUNDS', s.durability.fanOutRounds, 1, 50),
+    fanOutSeconds: read.number('BENCH_DURABILITY_FANOUT_SECONDS', s.durability.fanOutSeconds, 0.2, 600),
     publishRounds: read.int('BENCH_DURABILITY_ROUNDS', s.durability.publishRounds, 1, 50),
     publishSeconds: read.number('BENCH_DURABILITY_PUBLISH_SECONDS', s.durability.publishSeconds, 0.5, 600),
     concurrentConnections: read.int('BENCH_DURABILITY_CONNECTIONS', s.durability.concurrentConnections, 1, 1_000),

@@ -1,7 +1,7 @@
 // Durability: what the DATA_DIR log costs, against memory only (DATA_DIR=), in the same run. uWS with
 // SHARDS=1, each server a fresh process on a fresh directory under a temporary one:
-// 1. the fan-out load (fan-out.ts) with DURABILITY=write and memory only, `rounds` rounds, the order
-//    alternating;
+// 1. the fan-out load (fan-out.ts) with DURABILITY=write and memory only, both servers loaded side
+//    by side and short measured phases alternating between them;
 // 2. publishes/s with autocannon (publish-throughput.ts), pipelined (memory, write) and one at a time
 //    on many connections (memory, write, fsync: fsync cannot pipeline), in many short rounds with the
 //    order alternating between servers that run side by side, and the log's fdatasyncs over each run
@@ -13,11 +13,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sumMetric } from '../../test/support/metrics-text.js';
+import type { LoadRun } from '../load/load-run.js';
 import { timeQuietResume, writeQuietLog } from '../load/quiet-log.js';
 import { memory } from '../proc-stats.js';
 import { parseVariant, startServer, type RunningServer } from '../server-process.js';
 import { roundOrder, type ScenarioContext } from './context.js';
-import { fanOutLoad } from './fan-out.js';
+import { measureFanOut, startFanOut } from './fan-out.js';
 import { autocannon, describePublishLoad, publishLoad } from './publish-throughput.js';
 
 export const SCENARIO = 'durability';
@@ -32,7 +33,7 @@ const RECOVERY_START_TIMEOUT_MS = 120_000;
 export async function runDurability(ctx: ScenarioContext): Promise<void> {
   const d = ctx.settings.durability;
   const dir = mkdtempSync(join(tmpdir(), 'bench-durability-'));
-  ctx.log(`durability: fan-out × ${ctx.settings.rounds} round(s), publishes × ${d.publishRounds} rounds of ${d.publishSeconds} s, start-up and ${d.resumes} quiet-topic resumes with ${d.events.toLocaleString('en-US')} events; logs in ${dir}`);
+  ctx.log(`durability: fan-out × ${d.fanOutRounds} round(s) of ${d.fanOutSeconds} s, publishes × ${d.publishRounds} rounds of ${d.publishSeconds} s, start-up and ${d.resumes} quiet-topic resumes with ${d.events.toLocaleString('en-US')} events; logs in ${dir}`);
   let runs = 0;
   const env = (mode: DurabilityMode): Record<string, string> => (mode === 'memory' ? { DATA_DIR: '' } : { DATA_DIR: join(dir, `${mode}-${++runs}`), DURABILITY: mode });
   try {
@@ -44,17 +45,29 @@ export async function runDurability(ctx: ScenarioContext): Promise<void> {
   }
 }
 
+/** As the publish runs below: both servers loaded side by side, the measured phases alternating between them. */
 async function fanOutRounds(ctx: ScenarioContext, env: (mode: DurabilityMode) => Record<string, string>): Promise<void> {
-  const { rounds } = ctx.settings;
-  for (let round = 0; round < rounds; round++) {
-    for (const mode of roundOrder(['memory', 'write'] as const, round)) {
+  const d = ctx.settings.durability;
+  const shape = { ...ctx.settings.fanOut, seconds: d.fanOutSeconds };
+  const loaded = new Map<DurabilityMode, { server: RunningServer; run?: LoadRun }>();
+  try {
+    for (const mode of ['memory', 'write'] as const) {
       const server = await startServer(SERVER, env(mode), ctx.settings.serverNodeFlags);
-      try {
-        const measured = await fanOutLoad(ctx, `durability fan-out ${round + 1}/${rounds} ${mode}`, server, ctx.settings.fanOut);
+      const slot: { server: RunningServer; run?: LoadRun } = { server };
+      loaded.set(mode, slot);
+      slot.run = await startFanOut(ctx, `durability fan-out ${mode}`, server, shape);
+    }
+    for (let round = 0; round < d.fanOutRounds; round++) {
+      for (const mode of roundOrder(['memory', 'write'] as const, round)) {
+        const { server, run } = loaded.get(mode)!;
+        const measured = await measureFanOut(ctx, `durability fan-out ${round + 1}/${d.fanOutRounds} ${mode}`, run!, server, shape);
         ctx.record({ scenario: SCENARIO, measure: 'fan-out', variant: mode, round, ...measured });
-      } finally {
-        await server.stop();
       }
+    }
+  } finally {
+    for (const { server, run } of loaded.values()) {
+      await run?.stop();
+      await server.stop();
     }
   }
 }

@@ -24,15 +24,33 @@ export async function runFanOut(ctx: ScenarioContext, scenario: string, shape: L
 }
 
 /** The fan-out load on a running server: subscribers connected, warm-up, one measured phase. */
-export async function fanOutLoad(ctx: ScenarioContext, tag: string, server: RunningServer, shape: LoadShape): Promise<PhaseResult & { connect: LoadRun['connect']; serverSettings: RunningServer['settings'] }> {
+export async function fanOutLoad(ctx: ScenarioContext, tag: string, server: RunningServer, shape: LoadShape): Promise<FanOutMeasure> {
   let run: LoadRun | undefined;
   try {
-    run = await LoadRun.start(server, server.pid, shape.subscribers, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`) });
-    if (shape.warmupSeconds > 0) await run.phase(shape.rate, shape.warmupSeconds, shape.payloadBytes);
-    const result = await run.phase(shape.rate, shape.seconds, shape.payloadBytes);
-    ctx.log(`${tag}: ${describePhase(result)}`);
-    return { connect: run.connect, serverSettings: server.settings, ...result };
+    run = await startFanOut(ctx, tag, server, shape);
+    return await measureFanOut(ctx, tag, run, server, shape);
   } finally {
     await run?.stop();
   }
+}
+
+export type FanOutMeasure = PhaseResult & { connect: LoadRun['connect']; serverSettings: RunningServer['settings'] };
+
+/** The subscribers connected and the warm-up published: ready for measured phases. */
+export async function startFanOut(ctx: ScenarioContext, tag: string, server: RunningServer, shape: LoadShape): Promise<LoadRun> {
+  const run = await LoadRun.start(server, server.pid, shape.subscribers, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`) });
+  try {
+    if (shape.warmupSeconds > 0) await run.phase(shape.rate, shape.warmupSeconds, shape.payloadBytes);
+    return run;
+  } catch (err) {
+    await run.stop();
+    throw err;
+  }
+}
+
+/** One measured phase of the fan-out load. */
+export async function measureFanOut(ctx: ScenarioContext, tag: string, run: LoadRun, server: RunningServer, shape: LoadShape): Promise<FanOutMeasure> {
+  const result = await run.phase(shape.rate, shape.seconds, shape.payloadBytes);
+  ctx.log(`${tag}: ${describePhase(result)}`);
+  return { connect: run.connect, serverSettings: server.settings, ...result };
 }
