@@ -112,7 +112,7 @@ function publishRows(runs: RunRecord[], settings: Readonly<BenchSettings>): stri
   return rows.length === 0
     ? []
     : [
-        `Publishes/s with autocannon (no subscribers, ${settings.durability.payloadBytes} B bodies): per load, one fresh server per mode on a fresh directory, all running side by side, and ${settings.durability.publishRounds} round(s) of ${settings.durability.publishSeconds} s runs going from one server to the next, the order alternating: median (min – max over the rounds). ` +
+        `Publishes/s with autocannon (no subscribers, ${settings.durability.payloadBytes} B bodies): one fresh server per mode on a fresh directory, all running side by side, and per load ${settings.durability.publishRounds} round(s) of ${settings.durability.publishSeconds} s runs going from one server to the next, the order alternating: median (min – max over the rounds). ` +
           '"vs memory" is taken round by round (each mode against memory only measured seconds before or after it), then the median: other tenants of the machine swing the rates between rounds far more than the log does. ' +
           'fdatasyncs are the server\'s own count (`sse_event_log_fsyncs_total`, every fdatasync of the log\'s files) over the run: `DURABILITY=write` syncs once per `FSYNC_MS` (1 s), `fsync` once per event-loop turn that wrote, shared by every publish in it (group commit). ' +
           '`fsync` cannot pipeline (uWS closes a connection that pipelines while an answer waits), hence the row with many connections, one publish at a time each, for all three.',
