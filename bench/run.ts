@@ -7,6 +7,7 @@ import { watchdog } from './processes.js';
 import { ResultsWriter } from './report/results-file.js';
 import { runCompression } from './scenarios/compression.js';
 import { makeContext, type ScenarioContext } from './scenarios/context.js';
+import { runDurability } from './scenarios/durability.js';
 import { runFanOut } from './scenarios/fan-out.js';
 import { runHighFanOut } from './scenarios/high-fan-out.js';
 import { runIdleMemory } from './scenarios/idle-memory.js';
@@ -24,6 +25,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<v
   'two-server': runTwoServer,
   storm: runStorm,
   compression: runCompression,
+  durability: runDurability,
   'idle-memory': runIdleMemory,
   'publish-throughput': runPublishThroughput,
   micro: runMicro,

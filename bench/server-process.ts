@@ -38,8 +38,11 @@ const ENTRY = {
   floor: benchModule('./baseline/uws-floor.js'),
 };
 
-/** Starts a fresh server for `variant` and resolves once it prints `listening on http://HOST:PORT`. */
-export function startServer(variant: Variant, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<RunningServer> {
+/**
+ * Starts a fresh server for `variant` and resolves once it prints `listening on http://HOST:PORT`;
+ * `startTimeoutMs` is longer for a server that first recovers a large DATA_DIR log.
+ */
+export function startServer(variant: Variant, env: Record<string, string> = {}, nodeFlags: string[] = [], startTimeoutMs = 15_000): Promise<RunningServer> {
   const args = [...nodeFlags, ENTRY[variant.kind]];
   const child: ChildProcess = track(
     spawn(process.execPath, args, {
@@ -49,7 +52,7 @@ export function startServer(variant: Variant, env: Record<string, string> = {}, 
         PORT: '0',
         SHARDS: String(variant.shards),
         DRAIN_MS: '0', // stopping a server with 10,000 streams must not take seconds
-        DATA_DIR: '', // memory only, as the figures before the durable log; bench/durability.ts measures the log
+        DATA_DIR: '', // memory only, as the figures before the durable log; the durability scenario measures the log
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,8 +68,8 @@ export function startServer(variant: Variant, env: Record<string, string> = {}, 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${variant.label} did not start within 15 s:\n${out}`));
-    }, 15_000);
+      reject(new Error(`${variant.label} did not start within ${startTimeoutMs / 1000} s:\n${out}`));
+    }, startTimeoutMs);
     const onExit = (code: number | null, signal: string | null): void => {
       clearTimeout(timer);
       reject(new Error(`${variant.label} exited (${signal ?? code}) before listening:\n${out}`));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { EnvReader, type Env } from '../src/config/env-reader.js';
 import type { StormClose } from './load/messages.js';
 
-export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'storm', 'compression', 'micro'] as const;
+export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'storm', 'compression', 'durability', 'micro'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** the compression scenario's variants: bench/scenarios/compression.ts */
@@ -92,6 +92,25 @@ export interface BenchSettings {
     idleConnections: number;
     idleSettleMs: number;
   };
+  /**
+   * The DATA_DIR log (DURABILITY=write, fsync) against memory only: the fan-out load (fanOut's shape),
+   * publish rates, start-up and a quiet topic's resume with `events` retained, disk bytes per event
+   */
+  durability: {
+    /** measured fan-out phases per mode, alternating between the two loaded servers, and their length (s) */
+    fanOutRounds: number;
+    fanOutSeconds: number;
+    /** short publish runs per mode, alternating the order between servers that run side by side; medians and spread are reported */
+    publishRounds: number;
+    publishSeconds: number;
+    /** one publish at a time per connection, this many connections (DURABILITY=fsync cannot pipeline) */
+    concurrentConnections: number;
+    /** events in the log written for start-up and resume (all but two on busy topics) */
+    events: number;
+    /** quiet-topic resumes measured on each server */
+    resumes: number;
+    payloadBytes: number;
+  };
   micro: { taskMs: number };
   /** subscribers connecting at once, over all generator processes */
   connectConcurrency: number;
@@ -120,7 +139,7 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
   return {
     mode,
     resultsDir: `${REPO}results`,
-    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'storm', 'compression', 'micro'] : [...SCENARIOS],
+    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'storm', 'compression', 'durability', 'micro'] : [...SCENARIOS],
     variants: smoke ? ['baseline', 'uws-1'] : ['baseline', 'uws-1', 'uws-2'],
     rounds: full ? 3 : 1,
     fanOut: smoke
@@ -164,13 +183,23 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
       idleConnections: smoke ? 50 : full ? 5_000 : 2_000,
       idleSettleMs: smoke ? 200 : full ? 2_000 : 1_000,
     },
+    durability: {
+      fanOutRounds: smoke ? 1 : full ? 6 : 4,
+      fanOutSeconds: smoke ? 1 : full ? 3 : 2,
+      publishRounds: smoke ? 1 : full ? 10 : 6,
+      publishSeconds: smoke ? 0.5 : 1,
+      concurrentConnections: 64,
+      events: smoke ? 5_000 : full ? 1_000_000 : 200_000,
+      resumes: smoke ? 3 : full ? 9 : 5,
+      payloadBytes: 100,
+    },
     micro: { taskMs: smoke ? 20 : full ? 300 : 80 },
     connectConcurrency: 256,
     generatorProcesses: 2,
     subscribersPerProcess: 9_000,
     publisherConnections: 16,
     drainSeconds: smoke ? 3 : 5,
-    timeoutSeconds: smoke ? 120 : full ? 900 : 300,
+    timeoutSeconds: smoke ? 150 : full ? 1_200 : 420,
     sweep: { batchSizes: [1, 16, 256], batchMs: [2, 10], segmentSizes: [64, 512, 4096], shards: [1, 2], seconds: smoke ? 0.5 : full ? 2 : 1, warmupSeconds: smoke ? 0.2 : 0.5 },
     generatorNodeFlags: [],
     serverNodeFlags: [],
@@ -262,6 +291,16 @@ export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
     warmupSeconds: s.compression.warmupSeconds,
     idleConnections: read.int('BENCH_COMPRESSION_IDLE_CONNECTIONS', s.compression.idleConnections, 1, 50_000),
     idleSettleMs: s.compression.idleSettleMs,
+  };
+  s.durability = {
+    fanOutRounds: read.int('BENCH_DURABILITY_FANOUT_ROUNDS', s.durability.fanOutRounds, 1, 50),
+    fanOutSeconds: read.number('BENCH_DURABILITY_FANOUT_SECONDS', s.durability.fanOutSeconds, 0.2, 600),
+    publishRounds: read.int('BENCH_DURABILITY_ROUNDS', s.durability.publishRounds, 1, 50),
+    publishSeconds: read.number('BENCH_DURABILITY_PUBLISH_SECONDS', s.durability.publishSeconds, 0.5, 600),
+    concurrentConnections: read.int('BENCH_DURABILITY_CONNECTIONS', s.durability.concurrentConnections, 1, 1_000),
+    events: read.int('BENCH_DURABILITY_EVENTS', s.durability.events, 10, 10_000_000),
+    resumes: read.int('BENCH_DURABILITY_RESUMES', s.durability.resumes, 1, 100),
+    payloadBytes: s.durability.payloadBytes,
   };
   s.micro = { taskMs: read.int('BENCH_MICRO_MS', s.micro.taskMs, 5, 60_000) };
   s.connectConcurrency = read.int('BENCH_CONNECT_CONCURRENCY', s.connectConcurrency, 1, 10_000);

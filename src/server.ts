@@ -29,6 +29,7 @@ import type { ShardHost } from './threads/shard-host.js';
 import { ShardPool } from './threads/shard-pool.js';
 import { createSharedCounters, GLOBAL_SLOT, type SharedCounters } from './threads/shared-counters.js';
 import { DeliveryAcks, storedPublish } from './eventlog/acks.js';
+import { logSyncs } from './eventlog/event-log.js';
 import { WriteAhead } from './eventlog/write-ahead.js';
 import { openLog } from './handover/open-log.js';
 import { HandoverSource } from './handover/handover-source.js';
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   // Cluster: Redis numbers every server's events; each thread counts this server's there too.
   const sequence = new SharedSequence(shared.position);
   const published = (): number => sequence.last;
-  const metrics = new Metrics(shared, { historySize: () => shards.historySize, published, shardThreads: config.shards });
+  const metrics = new Metrics(shared, { historySize: () => shards.historySize, published, logSyncs, shardThreads: config.shards });
   if (log !== undefined) shards.seed(log.takeSeed(), log.aliases, log.takeIndex());
   // Durable log: each batch is written before the shards see it. DURABILITY=fsync: publishes received
   // in this thread (SHARDS=0, presence) are answered when it reaches them, like a worker's (acks.ts).
@@ -117,7 +118,10 @@ async function main(): Promise<void> {
       : new OwnedLog(
           config.dataDir!,
           opened.open,
-          (l) => new WriteAhead(l, config.durability === 'fsync', deliver, (writable) => Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, writable ? 0 : 1)),
+          (l) => {
+            l.onRetained = (oldest) => shards.forgetSegmentsBefore(oldest);
+            return new WriteAhead(l, config.durability === 'fsync', deliver, (writable) => Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, writable ? 0 : 1));
+          },
           opened.log,
         );
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {

@@ -9,7 +9,7 @@ import { startRedisServer } from '../../test/support/redis-server.js';
 import type { AutocannonReport, AutocannonRequest } from '../load/messages.js';
 import { cpuSeconds, memory } from '../proc-stats.js';
 import { ChildClient, track } from '../processes.js';
-import { parseVariant, startServer, type Variant } from '../server-process.js';
+import { parseVariant, startServer, type RunningServer, type Variant } from '../server-process.js';
 import { roundOrder, type ScenarioContext } from './context.js';
 
 /** The records' variant names for the cluster-mode runs: the same connections, then many. */
@@ -46,30 +46,50 @@ export async function runPublishThroughput(ctx: ScenarioContext): Promise<void> 
 
 async function measure(ctx: ScenarioContext, variant: Variant, name: string, env: Record<string, string>, load: Load, round: number): Promise<void> {
   const p = ctx.settings.publishThroughput;
-  const tag = `${load.scenario} ${variant.label}`;
   const server = await startServer(variant, env, ctx.settings.serverNodeFlags);
-  const cannon = ChildClient.start<AutocannonRequest>('autocannon', './load/autocannon-process.js');
+  try {
+    const r = await publishLoad(server, load, p.seconds, p.payloadBytes);
+    ctx.log(`${load.scenario} ${variant.label}: ${describePublishLoad(r)}`);
+    ctx.record({ scenario: load.scenario, variant: name, round, connections: load.connections, pipelining: load.pipelining, serverSettings: server.settings, ...r });
+  } finally {
+    await server.stop();
+  }
+}
+
+export type PublishLoadResult = AutocannonReport & {
+  serverCpuSeconds: number;
+  serverCores: number;
+  serverCpuMicrosPerPublish: number;
+  generatorCore: number;
+  generatorCpuMicrosPerPublish: number;
+  peakRssMiB: number;
+};
+
+/** The autocannon process: one per run, or one for many runs. */
+export function autocannon(): ChildClient<AutocannonRequest> {
+  return ChildClient.start<AutocannonRequest>('autocannon', './load/autocannon-process.js');
+}
+
+/**
+ * autocannon against POST /publish on a running server for `seconds`, with the server's CPU over the
+ * run; in a process of its own unless `shared` is given.
+ */
+export async function publishLoad(server: RunningServer, load: { connections: number; pipelining: number }, seconds: number, payloadBytes: number, shared?: ChildClient<AutocannonRequest>): Promise<PublishLoadResult> {
+  const cannon = shared ?? autocannon();
   try {
     const cpu0 = cpuSeconds(server.pid);
     const wall0 = performance.now();
     const r = await cannon.request<AutocannonReport>({
       type: 'autocannon',
       url: `http://${server.host}:${server.port}/publish?topic=bench`,
-      body: 'x'.repeat(p.payloadBytes),
+      body: 'x'.repeat(payloadBytes),
       connections: load.connections,
       pipelining: load.pipelining,
-      seconds: p.seconds,
+      seconds,
     });
     const cpu = cpuSeconds(server.pid) - cpu0;
     const wall = (performance.now() - wall0) / 1000;
-    ctx.log(`${tag}: ${Math.round(r.requestsPerSecond).toLocaleString('en-US')} publishes/s (${r.accepted} accepted, ${r.non2xx} non-2xx, ${r.errors} errors), latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, server ${cpu.toFixed(2)} CPU s (${((cpu * 1e6) / Math.max(1, r.accepted)).toFixed(2)} µs/publish), autocannon ${r.cpuSeconds.toFixed(2)} CPU s`);
-    ctx.record({
-      scenario: load.scenario,
-      variant: name,
-      round,
-      connections: load.connections,
-      pipelining: load.pipelining,
-      serverSettings: server.settings,
+    return {
       ...r,
       serverCpuSeconds: cpu,
       serverCores: cpu / wall,
@@ -78,9 +98,12 @@ async function measure(ctx: ScenarioContext, variant: Variant, name: string, env
       // what autocannon itself spends per publish: with the server on the same cores, it bounds the rate
       generatorCpuMicrosPerPublish: r.accepted > 0 ? (r.cpuSeconds * 1e6) / r.accepted : 0,
       peakRssMiB: memory(server.pid).hwm / 2 ** 20,
-    });
+    };
   } finally {
-    await cannon.stop();
-    await server.stop();
+    if (shared === undefined) await cannon.stop();
   }
+}
+
+export function describePublishLoad(r: PublishLoadResult): string {
+  return `${Math.round(r.requestsPerSecond).toLocaleString('en-US')} publishes/s (${r.accepted} accepted, ${r.non2xx} non-2xx, ${r.errors} errors), latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, server ${r.serverCpuSeconds.toFixed(2)} CPU s (${r.serverCpuMicrosPerPublish.toFixed(2)} µs/publish), autocannon ${r.cpuSeconds.toFixed(2)} CPU s`;
 }

@@ -29,6 +29,18 @@ export interface EventLogOptions {
 }
 
 const CLEAN = 'clean-shutdown';
+
+/**
+ * fdatasync calls on the log's files (segments and directory) in this process, whichever EventLog
+ * made them (a handover that fails reopens the log): sse_event_log_fsyncs_total.
+ */
+let syncCount = 0;
+export const logSyncs = (): number => syncCount;
+
+function datasync(fd: number): void {
+  syncCount++;
+  fdatasyncSync(fd);
+}
 /** Chained epochs kept: enough for any number of crashes within a retention window in practice. */
 const MAX_CHAIN = 64;
 
@@ -49,6 +61,11 @@ export class EventLog {
   private readonly after: [string, number][];
   private newestSeq: number;
   private readonly timer: NodeJS.Timeout;
+  /**
+   * Retention deleted every segment before `oldest`: the shards' indexes must forget them now, not
+   * with the next batch (on a quiet server there may be none for a long time).
+   */
+  onRetained: ((oldest: number) => void) | undefined;
 
   private constructor(
     private readonly opts: EventLogOptions,
@@ -150,13 +167,13 @@ export class EventLog {
   sync(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    fdatasyncSync(this.fd);
+    datasync(this.fd);
   }
 
   /** Clean shutdown: everything synced, then the marker that lets the next start keep this epoch. */
   close(): void {
     clearInterval(this.timer);
-    fdatasyncSync(this.fd);
+    datasync(this.fd);
     closeSync(this.fd);
     markClean(this.opts.dir, this.epoch);
     this.lock.release();
@@ -185,7 +202,7 @@ export class EventLog {
   }
 
   private rotate(): void {
-    fdatasyncSync(this.fd);
+    datasync(this.fd);
     closeSync(this.fd);
     this.active = this.newSegment(this.active.index + 1);
     this.fd = openSync(this.active.path, 'a');
@@ -199,7 +216,7 @@ export class EventLog {
    */
   private writeEpoch(): void {
     this.write(encodeRecord(KIND.EPOCH, { e: this.epoch, s: this.newestSeq, after: this.after } satisfies EpochHeader));
-    fdatasyncSync(this.fd);
+    datasync(this.fd);
     syncDir(this.opts.dir);
   }
 
@@ -227,20 +244,25 @@ export class EventLog {
     const { maxEvents, maxAgeMs, maxBytes } = this.opts;
     const newest = this.newestSeq;
     let bytes = this.bytes;
+    const before = this.segments[0]!.index;
     while (this.segments.length > 1) {
       const oldest = this.segments[0]!;
       const tooMany = oldest.lastSeq <= newest - maxEvents;
       const tooOld = maxAgeMs > 0 && oldest.newestAt < Date.now() - maxAgeMs;
       const tooBig = maxBytes > 0 && bytes > maxBytes;
-      if (!tooMany && !tooOld && !tooBig) return;
+      if (!tooMany && !tooOld && !tooBig) break;
       try {
         unlinkSync(oldest.path);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return console.error(`event log: cannot delete ${oldest.path}: ${(err as Error).message}`);
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          console.error(`event log: cannot delete ${oldest.path}: ${(err as Error).message}`);
+          break;
+        }
       }
       bytes -= oldest.bytes;
       this.segments.shift();
     }
+    if (this.segments[0]!.index !== before) this.onRetained?.(this.segments[0]!.index);
   }
 }
 
@@ -257,7 +279,7 @@ export function markClean(dir: string, epoch: string): void {
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
-    fdatasyncSync(fd);
+    datasync(fd);
   } finally {
     closeSync(fd);
   }

@@ -57,7 +57,7 @@ export class LogIndex {
     this.records.push(r);
   }
 
-  /** A delivered batch: indexed when the log stored it, and segments retention deleted are forgotten. */
+  /** A delivered batch: indexed when the log stored it, and segments retention deleted are forgotten (if not already). */
   addStored(batch: SharedBatch): void {
     if (batch.stored === undefined) return;
     const [segment, offset, length, oldest] = batch.stored;
@@ -123,7 +123,8 @@ export class LogIndex {
     }
   }
 
-  private forgetBefore(oldest: number): void {
+  /** Retention deleted every segment before `oldest`: resumes from ids in them get a reset from now on. */
+  forgetBefore(oldest: number): void {
     let drop = 0;
     while (drop < this.segments.length && this.segments[drop]!.index < oldest) {
       const fd = this.fds.get(this.segments[drop]!.index);

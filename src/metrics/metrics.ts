@@ -16,7 +16,8 @@ export class Metrics {
    * moment they are answered, so a publisher that got its 202 finds them in the next scrape.
    */
   /** `shardThreads`: shards in threads of their own, each with its own connection to the event log (0 with SHARDS=0). */
-  constructor(shared: SharedCounters, sources: { historySize: () => number; published: () => number; shardThreads: number }) {
+  /** `logSyncs`: fdatasync calls on the DATA_DIR log so far (0 without one). */
+  constructor(shared: SharedCounters, sources: { historySize: () => number; published: () => number; logSyncs: () => number; shardThreads: number }) {
     const registry = this.registry;
     const perShard = (kind: 'counter' | 'gauge', name: string, help: string, slot: ShardSlot): void => {
       const Metric = kind === 'counter' ? Counter : Gauge;
@@ -60,6 +61,15 @@ export class Metrics {
       collect(this: Counter) {
         this.reset();
         this.inc(sources.published());
+      },
+    });
+    new Counter({
+      name: 'sse_event_log_fsyncs_total',
+      help: 'fdatasync calls on the DATA_DIR event log (DURABILITY=fsync: one per event-loop turn that wrote, shared by its publishes)',
+      registers: [registry],
+      collect(this: Counter) {
+        this.reset();
+        this.inc(sources.logSyncs());
       },
     });
     new Gauge({

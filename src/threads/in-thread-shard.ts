@@ -56,6 +56,10 @@ export class InThreadShard implements ShardHost {
     this.shard.receive(batch);
   }
 
+  forgetSegmentsBefore(oldest: number): void {
+    this.shard.disk?.forgetBefore(oldest);
+  }
+
   /** Numbered in this thread, and handed on at once. */
   flushRuns(): Promise<void> {
     return Promise.resolve();

@@ -33,6 +33,8 @@ export interface ShardInit {
 
 export type ToShard =
   | { type: 'batch'; batch: SharedBatch }
+  /** durable log: retention deleted every segment before `oldest` (LogIndex.forgetBefore) */
+  | { type: 'forget-segments'; oldest: number }
   | { type: 'metrics'; reqId: number; text: string }
   /** the main thread's answer to a 'publish-keyed' */
   | { type: 'published'; reqId: number; answer: KeyedAnswer }

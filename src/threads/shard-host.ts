@@ -38,6 +38,8 @@ export interface ShardHost {
   seed(batches: readonly SharedBatch[], aliases: ReadonlyMap<string, number>, stored?: readonly IndexedRecord[]): void;
   /** A sealed batch, in sequence order, for every shard. */
   deliver(batch: SharedBatch): void;
+  /** Durable log: retention deleted every segment before `oldest`; every shard forgets them at once. */
+  forgetSegmentsBefore(oldest: number): void;
   /** Resolves once every event a shard numbered has reached the main thread's sinks (one server). */
   flushRuns(): Promise<void>;
   /** Events retained for replay. */

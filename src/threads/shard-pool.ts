@@ -91,6 +91,11 @@ export class ShardPool implements ShardHost {
     for (const s of this.shards) s.worker.postMessage(message);
   }
 
+  forgetSegmentsBefore(oldest: number): void {
+    this.disk?.forgetBefore(oldest);
+    for (const s of this.shards) s.worker.postMessage({ type: 'forget-segments', oldest } satisfies ToShard);
+  }
+
   /** Each shard ends its streams over `ms` and closes its app; resolves when all have. */
   async shutdown(ms: number): Promise<void> {
     this.stopping = true;

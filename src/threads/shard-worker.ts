@@ -139,6 +139,8 @@ port.on('message', (m: ToShard) => {
     case 'batch':
       shard.receive(m.batch);
       return acks?.reach(m.batch.firstSeq + m.batch.count - 1);
+    case 'forget-segments':
+      return shard.disk?.forgetBefore(m.oldest);
     case 'metrics':
       return pending.resolve(m.reqId, m.text);
     case 'answer':

@@ -1,6 +1,6 @@
 // A few-second run of `make bench` (BENCH_SMOKE=1) into a temporary directory, so the benchmark
 // cannot rot: every scenario runs against the baseline and uWS SHARDS=1 with tiny loads (compression
-// against its own four variants, nginx included), and the results it writes must be complete and
+// against its own four variants, nginx included; durability with and without the DATA_DIR log), and the results it writes must be complete and
 // sane. It never writes into results/.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -162,11 +162,41 @@ describe('make bench (BENCH_SMOKE=1)', () => {
       ['gzip', c.idleConnections],
     ]);
 
+    // Durability: the fan-out load delivers everything with and without the log; publishes are
+    // accepted in every mode, only the log syncs, and DURABILITY=fsync shares each fdatasync; the
+    // retained log starts and its quiet topic resumes; the disk holds a little more than the SSE bytes.
+    const durability = results.runs.filter((r: { scenario: string }) => r.scenario === 'durability');
+    const measured = (measure: string) => durability.filter((r: { measure: string }) => r.measure === measure);
+    const variants = (measure: string): string[] => measured(measure).map((r: { variant: string }) => r.variant);
+    expect(variants('fan-out')).toEqual(['memory', 'write']);
+    for (const r of measured('fan-out') as Phase[]) {
+      expect(r.connect).toMatchObject({ connected: results.settings.fanOut.subscribers, failed: 0 });
+      expect(r.received).toBe(r.published.accepted * results.settings.fanOut.subscribers);
+      expect(r.orderViolations).toBe(0);
+    }
+    expect(variants('pipelined')).toEqual(['memory', 'write']);
+    expect(variants('concurrent')).toEqual(['memory', 'write', 'fsync']);
+    for (const r of [...measured('pipelined'), ...measured('concurrent')]) {
+      expect(r.accepted).toBeGreaterThan(0);
+      expect(r).toMatchObject({ non2xx: 0, errors: 0 });
+      if (r.variant === 'memory') expect(r.fsyncs).toBe(0);
+      if (r.variant === 'fsync') expect(r.publishesPerFsync).toBeGreaterThanOrEqual(1);
+    }
+    expect(variants('start-up')).toEqual(['empty', 'log-tail-in-memory', 'log-all-in-memory']);
+    for (const r of measured('start-up')) {
+      expect(r.startMs).toBeGreaterThan(0);
+      expect(r.rssMiB).toBeGreaterThan(0);
+      expect(r.resumeMs).toHaveLength(r.variant === 'empty' ? 0 : results.settings.durability.resumes);
+    }
+    const disk = measured('disk')[0];
+    expect(disk.events).toBe(results.settings.durability.events);
+    expect(disk.diskBytesPerEvent).toBeGreaterThan(disk.sseBytesPerEvent);
+
     expect(results.micro.length).toBeGreaterThanOrEqual(8);
     for (const m of results.micro) expect(m.nsPerOp).toBeGreaterThan(0);
     // fan-out CPU, full rate, p99, idle RSS; publishes/s and CPU per publish, plain and pipelined;
-    // cluster publishes; four for compression (against identity)
-    expect(results.targets).toHaveLength(13);
+    // cluster publishes; four for compression (against identity); four for durability (against memory only)
+    expect(results.targets).toHaveLength(17);
     for (const t of results.targets.slice(9)) expect(t.met).toBeTypeOf('boolean');
 
     const md = readFileSync(join(dir, 'latest.md'), 'utf8');
@@ -182,6 +212,9 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(md).toMatch(/^\| \*\*missing deliveries\*\*[^|]*\| [^|]+ \| 0 \(0\) \|$/m);
     expect(md).toMatch(/^\| \*\*duplicate deliveries\*\*[^|]*\| [^|]+ \| 0 \(0\) \|$/m);
     expect(md).toMatch(/^\| reset frames \(clients\) \| [^|]+ \| 0 \(0\) \|$/m);
+    expect(md).toContain('## Durability');
+    expect(md).toMatch(/^\| 64 × one at a time \| `DATA_DIR`, `DURABILITY=fsync` \| [\d,]+ \| [\d.]+× \|/m);
+    expect(md).toMatch(/^\*\*Disk per event:\*\* [\d.]+ bytes in the segment files against [\d.]+ bytes of SSE/m);
     expect(md).toContain('## Compression');
     expect(md).toMatch(/^\| uWS, encode-once gzip \(COMPRESSION=gzip\) \| [\d,]+ \([\d,]+\) \| [\d.]+ \| [\d.]+× fewer \|/m);
     for (const svg of ['throughput.svg', 'latency.svg', 'cost.svg']) expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);

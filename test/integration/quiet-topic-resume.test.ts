@@ -2,7 +2,8 @@
 // log's segment files: a quiet topic's events stay resumable while retention keeps them, however
 // busy other topics are, before and after a restart (SIGTERM and kill -9), and a busy topic's long
 // resume goes from disk to memory without a gap or a duplicate.
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.js';
 import { startServer, tempDataDir, waitFor, type TestServer } from '../helpers/server.js';
@@ -74,10 +75,8 @@ describe('resumes older than the in-memory window, from the segment files', () =
     const gone = await small.publish('quiet', 'old');
     for (let i = 0; i < 10; i++) await small.publishJson(Array.from({ length: 30 }, (_, j) => ({ topic: 'busy', data: `b${j}` })));
     const now = await small.publish('quiet', 'new');
-    // Retention runs on a 1 s tick and at each new segment; a shard learns what it deleted with the
-    // next batch it is handed. Until then the shard's index still knows segment 0 held nothing on
-    // `quiet` after `gone` and answers without a reset, which loses nothing either: so publishing goes
-    // on, as it would in production, until the reset shows.
+    // Retention runs on a 1 s tick and at each new segment, and tells the shards at once (the next
+    // test); publishing goes on meanwhile, as it would in production, until the reset shows.
     await waitFor(
       async () => {
         await small.publish('busy', 'tick');
@@ -87,5 +86,22 @@ describe('resumes older than the in-memory window, from the segment files', () =
       30_000,
     );
   }, 60_000);
-});
 
+  it('a segment retention deletes after the last publish (HISTORY_MAX_AGE, on its 1 s tick) is forgotten by the shards at once: a resume from an id in it gets a reset with no batch after', async () => {
+    const dir = tempDataDir();
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    // fsync: each publish is its own batch (answered after its sync), so `gone` shares its record with no busy event
+    const server = await start({ DATA_DIR: dir, HISTORY_SIZE: '100000', HISTORY_MEMORY_SIZE: '5', HISTORY_MAX_AGE: '5s', LOG_SEGMENT_BYTES: '4096', DURABILITY: 'fsync' });
+    const segments = (): string[] => readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+    const gone = await server.publish('quiet', 'old');
+    const first = segments()[0]!;
+    for (let i = 0; i < 10; i++) await server.publishJson(Array.from({ length: 30 }, (_, j) => ({ topic: 'busy', data: `b${j}` })));
+    const now = await server.publish('quiet', 'new');
+    expect(segments().length, 'the busy events filled several segments').toBeGreaterThan(2);
+    expect(segments(), 'publishing took less than HISTORY_MAX_AGE: the first segment is still there').toContain(first);
+    // nothing is published from here on: no batch can tell a shard what the tick deletes
+    await waitFor(() => !existsSync(join(dir, first)), `retention deletes ${first}`, 30_000);
+    const events = await resumed(server, 'topic=quiet', gone, now);
+    expect(events.map((e) => e.event)).toEqual(['reset']);
+  }, 60_000);
+});

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataDirError, EventLog, type EventLogOptions } from '../../../src/eventlog/event-log.js';
+import { DataDirError, EventLog, logSyncs, type EventLogOptions } from '../../../src/eventlog/event-log.js';
 import { BatchBuilder, batchFromShared, eventBytes, type SharedBatch } from '../../../src/sequencing/batch-layout.js';
 
 let dirs: string[] = [];
@@ -84,6 +84,18 @@ describe('event log', () => {
     expect(again.notes.join('\n')).toMatch(/skipped damaged bytes/);
     expect(again.lastSeq).toBe(30);
     again.close();
+  });
+
+  it('counts its fdatasyncs: one per sync with something appended, none for a sync with nothing new', () => {
+    const log = EventLog.open(options());
+    const before = logSyncs();
+    log.append(batch(log.epoch, log.lastSeq + 1, 10));
+    log.append(batch(log.epoch, log.lastSeq + 11, 10));
+    log.sync();
+    log.sync();
+    expect(logSyncs() - before).toBe(1);
+    log.close();
+    expect(logSyncs() - before).toBeGreaterThan(1);
   });
 
   it('refuses to open while a living process holds the lock, and takes a lock left by a dead one', () => {

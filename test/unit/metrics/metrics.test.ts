@@ -8,7 +8,7 @@ function samples(text: string, name: string): string[] {
   return text.split('\n').filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`));
 }
 
-const NONE = { historySize: () => 0, published: () => 0, shardThreads: 1 };
+const NONE = { historySize: () => 0, published: () => 0, logSyncs: () => 0, shardThreads: 1 };
 
 describe('Metrics', () => {
   it('renders a per-shard gauge from every row of the shared buffer, with a shard label', async () => {
@@ -74,12 +74,15 @@ describe('Metrics', () => {
     expect(calls).toBe(2);
   });
 
-  it('sse_events_published_total is read from its source at each scrape, not summed over scrapes', async () => {
-    let published = 3;
-    const metrics = new Metrics(createSharedCounters(1), { ...NONE, published: () => published });
-    expect(samples(await metrics.text(), 'sse_events_published_total')).toEqual(['sse_events_published_total 3']);
-    published = 5;
-    expect(samples(await metrics.text(), 'sse_events_published_total')).toEqual(['sse_events_published_total 5']);
+  it.each([
+    ['sse_events_published_total', 'published'],
+    ['sse_event_log_fsyncs_total', 'logSyncs'],
+  ] as const)('%s is read from its source at each scrape, not summed over scrapes', async (name, source) => {
+    let value = 3;
+    const metrics = new Metrics(createSharedCounters(1), { ...NONE, [source]: () => value });
+    expect(samples(await metrics.text(), name)).toEqual([`${name} 3`]);
+    value = 5;
+    expect(samples(await metrics.text(), name)).toEqual([`${name} 5`]);
   });
 
   it('the main thread\'s own histograms render too', async () => {
