@@ -8,6 +8,7 @@ import { ResultsWriter } from './report/results-file.js';
 import { runCompression } from './scenarios/compression.js';
 import { makeContext, type ScenarioContext } from './scenarios/context.js';
 import { runFanOut } from './scenarios/fan-out.js';
+import { runHandover } from './scenarios/handover.js';
 import { runHighFanOut } from './scenarios/high-fan-out.js';
 import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runMicro } from './scenarios/micro.js';
@@ -23,6 +24,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<v
   saturation: runSaturation,
   'two-server': runTwoServer,
   storm: runStorm,
+  handover: runHandover,
   compression: runCompression,
   'idle-memory': runIdleMemory,
   'publish-throughput': runPublishThroughput,

@@ -7,12 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { EnvReader, type Env } from '../src/config/env-reader.js';
 import type { StormClose } from './load/messages.js';
 
-export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'storm', 'compression', 'micro'] as const;
+export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'storm', 'handover', 'compression', 'micro'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** the compression scenario's variants: bench/scenarios/compression.ts */
 export const COMPRESSION_VARIANTS = ['identity', 'gzip', 'baseline-gzip', 'nginx-gzip'] as const;
 export type CompressionVariant = (typeof COMPRESSION_VARIANTS)[number];
+
+/** the handover scenario's ways of replacing the server: bench/scenarios/handover.ts */
+export const HANDOVER_VARIANTS = ['handover', 'restart', 'memory-restart'] as const;
+export type HandoverVariant = (typeof HANDOVER_VARIANTS)[number];
 
 export interface LoadShape {
   subscribers: number;
@@ -68,6 +72,27 @@ export interface BenchSettings {
     /** a reconnect with no response head by then counts as failed (ms) */
     reconnectTimeoutMs: number;
   };
+  /** a server replaced under load (handover, restart on the durable log, memory-only restart), the same load each time */
+  handover: {
+    variants: HandoverVariant[];
+    subscribers: number;
+    /** events per second, each with an Idempotency-Key, refusals retried */
+    rate: number;
+    payloadBytes: number;
+    /** publishing before the replacement begins (T), and after it (s) */
+    atSeconds: number;
+    afterSeconds: number;
+    /** SHARDS of both servers */
+    shards: number;
+    /** the old server's DRAIN_MS: its streams are closed over this long */
+    drainMs: number;
+    /** a subscriber reconnects this long after its stream closed or an attempt failed; the servers' RETRY_MS */
+    reconnectMs: number;
+    /** a refused publish is sent again this long after (ms) */
+    publishRetryMs: number;
+    /** server CPU is reported over this long from T (s) */
+    cpuWindowSeconds: number;
+  };
   publishThroughput: {
     seconds: number;
     connections: number;
@@ -120,7 +145,7 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
   return {
     mode,
     resultsDir: `${REPO}results`,
-    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'storm', 'compression', 'micro'] : [...SCENARIOS],
+    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'storm', 'handover', 'compression', 'micro'] : [...SCENARIOS],
     variants: smoke ? ['baseline', 'uws-1'] : ['baseline', 'uws-1', 'uws-2'],
     rounds: full ? 3 : 1,
     fanOut: smoke
@@ -151,6 +176,19 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
       close: 'fin',
       windowSeconds: smoke ? 0.3 : 1,
       reconnectTimeoutMs: 20_000,
+    },
+    handover: {
+      variants: [...HANDOVER_VARIANTS],
+      subscribers: smoke ? 20 : full ? 2_000 : 1_000,
+      rate: smoke ? 50 : 200,
+      payloadBytes: 128,
+      atSeconds: smoke ? 0.6 : full ? 4 : 2,
+      afterSeconds: smoke ? 1.5 : full ? 4 : 3,
+      shards: 1,
+      drainMs: smoke ? 200 : 1_000,
+      reconnectMs: 100,
+      publishRetryMs: 5,
+      cpuWindowSeconds: 1,
     },
     publishThroughput: { seconds: smoke ? 1 : full ? 5 : 2, connections: 10, pipelining: 1, pipelined: 10, clusterConnections: 100, payloadBytes: 128 },
     compression: {
@@ -244,6 +282,19 @@ export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
     close: read.oneOf('BENCH_STORM_CLOSE', s.storm.close, ['fin', 'rst'] as const),
     windowSeconds: read.number('BENCH_STORM_WINDOW_SECONDS', s.storm.windowSeconds, 0.1, 600),
     reconnectTimeoutMs: read.int('BENCH_STORM_RECONNECT_TIMEOUT_MS', s.storm.reconnectTimeoutMs, 100, 600_000),
+  };
+  s.handover = {
+    variants: read.list('BENCH_HANDOVER_VARIANTS', s.handover.variants, (x) => (HANDOVER_VARIANTS as readonly string[]).includes(x), `variants among ${HANDOVER_VARIANTS.join(', ')}`),
+    subscribers: read.int('BENCH_HANDOVER_SUBSCRIBERS', s.handover.subscribers, 1, 50_000),
+    rate: read.number('BENCH_HANDOVER_RATE', s.handover.rate, 1, 200_000),
+    payloadBytes,
+    atSeconds: read.number('BENCH_HANDOVER_AT_SECONDS', s.handover.atSeconds, 0.2, 600),
+    afterSeconds: read.number('BENCH_HANDOVER_AFTER_SECONDS', s.handover.afterSeconds, 0.5, 600),
+    shards: read.int('BENCH_HANDOVER_SHARDS', s.handover.shards, 0, 64),
+    drainMs: read.int('BENCH_HANDOVER_DRAIN_MS', s.handover.drainMs, 0, 60_000),
+    reconnectMs: read.int('BENCH_HANDOVER_RECONNECT_MS', s.handover.reconnectMs, 1, 60_000),
+    publishRetryMs: read.int('BENCH_HANDOVER_PUBLISH_RETRY_MS', s.handover.publishRetryMs, 0, 60_000),
+    cpuWindowSeconds: s.handover.cpuWindowSeconds,
   };
   s.publishThroughput = {
     seconds: read.number('BENCH_PUBLISH_SECONDS', s.publishThroughput.seconds, 0.5, 600),

@@ -1,6 +1,7 @@
 // results/latest.md: one table of medians with ratios to the baseline measured in the same run,
 // the performance targets (against the baseline; compression's against identity), the load generator's verdict, the micro-benchmarks, and the machine.
 import { renderCompression } from './compression-section.js';
+import { renderHandover } from './handover-section.js';
 import { renderStorm } from './storm-section.js';
 import { renderTwoServer } from './two-server-section.js';
 import { renderPublish } from './publish-section.js';
@@ -153,6 +154,7 @@ export function renderMarkdown(r: ResultsFile): string {
   out.push(...renderTwoServer(r.runs));
   out.push(...renderPublish(r));
   out.push(...renderStorm(r.runs, r.settings));
+  out.push(...renderHandover(r.runs, r.settings));
   out.push(...renderCompression(r.runs, r.settings, r.machine));
   const notes = overloadNotes(r);
   if (notes.length > 0) {

@@ -8,6 +8,7 @@ import type { MachineInfo } from '../proc-stats.js';
 import type { RunRecord } from '../scenarios/context.js';
 import type { BenchSettings } from '../settings.js';
 import { checkCompressionTargets } from './compression-section.js';
+import { checkHandoverTargets } from './handover-section.js';
 import { renderMarkdown } from './markdown.js';
 import { checkTargets, figures, generatorVerdict, microResults, type Figure, type TargetCheck } from './summarise.js';
 import { renderCharts } from './svg-charts.js';
@@ -89,6 +90,7 @@ export class ResultsWriter {
           this.settings.publishThroughput.clusterConnections,
         ]),
         ...checkCompressionTargets(this.runs, this.settings),
+        ...checkHandoverTargets(this.runs),
       ],
       generator: generatorVerdict(this.runs),
       micro: microResults(this.runs),
