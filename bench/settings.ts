@@ -183,7 +183,7 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
       rate: smoke ? 50 : 200,
       payloadBytes: 128,
       atSeconds: smoke ? 0.6 : full ? 4 : 2,
-      afterSeconds: smoke ? 1.5 : full ? 4 : 3,
+      afterSeconds: smoke ? 0.5 : full ? 4 : 3,
       shards: 1,
       drainMs: smoke ? 200 : 1_000,
       reconnectMs: 100,

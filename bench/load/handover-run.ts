@@ -10,6 +10,7 @@ import type { BenchSettings, HandoverVariant } from '../settings.js';
 import { LatencyHistogram, summarise, type LatencySummary } from './latency-histogram.js';
 import { TOPIC, type LoadRun } from './load-run.js';
 import { nowUs, type FollowReport, type PublisherReport, type PublishRetryReport, type StormClientReport, type SubscriberReport, type Target } from './messages.js';
+import { caughtUpAtUs, max, sum, trackedDeliveries, type TrackedDeliveries } from './storm-run.js';
 
 const SAMPLE_MS = 50;
 /** the publish window allows for a replacement this slow (s); it ends afterSeconds after the replacement */
@@ -37,14 +38,10 @@ export interface HandoverCpu {
   machineBusy: number;
 }
 
-export interface HandoverResult {
+export interface HandoverResult extends TrackedDeliveries {
+  /** streams open when publishing began */
   subscribers: number;
-  rate: number;
-  payloadBytes: number;
-  atSeconds: number;
-  afterSeconds: number;
-  shards: number;
-  drainMs: number;
+  settings: BenchSettings['handover'];
   published: { target: number; sent: number; accepted: number; notAccepted: number; perSecond: number };
   publishing: PublishRetryReport;
   /** from the first refusal (503 or lost connection) to the first 202 to a request written after it (ms); 0 when nothing was refused */
@@ -63,18 +60,8 @@ export interface HandoverResult {
   allBackMs: number;
   /** per reconnect: the close to the response head of the reconnect that got through */
   awayMs: LatencySummary;
-  /** events a reconnected stream received that were published before its head arrived: publish to receipt */
-  catchUpMs: LatencySummary;
   /** from T until every client was back and had its catch-up events (ms) */
   allCaughtUpMs: number;
-  missing: { total: number; clients: number; maxPerClient: number };
-  duplicates: { total: number; clients: number; maxPerClient: number };
-  resets: { total: number; clients: number };
-  orderViolations: number;
-  malformed: number;
-  received: number;
-  expected: number;
-  latencyMs: LatencySummary;
   /** the second (cpuWindowSeconds) after T, and as long just before T */
   cpu: HandoverCpu;
   steadyCpu: HandoverCpu;
@@ -207,32 +194,20 @@ export async function handoverPhase(
     sampler.stop();
   }
   const windowUs = h.cpuWindowSeconds * 1e6;
-  const sum = <T>(xs: T[], f: (x: T) => number): number => xs.reduce((a, x) => a + f(x), 0);
-  const max = <T>(xs: T[], f: (x: T) => number): number => Math.max(0, ...xs.map(f));
   const away = new LatencyHistogram();
-  const catchUp = new LatencyHistogram();
-  const latency = new LatencyHistogram();
   const failures: Record<string, number> = {};
   for (const f of follows) {
     away.merge(f.away);
     for (const [k, v] of Object.entries(f.failures)) failures[k] = (failures[k] ?? 0) + v;
   }
-  for (const r of clientReports) catchUp.merge(r.catchUp);
-  for (const r of phaseReports) latency.merge(r.latency);
   const lastHeadUs = max(follows, (f) => f.lastHeadUs);
-  const caughtUpUs = Math.max(lastHeadUs, max(clientReports, (r) => r.caughtUpUs));
+  const caughtUpUs = caughtUpAtUs(lastHeadUs, clientReports);
   const retries = pub.retries!;
   const clientsClosed = sum(follows, (f) => f.clientsClosed);
   const clientsAway = sum(follows, (f) => f.clientsAway);
-  const clients = sum(clientReports, (r) => r.clients);
   return {
     subscribers: sum(phaseReports, (r) => r.openAtStart),
-    rate: h.rate,
-    payloadBytes: h.payloadBytes,
-    atSeconds: h.atSeconds,
-    afterSeconds: h.afterSeconds,
-    shards: h.shards,
-    drainMs: h.drainMs,
+    settings: h,
     published: { target: pub.target, sent: pub.sent, accepted: pub.accepted, notAccepted: pub.notAccepted.length, perSecond: pub.acceptedPerSecond },
     publishing: retries,
     refusedWindowMs: retries.firstRefusedUs === 0 ? 0 : retries.acceptedAgainUs > 0 ? (retries.acceptedAgainUs - retries.firstRefusedUs) / 1000 : NaN,
@@ -246,16 +221,8 @@ export async function handoverPhase(
     failures,
     allBackMs: lastHeadUs > 0 ? (lastHeadUs - t) / 1000 : NaN,
     awayMs: summarise(away),
-    catchUpMs: summarise(catchUp),
     allCaughtUpMs: caughtUpUs > 0 ? (caughtUpUs - t) / 1000 : NaN,
-    missing: { total: sum(clientReports, (r) => r.missing), clients: sum(clientReports, (r) => r.clientsMissing), maxPerClient: max(clientReports, (r) => r.maxMissing) },
-    duplicates: { total: sum(clientReports, (r) => r.duplicates), clients: sum(clientReports, (r) => r.clientsDuplicates), maxPerClient: max(clientReports, (r) => r.maxDuplicates) },
-    resets: { total: sum(clientReports, (r) => r.resets), clients: sum(clientReports, (r) => r.clientsReset) },
-    orderViolations: sum(phaseReports, (r) => r.orderViolations),
-    malformed: sum(phaseReports, (r) => r.malformed),
-    received: sum(phaseReports, (r) => r.received),
-    expected: pub.accepted * clients,
-    latencyMs: summarise(latency),
+    ...trackedDeliveries(clientReports, phaseReports, pub.accepted),
     cpu: sampler.over(t, t + windowUs),
     steadyCpu: sampler.over(t - windowUs, t),
     wallSeconds: (performance.now() - wall0) / 1000,

@@ -86,7 +86,7 @@ export function checkHandoverTargets(runs: RunRecord[]): TargetCheck[] {
     {
       target: window,
       met: Number.isFinite(r.refusedWindowMs) && r.refusedWindowMs < REFUSED_WINDOW_TARGET_MS,
-      detail: `${ms(r.refusedWindowMs)} ms (SHARDS=${r.shards}): ${n(r.publishing.refused)} publishes answered 503, ${n(r.publishing.connectionLost)} lost with their connection; the new server listened ${ms(r.replacement.newListeningMs)} ms after it was started.`,
+      detail: `${ms(r.refusedWindowMs)} ms (SHARDS=${r.settings.shards}): ${n(r.publishing.refused)} publishes answered 503, ${n(r.publishing.connectionLost)} lost with their connection; the new server listened ${ms(r.replacement.newListeningMs)} ms after it was started.`,
     },
   ];
 }
