@@ -44,6 +44,8 @@ export interface HandoverResult extends TrackedDeliveries {
   settings: BenchSettings['handover'];
   published: { target: number; sent: number; accepted: number; notAccepted: number; perSecond: number };
   publishing: PublishRetryReport;
+  /** each request written (a retry too) to its 202 */
+  publishResponseMs: LatencySummary;
   /** from the first refusal (503 or lost connection) to the first 202 to a request written after it (ms); 0 when nothing was refused */
   refusedWindowMs: number;
   /** the longest time without a 202 (ms) */
@@ -210,6 +212,7 @@ export async function handoverPhase(
     settings: h,
     published: { target: pub.target, sent: pub.sent, accepted: pub.accepted, notAccepted: pub.notAccepted.length, perSecond: pub.acceptedPerSecond },
     publishing: retries,
+    publishResponseMs: summarise(LatencyHistogram.from(pub.responseLatency)),
     refusedWindowMs: retries.firstRefusedUs === 0 ? 0 : retries.acceptedAgainUs > 0 ? (retries.acceptedAgainUs - retries.firstRefusedUs) / 1000 : NaN,
     longestGapMs: retries.longestGapUs / 1000,
     replacement,
