@@ -64,9 +64,10 @@ export interface HandoverResult extends TrackedDeliveries {
   awayMs: LatencySummary;
   /** from T until every client was back and had its catch-up events (ms) */
   allCaughtUpMs: number;
-  /** the second (cpuWindowSeconds) after T, and as long just before T */
+  /** the second (cpuWindowSeconds) after T, as long just before T, and from T until every client was back and caught up */
   cpu: HandoverCpu;
   steadyCpu: HandoverCpu;
+  switchCpu: HandoverCpu;
   wallSeconds: number;
 }
 
@@ -228,6 +229,7 @@ export async function handoverPhase(
     ...trackedDeliveries(clientReports, phaseReports, pub.accepted),
     cpu: sampler.over(t, t + windowUs),
     steadyCpu: sampler.over(t - windowUs, t),
+    switchCpu: sampler.over(t, Math.max(caughtUpUs, t + windowUs)),
     wallSeconds: (performance.now() - wall0) / 1000,
   };
 }

@@ -39,6 +39,7 @@ const ROWS: Array<[string, (r: Handover) => string]> = [
   ['**old process exit code**', (r) => String(r.replacement.oldExit.signal ?? r.replacement.oldExit.code)],
   ['**server CPU in the second after T**: old + new (cores)', (r) => `${cores(r.cpu.oldServerCores)} + ${cores(r.cpu.newServerCores)} = ${cores(r.cpu.serverCores)}`],
   ['server CPU in the second before T (cores)', (r) => cores(r.steadyCpu.serverCores)],
+  ['server CPU from T until all are back and caught up: old + new (cores; CPU s)', (r) => `${cores(r.switchCpu.oldServerCores)} + ${cores(r.switchCpu.newServerCores)} (${(r.switchCpu.serverCores * r.switchCpu.windowSeconds).toFixed(2)} s over ${formatValue(r.switchCpu.windowSeconds)} s)`],
   ['generator CPU in the second after T / before (cores)', (r) => `${cores(r.cpu.generatorCores)} / ${cores(r.steadyCpu.generatorCores)}`],
   ['machine busy in the second after T, all tenants (%)', (r) => n(r.cpu.machineBusy * 100)],
 ];
