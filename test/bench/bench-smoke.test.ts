@@ -149,13 +149,14 @@ describe('make bench (BENCH_SMOKE=1)', () => {
       expect(r.connect).toMatchObject({ connected: handoverSubscribers, failed: 0 });
       expect(r).toMatchObject({ subscribers: handoverSubscribers, clientsClosed: handoverSubscribers, clientsBack: handoverSubscribers, clientsAway: 0 });
       expect(r.replacement.oldExit).toEqual({ code: 0, signal: null });
-      expect(r.published.accepted).toBe(r.published.target);
+      // every event written is accepted in the end (how far the publisher fell behind its rate is a figure, not checked)
+      expect(r.published.accepted).toBe(r.published.sent);
       expect(r.published.notAccepted).toBe(0);
       expect(r.expected).toBe(r.published.accepted * handoverSubscribers);
       expect(r.received + r.missing.total - r.duplicates.total).toBe(r.expected);
       expect(r.orderViolations).toBe(0);
       expect(r.malformed).toBe(0);
-      expect(r.cpu.newServerCores).toBeGreaterThan(0); // its start-up is in the second after T
+      expect(r.switchCpu.newServerCores).toBeGreaterThan(0); // its start-up, from T until everyone is back
     }
     for (const r of replaced.filter((x: { variant: string }) => x.variant !== 'memory-restart')) {
       expect(r.missing).toEqual({ total: 0, clients: 0, maxPerClient: 0 });
