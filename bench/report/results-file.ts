@@ -72,7 +72,8 @@ export class ResultsWriter {
 
   build(complete: boolean): ResultsFile {
     const figs = figures(this.runs);
-    const uws = this.runs.find((r) => r.variant.startsWith('uws-') && r['serverSettings'] !== undefined);
+    // the handover scenario's records are uWS servers too (named after the way they were replaced)
+    const uws = this.runs.find((r) => (r.variant.startsWith('uws-') || r.scenario === 'handover') && r['serverSettings'] !== undefined);
     return {
       schema: 1,
       file: this.file,
