@@ -208,8 +208,8 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
     subscribersPerProcess: 9_000,
     publisherConnections: 16,
     drainSeconds: smoke ? 3 : 5,
-    // smoke: under the smoke test's 180 s, with room for six server starts of the handover scenario on a busy machine
-    timeoutSeconds: smoke ? 170 : full ? 900 : 300,
+    // room for the handover scenario's six server starts on a busy machine (smoke: still under the smoke test's 180 s)
+    timeoutSeconds: smoke ? 170 : full ? 1_000 : 360,
     sweep: { batchSizes: [1, 16, 256], batchMs: [2, 10], segmentSizes: [64, 512, 4096], shards: [1, 2], seconds: smoke ? 0.5 : full ? 2 : 1, warmupSeconds: smoke ? 0.2 : 0.5 },
     generatorNodeFlags: [],
     serverNodeFlags: [],
