@@ -9,6 +9,7 @@ import { runCompression } from './scenarios/compression.js';
 import { makeContext, type ScenarioContext } from './scenarios/context.js';
 import { runDurability } from './scenarios/durability.js';
 import { runFanOut } from './scenarios/fan-out.js';
+import { runHandover } from './scenarios/handover.js';
 import { runHighFanOut } from './scenarios/high-fan-out.js';
 import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runMicro } from './scenarios/micro.js';
@@ -24,6 +25,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<v
   saturation: runSaturation,
   'two-server': runTwoServer,
   storm: runStorm,
+  handover: runHandover,
   compression: runCompression,
   durability: runDurability,
   'idle-memory': runIdleMemory,

@@ -29,6 +29,8 @@ export interface RunningServer {
   settings: Record<string, unknown> | undefined;
   output(): string;
   alive(): boolean;
+  /** how the process ended: its exit code, or the signal that killed it */
+  exited: Promise<{ code: number | null; signal: string | null }>;
   stop(): Promise<void>;
 }
 
@@ -40,9 +42,15 @@ const ENTRY = {
 
 /**
  * Starts a fresh server for `variant` and resolves once it prints `listening on http://HOST:PORT`;
- * `startTimeoutMs` is longer for a server that first recovers a large DATA_DIR log.
+ * `startTimeoutMs` is longer for a server that first recovers a large DATA_DIR log; `onSpawn` gets
+ * its pid at once.
  */
-export function startServer(variant: Variant, env: Record<string, string> = {}, nodeFlags: string[] = [], startTimeoutMs = 15_000): Promise<RunningServer> {
+export function startServer(
+  variant: Variant,
+  env: Record<string, string> = {},
+  nodeFlags: string[] = [],
+  { startTimeoutMs = 15_000, onSpawn }: { startTimeoutMs?: number; onSpawn?: (pid: number) => void } = {},
+): Promise<RunningServer> {
   const args = [...nodeFlags, ENTRY[variant.kind]];
   const child: ChildProcess = track(
     spawn(process.execPath, args, {
@@ -58,6 +66,8 @@ export function startServer(variant: Variant, env: Record<string, string> = {}, 
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
+  onSpawn?.(child.pid!); // before it listens: its start-up is measured too
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   let out = '';
   const keep = (d: Buffer): void => {
     out += d.toString();
@@ -90,9 +100,9 @@ export function startServer(variant: Variant, env: Record<string, string> = {}, 
         settings: s ? (JSON.parse(s[1]!) as Record<string, unknown>) : undefined,
         output: () => out,
         alive: () => child.exitCode === null && child.signalCode === null,
+        exited,
         stop: async () => {
           if (child.exitCode !== null || child.signalCode !== null) return;
-          const exited = new Promise<void>((r) => child.once('exit', () => r()));
           child.kill('SIGTERM');
           const hard = setTimeout(() => child.kill('SIGKILL'), 5_000);
           await exited;

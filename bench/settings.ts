@@ -7,12 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { EnvReader, type Env } from '../src/config/env-reader.js';
 import type { StormClose } from './load/messages.js';
 
-export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'storm', 'compression', 'durability', 'micro'] as const;
+export const SCENARIOS = ['fan-out', 'high-fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'two-server', 'storm', 'handover', 'compression', 'durability', 'micro'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** the compression scenario's variants: bench/scenarios/compression.ts */
 export const COMPRESSION_VARIANTS = ['identity', 'gzip', 'baseline-gzip', 'nginx-gzip'] as const;
 export type CompressionVariant = (typeof COMPRESSION_VARIANTS)[number];
+
+/** the handover scenario's ways of replacing the server: bench/scenarios/handover.ts */
+export const HANDOVER_VARIANTS = ['handover', 'restart', 'memory-restart'] as const;
+export type HandoverVariant = (typeof HANDOVER_VARIANTS)[number];
 
 export interface LoadShape {
   subscribers: number;
@@ -67,6 +71,27 @@ export interface BenchSettings {
     windowSeconds: number;
     /** a reconnect with no response head by then counts as failed (ms) */
     reconnectTimeoutMs: number;
+  };
+  /** a server replaced under load (handover, restart on the durable log, memory-only restart), the same load each time */
+  handover: {
+    variants: HandoverVariant[];
+    subscribers: number;
+    /** events per second, each with an Idempotency-Key, refusals retried */
+    rate: number;
+    payloadBytes: number;
+    /** publishing before the replacement begins (T), and after it (s) */
+    atSeconds: number;
+    afterSeconds: number;
+    /** SHARDS of both servers */
+    shards: number;
+    /** the old server's DRAIN_MS: its streams are closed over this long */
+    drainMs: number;
+    /** a subscriber reconnects this long after its stream closed or an attempt failed; the servers' RETRY_MS */
+    reconnectMs: number;
+    /** a refused publish is sent again this long after (ms) */
+    publishRetryMs: number;
+    /** server CPU is reported over this long from T (s) */
+    cpuWindowSeconds: number;
   };
   publishThroughput: {
     seconds: number;
@@ -139,7 +164,7 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
   return {
     mode,
     resultsDir: `${REPO}results`,
-    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'storm', 'compression', 'durability', 'micro'] : [...SCENARIOS],
+    scenarios: smoke ? ['fan-out', 'saturation', 'idle-memory', 'publish-throughput', 'storm', 'handover', 'compression', 'durability', 'micro'] : [...SCENARIOS],
     variants: smoke ? ['baseline', 'uws-1'] : ['baseline', 'uws-1', 'uws-2'],
     rounds: full ? 3 : 1,
     fanOut: smoke
@@ -171,6 +196,19 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
       windowSeconds: smoke ? 0.3 : 1,
       reconnectTimeoutMs: 20_000,
     },
+    handover: {
+      variants: [...HANDOVER_VARIANTS],
+      subscribers: smoke ? 20 : full ? 2_000 : 1_000,
+      rate: smoke ? 50 : 200,
+      payloadBytes: 128,
+      atSeconds: smoke ? 0.4 : full ? 4 : 2,
+      afterSeconds: smoke ? 0.3 : full ? 4 : 3,
+      shards: 1,
+      drainMs: smoke ? 100 : 1_000,
+      reconnectMs: 100,
+      publishRetryMs: 5,
+      cpuWindowSeconds: 1,
+    },
     publishThroughput: { seconds: smoke ? 1 : full ? 5 : 2, connections: 10, pipelining: 1, pipelined: 10, clusterConnections: 100, payloadBytes: 128 },
     compression: {
       variants: [...COMPRESSION_VARIANTS],
@@ -199,7 +237,8 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
     subscribersPerProcess: 9_000,
     publisherConnections: 16,
     drainSeconds: smoke ? 3 : 5,
-    timeoutSeconds: smoke ? 150 : full ? 1_200 : 420,
+    // room for the durability scenario's 1,000,000-event log and the handover scenario's six server starts on a busy machine
+    timeoutSeconds: smoke ? 240 : full ? 1_500 : 540,
     sweep: { batchSizes: [1, 16, 256], batchMs: [2, 10], segmentSizes: [64, 512, 4096], shards: [1, 2], seconds: smoke ? 0.5 : full ? 2 : 1, warmupSeconds: smoke ? 0.2 : 0.5 },
     generatorNodeFlags: [],
     serverNodeFlags: [],
@@ -273,6 +312,19 @@ export function loadSettings(env: Env = process.env): Readonly<BenchSettings> {
     close: read.oneOf('BENCH_STORM_CLOSE', s.storm.close, ['fin', 'rst'] as const),
     windowSeconds: read.number('BENCH_STORM_WINDOW_SECONDS', s.storm.windowSeconds, 0.1, 600),
     reconnectTimeoutMs: read.int('BENCH_STORM_RECONNECT_TIMEOUT_MS', s.storm.reconnectTimeoutMs, 100, 600_000),
+  };
+  s.handover = {
+    variants: read.list('BENCH_HANDOVER_VARIANTS', s.handover.variants, (x) => (HANDOVER_VARIANTS as readonly string[]).includes(x), `variants among ${HANDOVER_VARIANTS.join(', ')}`),
+    subscribers: read.int('BENCH_HANDOVER_SUBSCRIBERS', s.handover.subscribers, 1, 50_000),
+    rate: read.number('BENCH_HANDOVER_RATE', s.handover.rate, 1, 200_000),
+    payloadBytes,
+    atSeconds: read.number('BENCH_HANDOVER_AT_SECONDS', s.handover.atSeconds, 0.2, 600),
+    afterSeconds: read.number('BENCH_HANDOVER_AFTER_SECONDS', s.handover.afterSeconds, 0.5, 600),
+    shards: read.int('BENCH_HANDOVER_SHARDS', s.handover.shards, 0, 64),
+    drainMs: read.int('BENCH_HANDOVER_DRAIN_MS', s.handover.drainMs, 0, 60_000),
+    reconnectMs: read.int('BENCH_HANDOVER_RECONNECT_MS', s.handover.reconnectMs, 1, 60_000),
+    publishRetryMs: read.int('BENCH_HANDOVER_PUBLISH_RETRY_MS', s.handover.publishRetryMs, 0, 60_000),
+    cpuWindowSeconds: s.handover.cpuWindowSeconds,
   };
   s.publishThroughput = {
     seconds: read.number('BENCH_PUBLISH_SECONDS', s.publishThroughput.seconds, 0.5, 600),

@@ -21,7 +21,10 @@ export type SubscriberRequest =
   /** at `atUs` (hrtime), close every open stream from the client side, then reconnect each at once with its Last-Event-ID */
   | { type: 'storm'; atUs: number; target: Target; topic: string; close: StormClose; timeoutMs: number }
   /** per-client delivery counts of the tracked phase: publisher seqs 1..sent are due, except `notAccepted` */
-  | { type: 'storm-report'; sent: number; notAccepted: number[] };
+  | { type: 'storm-report'; sent: number; notAccepted: number[] }
+  /** from now on, a stream the server closes is reopened after `retryMs` with the client's Last-Event-ID, and again after each failed attempt */
+  | { type: 'follow'; target: Target; topic: string; retryMs: number; timeoutMs: number }
+  | { type: 'follow-report' };
 
 /** How a storm closes the streams: `fin`, a normal close (a browser, a balancer going away); `rst`, an abort. */
 export type StormClose = 'fin' | 'rst';
@@ -108,11 +111,55 @@ export interface StormClientReport {
   caughtUpUs: number;
 }
 
+/** One generator process's clients following a server that goes away (bench/load/following-clients.ts). */
+export interface FollowReport {
+  /** streams the server closed, reconnects that got a 200 head, attempts that failed (with reasons) */
+  serverCloses: number;
+  reconnected: number;
+  failedAttempts: number;
+  failures: Record<string, number>;
+  /** clients whose stream was closed at least once, and of those, the ones without an open stream now */
+  clientsClosed: number;
+  clientsAway: number;
+  /** hrtime (µs) of the first close by the server, and of the last reconnect's response head; 0 when none */
+  firstCloseUs: number;
+  lastHeadUs: number;
+  /** per reconnect: the close to the response head of the reconnect that succeeded */
+  away: HistogramData;
+}
+
 // ---- publisher process (bench/load/publisher-process.ts) ----
 
 export type PublisherRequest =
   | { type: 'connect'; target: Target; connections: number }
-  | { type: 'publish'; phase: number; topic: string; rate: number; seconds: number; payload: Payload; responseTimeoutMs: number };
+  | { type: 'publish'; phase: number; topic: string; rate: number; seconds: number; payload: Payload; responseTimeoutMs: number; retry?: PublishRetry }
+  /** ends the publish window in progress now: its answer comes as if `seconds` had been this long */
+  | { type: 'stop' };
+
+/**
+ * A publisher that outlives its server: every event carries `Idempotency-Key`, a 503 or a connection
+ * lost before the answer is sent again with the same key and body after `delayMs` (until the window
+ * closes plus responseTimeoutMs), and a closed connection is replaced.
+ */
+export interface PublishRetry {
+  delayMs: number;
+}
+
+/** What a retrying publisher met (PublishRetry). */
+export interface PublishRetryReport {
+  /** answers 503, requests whose connection closed before an answer, connection attempts refused */
+  refused: number;
+  connectionLost: number;
+  connectFailures: number;
+  /** requests written again */
+  retries: number;
+  /** hrtime (µs): the first refusal (503 or lost connection), and the first 202 to a request written after it; 0 when none */
+  firstRefusedUs: number;
+  acceptedAgainUs: number;
+  /** the longest time between two 202 answers (µs), and when it began */
+  longestGapUs: number;
+  longestGapFromUs: number;
+}
 
 export interface PublisherReport {
   /** events due at the target rate over the window */
@@ -135,6 +182,8 @@ export interface PublisherReport {
   maxBacklog: number;
   /** the payload seqs (1..sent) whose request was not answered 202: rejected, or unanswered (at most 10,000 listed) */
   notAccepted: number[];
+  /** with PublishRetry only */
+  retries?: PublishRetryReport;
   cpuSeconds: number;
   wallSeconds: number;
   eventLoopUtilization: number;

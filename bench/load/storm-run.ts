@@ -32,7 +32,50 @@ export interface StormCpu {
   generatorRunQueueMsPerSecond: number;
 }
 
-export interface StormResult {
+/** What the clients of a tracked phase received, over every generator process (a storm, a handover). */
+export interface TrackedDeliveries {
+  /** events received on a reconnected stream that were published before its head arrived: publish to receipt */
+  catchUpMs: LatencySummary;
+  /** over the whole phase, per client, summed over clients */
+  missing: { total: number; clients: number; maxPerClient: number };
+  duplicates: { total: number; clients: number; maxPerClient: number };
+  resets: { total: number; clients: number };
+  orderViolations: number;
+  malformed: number;
+  /** deliveries received, and due (accepted × clients) */
+  received: number;
+  expected: number;
+  /** publish to receipt, every delivery of the phase */
+  latencyMs: LatencySummary;
+}
+
+export const sum = <T>(xs: T[], f: (x: T) => number): number => xs.reduce((a, x) => a + f(x), 0);
+export const max = <T>(xs: T[], f: (x: T) => number): number => Math.max(0, ...xs.map(f));
+
+export function trackedDeliveries(clientReports: StormClientReport[], phaseReports: SubscriberReport[], accepted: number): TrackedDeliveries {
+  const catchUp = new LatencyHistogram();
+  const latency = new LatencyHistogram();
+  for (const r of clientReports) catchUp.merge(r.catchUp);
+  for (const r of phaseReports) latency.merge(r.latency);
+  return {
+    catchUpMs: summarise(catchUp),
+    missing: { total: sum(clientReports, (r) => r.missing), clients: sum(clientReports, (r) => r.clientsMissing), maxPerClient: max(clientReports, (r) => r.maxMissing) },
+    duplicates: { total: sum(clientReports, (r) => r.duplicates), clients: sum(clientReports, (r) => r.clientsDuplicates), maxPerClient: max(clientReports, (r) => r.maxDuplicates) },
+    resets: { total: sum(clientReports, (r) => r.resets), clients: sum(clientReports, (r) => r.clientsReset) },
+    orderViolations: sum(phaseReports, (r) => r.orderViolations),
+    malformed: sum(phaseReports, (r) => r.malformed),
+    received: sum(phaseReports, (r) => r.received),
+    expected: accepted * sum(clientReports, (r) => r.clients),
+    latencyMs: summarise(latency),
+  };
+}
+
+/** hrtime (µs) at which the slowest client was back (lastHeadUs, 0 when none was) and had its catch-up events. */
+export function caughtUpAtUs(lastHeadUs: number, clientReports: StormClientReport[]): number {
+  return Math.max(lastHeadUs, max(clientReports, (r) => r.caughtUpUs));
+}
+
+export interface StormResult extends TrackedDeliveries {
   subscribers: number;
   rate: number;
   payloadBytes: number;
@@ -62,21 +105,8 @@ export interface StormResult {
   backMs: LatencySummary;
   /** per reconnect, connect() to response head */
   handshakeMs: LatencySummary;
-  /** events received on a reconnected stream that were published before its head arrived: publish to receipt */
-  catchUpMs: LatencySummary;
   /** from T until every client was back and had received its catch-up events (ms) */
   allCaughtUpMs: number;
-  /** over the whole phase (before, during and after the storm), per client, summed over clients */
-  missing: { total: number; clients: number; maxPerClient: number };
-  duplicates: { total: number; clients: number; maxPerClient: number };
-  resets: { total: number; clients: number };
-  orderViolations: number;
-  malformed: number;
-  /** deliveries received, and due (accepted × clients) */
-  received: number;
-  expected: number;
-  /** publish to receipt, every delivery of the phase */
-  latencyMs: LatencySummary;
   steady: StormCpu;
   storm: StormCpu;
   /** server CPU the storm cost beyond the steady rate: storm CPU − steady cores × storm window (s) */
@@ -193,20 +223,14 @@ export async function stormPhase(run: LoadRun, target: Target, st: Readonly<Benc
   const t = Math.min(...storms.map((r) => r.closeStartUs));
   const handshake = new LatencyHistogram();
   const backHist = new LatencyHistogram();
-  const catchUp = new LatencyHistogram();
-  const latency = new LatencyHistogram();
   const failures: Record<string, number> = {};
   for (const r of storms) {
     handshake.merge(r.handshake);
     backHist.merge(r.back);
     for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
   }
-  for (const r of clientReports) catchUp.merge(r.catchUp);
-  for (const r of phaseReports) latency.merge(r.latency);
-  const sum = <T>(xs: T[], f: (x: T) => number): number => xs.reduce((a, x) => a + f(x), 0);
-  const max = <T>(xs: T[], f: (x: T) => number): number => Math.max(0, ...xs.map(f));
   const lastHeadUs = max(storms, (r) => r.lastHeadUs);
-  const caughtUpUs = Math.max(lastHeadUs, max(clientReports, (r) => r.caughtUpUs));
+  const caughtUpUs = caughtUpAtUs(lastHeadUs, clientReports);
 
   // The storm window: from T until every client is back and caught up, at least windowSeconds; the
   // steady window: as long, ending at T (shorter when publishing had not been going on that long).
@@ -215,8 +239,6 @@ export async function stormPhase(run: LoadRun, target: Target, st: Readonly<Benc
   const steady = cpuOver(samples, steadyStart, t);
   const storm = cpuOver(samples, t, stormEnd);
   const whole = cpuOver(samples, samples[0]!.us, samples[samples.length - 1]!.us);
-  const clients = sum(clientReports, (r) => r.clients);
-  const received = sum(phaseReports, (r) => r.received);
 
   return {
     subscribers: sum(phaseReports, (r) => r.openAtStart),
@@ -240,16 +262,8 @@ export async function stormPhase(run: LoadRun, target: Target, st: Readonly<Benc
     allBackMs: lastHeadUs > 0 ? (lastHeadUs - t) / 1000 : NaN,
     backMs: summarise(backHist),
     handshakeMs: summarise(handshake),
-    catchUpMs: summarise(catchUp),
     allCaughtUpMs: caughtUpUs > 0 ? (caughtUpUs - t) / 1000 : NaN,
-    missing: { total: sum(clientReports, (r) => r.missing), clients: sum(clientReports, (r) => r.clientsMissing), maxPerClient: max(clientReports, (r) => r.maxMissing) },
-    duplicates: { total: sum(clientReports, (r) => r.duplicates), clients: sum(clientReports, (r) => r.clientsDuplicates), maxPerClient: max(clientReports, (r) => r.maxDuplicates) },
-    resets: { total: sum(clientReports, (r) => r.resets), clients: sum(clientReports, (r) => r.clientsReset) },
-    orderViolations: sum(phaseReports, (r) => r.orderViolations),
-    malformed: sum(phaseReports, (r) => r.malformed),
-    received,
-    expected: pub.accepted * clients,
-    latencyMs: summarise(latency),
+    ...trackedDeliveries(clientReports, phaseReports, pub.accepted),
     steady,
     storm,
     serverExtraCpuSeconds: storm.serverCpuSeconds - steady.serverCores * storm.windowSeconds,

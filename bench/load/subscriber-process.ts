@@ -4,16 +4,19 @@
 // with CLOCK_MONOTONIC, this process reads the same clock once per socket read, when the bytes reach
 // JavaScript). For the reconnect storm (reconnect-storm.ts), each subscriber is a client that
 // outlives its connections: it closes its stream when told and reconnects at once with the last id
-// it received as `Last-Event-ID`, as a browser's EventSource does.
+// it received as `Last-Event-ID`, as a browser's EventSource does. For a handover or a restart
+// (following-clients.ts), each reconnects by itself when the server closes its stream.
 import { performance } from 'node:perf_hooks';
 import { serveParent } from '../processes.js';
 import type { ConnectReport, Progress, SubscriberRequest } from './messages.js';
+import { Followers } from './following-clients.js';
 import { PhaseCounters } from './phase-counters.js';
 import { storm, stormReport } from './reconnect-storm.js';
 import { Client, StreamPool } from './subscriber-streams.js';
 
 const counters = new PhaseCounters();
 const pool = new StreamPool(counters);
+let followers: Followers | undefined;
 
 function connect(r: Extract<SubscriberRequest, { type: 'connect' }>): Promise<ConnectReport> {
   const started = performance.now();
@@ -73,5 +76,10 @@ serveParent<SubscriberRequest>((m): unknown => {
       return storm(pool, m);
     case 'storm-report':
       return stormReport(pool, m.sent, m.notAccepted);
+    case 'follow':
+      followers = new Followers(pool, m);
+      return;
+    case 'follow-report':
+      return followers?.toReport();
   }
 });

@@ -27,6 +27,8 @@ const MAX_TRACKED_SEQ = 10_000_000;
 export class Client {
   /** the id of the last event received: sent back as Last-Event-ID on a reconnect ('' : none yet) */
   lastId = '';
+  /** the seq of that id: the server's sequence must only grow for a client, across its connections */
+  lastSeq = 0;
   stream: Stream | undefined;
   /** tracked phase: deliveries per payload seq (saturating at 255), reset frames, catch-up */
   seen = new Uint8Array(0);
@@ -57,7 +59,6 @@ const stamp: Stamp = { phase: 0, seq: 0, sentUs: 0 }; // the event being counted
 
 export class Stream implements SseEventSink {
   readonly parser = new SseResponseParser(this);
-  private lastSeq = 0;
   opened = false;
   /** hrtime (µs) of connect(), and of the read that completed the response head */
   readonly connectUs = nowUs();
@@ -79,14 +80,15 @@ export class Stream implements SseEventSink {
     const client = this.client;
     if (id !== '') client.lastId = id; // a reset frame's id too: the browser resumes from its position
     if (event === 'reset') {
+      client.lastSeq = 0; // a new history: its numbers start again
       counters.resets++;
       if (counters.tracking) client.resets++;
       return;
     }
-    // id: <epoch>-<seq>; the server's sequence must only grow on one stream
+    // id: <epoch>-<seq>; a resumed stream goes on after the client's last id
     const seq = intAt(id, id.lastIndexOf('-') + 1);
-    if (seq < 0 || seq <= this.lastSeq) counters.orderViolations++;
-    else this.lastSeq = seq;
+    if (seq < 0 || seq <= client.lastSeq) counters.orderViolations++;
+    else client.lastSeq = seq;
     if (!readStamp(data, stamp)) {
       counters.malformed++;
       return;
@@ -125,6 +127,8 @@ export class StreamPool {
   readonly clients: Client[] = [];
   /** set by a connect request: every stream of this process, reconnects included, asks for gzip or does not */
   acceptGzip = false;
+  /** set while clients follow their server (following-clients.ts): told of every stream the server closed */
+  onServerClose: ((client: Client) => void) | undefined;
 
   constructor(readonly counters: PhaseCounters) {}
 
@@ -183,12 +187,14 @@ export class StreamPool {
         this.streams.delete(stream);
         this.open--;
         if (client.stream === stream) client.stream = undefined;
+        this.onServerClose?.(client);
       }
     });
   }
 
   /** Resets (RST) rather than FIN: 10,000 closes would otherwise leave 10,000 ports in TIME_WAIT. */
   disconnectAll(): void {
+    this.onServerClose = undefined;
     for (const s of this.streams) s.socket.resetAndDestroy();
     this.streams.clear();
     this.open = 0;

@@ -2,6 +2,7 @@
 // the performance targets (against the baseline; compression's against identity, durability's against memory only), the load generator's verdict, the micro-benchmarks, and the machine.
 import { renderCompression } from './compression-section.js';
 import { renderDurability } from './durability-section.js';
+import { renderHandover } from './handover-section.js';
 import { renderStorm } from './storm-section.js';
 import { renderTwoServer } from './two-server-section.js';
 import { renderPublish } from './publish-section.js';
@@ -154,6 +155,7 @@ export function renderMarkdown(r: ResultsFile): string {
   out.push(...renderTwoServer(r.runs));
   out.push(...renderPublish(r));
   out.push(...renderStorm(r.runs, r.settings));
+  out.push(...renderHandover(r.runs, r.settings));
   out.push(...renderCompression(r.runs, r.settings, r.machine));
   out.push(...renderDurability(r.runs, r.settings, r.machine));
   const notes = overloadNotes(r);

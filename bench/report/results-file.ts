@@ -9,6 +9,7 @@ import type { RunRecord } from '../scenarios/context.js';
 import type { BenchSettings } from '../settings.js';
 import { checkCompressionTargets } from './compression-section.js';
 import { checkDurabilityTargets } from './durability-section.js';
+import { checkHandoverTargets } from './handover-section.js';
 import { renderMarkdown } from './markdown.js';
 import { checkTargets, figures, generatorVerdict, microResults, type Figure, type TargetCheck } from './summarise.js';
 import { renderCharts } from './svg-charts.js';
@@ -72,7 +73,8 @@ export class ResultsWriter {
 
   build(complete: boolean): ResultsFile {
     const figs = figures(this.runs);
-    const uws = this.runs.find((r) => r.variant.startsWith('uws-') && r['serverSettings'] !== undefined);
+    // the handover scenario's records are uWS servers too (named after the way they were replaced)
+    const uws = this.runs.find((r) => (r.variant.startsWith('uws-') || r.scenario === 'handover') && r['serverSettings'] !== undefined);
     return {
       schema: 1,
       file: this.file,
@@ -91,6 +93,7 @@ export class ResultsWriter {
         ]),
         ...checkCompressionTargets(this.runs, this.settings),
         ...checkDurabilityTargets(this.runs, this.settings),
+        ...checkHandoverTargets(this.runs),
       ],
       generator: generatorVerdict(this.runs),
       micro: microResults(this.runs),

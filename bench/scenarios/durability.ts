@@ -141,7 +141,7 @@ async function logRuns(ctx: ScenarioContext, dir: string): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const mode of roundOrder(Object.keys(starts) as StartMode[], round)) {
       const t0 = performance.now();
-      const server = await startServer(SERVER, starts[mode], ctx.settings.serverNodeFlags, RECOVERY_START_TIMEOUT_MS);
+      const server = await startServer(SERVER, starts[mode], ctx.settings.serverNodeFlags, { startTimeoutMs: RECOVERY_START_TIMEOUT_MS });
       try {
         const startMs = performance.now() - t0;
         const rssMiB = memory(server.pid).rss / 2 ** 20;

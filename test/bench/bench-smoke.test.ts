@@ -1,7 +1,8 @@
-// A few-second run of `make bench` (BENCH_SMOKE=1) into a temporary directory, so the benchmark
+// A short run (about two minutes) of `make bench` (BENCH_SMOKE=1) into a temporary directory, so the benchmark
 // cannot rot: every scenario runs against the baseline and uWS SHARDS=1 with tiny loads (compression
-// against its own four variants, nginx included; durability with and without the DATA_DIR log), and the results it writes must be complete and
-// sane. It never writes into results/.
+// against its own four variants, nginx included; durability with and without the DATA_DIR log; the
+// handover scenario its three ways of replacing a server), and the results it writes must be complete
+// and sane. It never writes into results/.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,6 +139,34 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(uwsStorm.received).toBe(uwsStorm.expected);
     expect(results.figures.find((f: { scenario: string; key: string }) => f.scenario === 'storm' && f.key === 'stormMissing').values).toMatchObject({ 'uws-1': 0 });
 
+    // Replacing the server under load, three ways: every client's stream is closed by the old server
+    // and every client is back, every publish is eventually accepted (refusals retried with the same
+    // Idempotency-Key), the old process exits 0, and the counts add up. A handover and a restart on
+    // the durable log lose, repeat and reset nothing; a memory-only restart resets every client.
+    const replaced = results.runs.filter((r: { scenario: string }) => r.scenario === 'handover');
+    expect(replaced.map((r: { variant: string }) => r.variant)).toEqual(['handover', 'restart', 'memory-restart']);
+    const handoverSubscribers = results.settings.handover.subscribers;
+    for (const r of replaced) {
+      expect(r.connect).toMatchObject({ connected: handoverSubscribers, failed: 0 });
+      expect(r).toMatchObject({ subscribers: handoverSubscribers, clientsClosed: handoverSubscribers, clientsBack: handoverSubscribers, clientsAway: 0 });
+      expect(r.replacement.oldExit).toEqual({ code: 0, signal: null });
+      // every event written is accepted in the end (how far the publisher fell behind its rate is a figure, not checked)
+      expect(r.published.accepted).toBe(r.published.sent);
+      expect(r.published.notAccepted).toBe(0);
+      expect(r.expected).toBe(r.published.accepted * handoverSubscribers);
+      expect(r.received + r.missing.total - r.duplicates.total).toBe(r.expected);
+      expect(r.orderViolations).toBe(0);
+      expect(r.malformed).toBe(0);
+      expect(r.switchCpu.newServerCores).toBeGreaterThan(0); // its start-up, from T until everyone is back
+    }
+    for (const r of replaced.filter((x: { variant: string }) => x.variant !== 'memory-restart')) {
+      expect(r.missing).toEqual({ total: 0, clients: 0, maxPerClient: 0 });
+      expect(r.duplicates).toEqual({ total: 0, clients: 0, maxPerClient: 0 });
+      expect(r.resets).toEqual({ total: 0, clients: 0 });
+    }
+    expect(replaced.find((r: { variant: string }) => r.variant === 'memory-restart').resets.clients).toBe(handoverSubscribers);
+    expect(results.targets.find((t: { target: string }) => t.target.startsWith('Handover: 0 missing')).met).toBe(true);
+
     // Compression: every variant delivers every decoded event in order at each rate; gzip streams
     // (encode-once, node:http and nginx per connection) take fewer wire bytes than identity.
     const c = results.settings.compression;
@@ -195,8 +224,8 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(results.micro.length).toBeGreaterThanOrEqual(8);
     for (const m of results.micro) expect(m.nsPerOp).toBeGreaterThan(0);
     // fan-out CPU, full rate, p99, idle RSS; publishes/s and CPU per publish, plain and pipelined;
-    // cluster publishes; four for compression (against identity); four for durability (against memory only)
-    expect(results.targets).toHaveLength(17);
+    // cluster publishes; four for compression (against identity); four for durability (against memory only); two for the handover
+    expect(results.targets).toHaveLength(19);
     for (const t of results.targets.slice(9)) expect(t.met).toBeTypeOf('boolean');
 
     const md = readFileSync(join(dir, 'latest.md'), 'utf8');
@@ -215,10 +244,16 @@ describe('make bench (BENCH_SMOKE=1)', () => {
     expect(md).toContain('## Durability');
     expect(md).toMatch(/^\| 64 × one at a time \| `DATA_DIR`, `DURABILITY=fsync` \| [\d,]+ \| [\d.]+× \|/m);
     expect(md).toMatch(/^\*\*Disk per event:\*\* [\d.]+ bytes in the segment files against [\d.]+ bytes of SSE/m);
+    expect(md).toContain('## Replacing the server under load');
+    // handover and restart on the durable log: nothing missing, duplicated or reset; the old process exits 0 every time
+    expect(md).toMatch(/^\| \*\*missing deliveries\*\*[^|]*\| 0 \(0\) \| 0 \(0\) \| [^|]+ \|$/m);
+    expect(md).toMatch(/^\| \*\*duplicate deliveries\*\*[^|]*\| 0 \(0\) \| 0 \(0\) \| [^|]+ \|$/m);
+    expect(md).toMatch(/^\| \*\*reset frames\*\* \(clients\) \| 0 \(0\) \| 0 \(0\) \| [^|]+ \|$/m);
+    expect(md).toMatch(/^\| \*\*old process exit code\*\* \| 0 \| 0 \| 0 \|$/m);
     expect(md).toContain('## Compression');
     expect(md).toMatch(/^\| uWS, encode-once gzip \(COMPRESSION=gzip\) \| [\d,]+ \([\d,]+\) \| [\d.]+ \| [\d.]+× fewer \|/m);
     for (const svg of ['throughput.svg', 'latency.svg', 'cost.svg']) expect(readFileSync(join(dir, svg), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('make bench-c100k (BENCH_QUICK=1)', () => {
