@@ -34,6 +34,7 @@ import { openLog } from './handover/open-log.js';
 import { HandoverSource } from './handover/handover-source.js';
 import { OwnedLog } from './handover/owned-log.js';
 import { setPhase } from './handover/phase.js';
+import { step } from './handover/protocol.js';
 
 function configOrExit(): Config {
   try {
@@ -84,8 +85,10 @@ async function main(): Promise<void> {
   const shared = createSharedCounters(Math.max(config.shards, 1));
   const draining = (): boolean => Atomics.load(shared.global, GLOBAL_SLOT.DRAINING) === 1;
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, config, shared);
-  const opened = await openLog(config);
+  const opened = openLog(config);
   const log = opened?.log;
+  // A handover: nothing is numbered before this process owns the log (taken just before listening).
+  if (opened?.handover) Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
   const epoch = redis?.currentEpoch ?? log?.epoch ?? newEpoch();
   // The recovered history goes on: numbers continue after the newest stored.
   if (log !== undefined) Atomics.store(shared.position, 0, BigInt(log.lastSeq));
@@ -140,7 +143,10 @@ async function main(): Promise<void> {
   const local = new LocalSequencer(sequence, epoch, (run) => reorderer.add(run));
   // One server: every keyed publish is decided here (shards send theirs), against the keys the log kept.
   const keys = new IdempotencyTable(config.idempotencyWindowMs, config.idempotencyMaxKeys);
-  for (const record of log?.takeKeys() ?? []) keys.remember(record, Date.now());
+  const rememberKeys = (): void => {
+    for (const record of log?.takeKeys() ?? []) keys.remember(record, Date.now());
+  };
+  rememberKeys();
   const publishLocal = storedPublish(
     (items, receivedAt, units) =>
       units === undefined ? local.assign(items, receivedAt) : publishKeyed(keys, items, units, (fresh, marks) => local.assign(fresh, receivedAt, marks)),
@@ -193,6 +199,26 @@ async function main(): Promise<void> {
   );
   await clusterPresence?.start();
 
+  // A handover: the old server releases the log only now, and this one reads just what it wrote
+  // since the first read, then listens (it takes no connection before it owns the log).
+  const deliverTail = (): void => {
+    for (const batch of log!.takeTail()) deliver(batch);
+  };
+  if (opened?.handover) {
+    step('shards started');
+    opened.handover.catchUp(); // what the old server wrote meanwhile: the tail after the release is what is left
+    deliverTail();
+  }
+  const handover = await opened?.handover?.take();
+  if (handover !== undefined) {
+    rememberKeys();
+    deliverTail();
+    Atomics.store(shared.position, 0, BigInt(log!.lastSeq));
+    reorderer.startAfter(log!.lastSeq);
+    Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 0);
+    step(`owns the log up to seq ${log!.lastSeq}`);
+  }
+
   // Cluster mode: load the retained stream (the shared history) before taking connections.
   await redis?.start((events) => {
     for (const e of events) batcher.append(e.epoch, e.seq, e.item);
@@ -202,7 +228,8 @@ async function main(): Promise<void> {
   const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   console.log(`settings ${settings(config)}`);
   console.log(`listening on ${config.tlsCertFile !== undefined ? 'https' : 'http'}://${shownHost}:${listening.port} (epoch ${redis?.currentEpoch ?? batcher.epoch})`);
-  opened?.handover?.ready();
+  if (handover) step('listening');
+  handover?.ready();
 
   let stopping = false;
   // A newer server on the same DATA_DIR asks for the log: it gets it complete, or this one serves on.
@@ -215,11 +242,17 @@ async function main(): Promise<void> {
             if (port !== listening.port) throw new Error(`a handover needs the same PORT: this server listens on ${listening.port}, not ${port}`);
             if (stopping) throw new Error('this server is shutting down');
             if (logDown()) throw new Error('this server cannot write its event log now');
+            owned.sync(); // while still taking publishes
+            await new Promise(setImmediate); // and those that came during the sync are taken
+            step('synced ahead');
             Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
             setPhase(shared.global, 'handing-over');
+            step('draining: publishes answer 503');
             await shards.flushRuns(); // every number a shard claimed is in the batcher now
+            step('shards flushed their runs');
             batcher.flush();
-            owned.close();
+            owned.close(true);
+            step('log closed');
             return { epoch, lastSeq: sequence.last };
           },
           handedOver: () => shutdown?.('handover'),
