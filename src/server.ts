@@ -199,24 +199,14 @@ async function main(): Promise<void> {
   );
   await clusterPresence?.start();
 
-  // A handover: the old server releases the log only now, and this one reads just what it wrote
-  // since the first read, then listens (it takes no connection before it owns the log).
-  const deliverTail = (): void => {
-    for (const batch of log!.takeTail()) deliver(batch);
-  };
-  if (opened?.handover) {
-    step('shards started');
-    opened.handover.catchUp(); // what the old server wrote meanwhile: the tail after the release is what is left
-    deliverTail();
-  }
-  const handover = await opened?.handover?.take();
+  // A handover: the old server releases the log only now, with everything slow done; this process
+  // listens once it owns the log.
+  const handover = await opened?.handover?.take(deliver);
   if (handover !== undefined) {
     rememberKeys();
-    deliverTail();
     Atomics.store(shared.position, 0, BigInt(log!.lastSeq));
     reorderer.startAfter(log!.lastSeq);
     Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 0);
-    step(`owns the log up to seq ${log!.lastSeq}`);
   }
 
   // Cluster mode: load the retained stream (the shared history) before taking connections.
@@ -244,12 +234,10 @@ async function main(): Promise<void> {
             if (logDown()) throw new Error('this server cannot write its event log now');
             owned.sync(); // while still taking publishes
             await new Promise(setImmediate); // and those that came during the sync are taken
-            step('synced ahead');
             Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
             setPhase(shared.global, 'handing-over');
             step('draining: publishes answer 503');
             await shards.flushRuns(); // every number a shard claimed is in the batcher now
-            step('shards flushed their runs');
             batcher.flush();
             owned.close(true);
             step('log closed');

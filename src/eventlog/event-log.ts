@@ -3,32 +3,31 @@
 // directory's lock, recovers what is there and decides the epoch: a clean shutdown left a marker and
 // the history goes on under the same epoch; without it the unsynced tail may be gone, so a new epoch
 // begins that continues the old one up to the last number that survived (ids past it are never
-// reused: they get a reset frame).
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, unlinkSync, writeFileSync, writevSync } from 'node:fs';
+// reused: they get a reset frame). A handover reads it while its owner still writes it (preview,
+// catchUp), then owns it once released.
+// Long because those passes share the log's private state with opening and appending.
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import { newEpoch } from '../sequencing/event-ids.js';
+import { markClean, markedClean, syncDir, unmarkClean } from './clean-marker.js';
+import { retain, type RetentionLimits } from './retention.js';
 import { DataDirError, DataDirInUse, DirLock } from './lock.js';
 import { encodeRecord, KIND, type BatchHeader, type EpochHeader } from './record.js';
 import type { KeyRecord } from '../sequencing/idempotency-table.js';
 import type { IndexedRecord } from './log-index.js';
 import { joinSegments, recover, segmentName, sharedBatch, type Recovered, type SegmentInfo, type StoredBatch } from './recovery.js';
 
-export interface EventLogOptions {
+export interface EventLogOptions extends RetentionLimits {
   dir: string;
   /** `fsync`: the caller syncs (WriteAhead, once per turn); `write`: synced here every `fsyncMs` */
   durability: 'write' | 'fsync';
   fsyncMs: number;
   segmentBytes: number;
-  /** retention: events (HISTORY_SIZE), age (ms, 0: none), bytes (0: none), whichever first */
-  maxEvents: number;
-  maxAgeMs: number;
-  maxBytes: number;
   /** the newest events handed to the shards' memory at start (takeSeed); the rest is read from disk */
   seedEvents?: number;
 }
 
-const CLEAN = 'clean-shutdown';
 /** Chained epochs kept: enough for any number of crashes within a retention window in practice. */
 const MAX_CHAIN = 64;
 
@@ -54,11 +53,13 @@ export class EventLog {
   private newestSeq: number;
   private timer: NodeJS.Timeout | undefined;
 
+  private segments: SegmentInfo[];
+
   private constructor(
     private readonly opts: EventLogOptions,
     rec: Recovered,
-    private segments: SegmentInfo[],
   ) {
+    this.segments = rec.segments;
     this.notes = rec.skipped;
     this.openedAt = this.newestSeq = rec.lastSeq;
     this.seedBatches = rec.batches;
@@ -79,7 +80,7 @@ export class EventLog {
     const lock = DirLock.take(opts.dir);
     try {
       const rec = recover(opts.dir, opts.seedEvents ?? opts.maxEvents);
-      const log = new EventLog(opts, rec, rec.segments);
+      const log = new EventLog(opts, rec);
       log.begin(lock, rec);
       return log;
     } catch (err) {
@@ -96,7 +97,7 @@ export class EventLog {
   static preview(opts: EventLogOptions): EventLog {
     try {
       const rec = recover(opts.dir, opts.seedEvents ?? opts.maxEvents, { readOnly: true });
-      const log = new EventLog(opts, rec, rec.segments);
+      const log = new EventLog(opts, rec);
       log.found = rec;
       return log;
     } catch (err) {
@@ -162,7 +163,7 @@ export class EventLog {
   /** Locked and recovered: decides the epoch (`handedOver`: the one released) and opens the newest segment for appending. */
   private begin(lock: DirLock, rec: Recovered, handedOver = false): void {
     this.lock = lock;
-    const clean = existsSync(join(this.opts.dir, CLEAN));
+    const clean = markedClean(this.opts.dir);
     if (!handedOver && (!clean || rec.epoch === undefined)) {
       this.currentEpoch = newEpoch();
       if (rec.epoch !== undefined) {
@@ -178,10 +179,7 @@ export class EventLog {
     this.dirty = true; // a handover or a retake may leave what the last owner wrote unsynced: the first tick syncs it
     if (!reuse) this.writeEpoch();
     // From here a crash is unclean again.
-    if (clean) {
-      unlinkSync(join(this.opts.dir, CLEAN));
-      syncDir(this.opts.dir);
-    }
+    if (clean) unmarkClean(this.opts.dir);
     this.timer = setInterval(() => this.tick(), this.opts.durability === 'write' ? this.opts.fsyncMs : 1_000).unref();
   }
 
@@ -279,7 +277,7 @@ export class EventLog {
     this.active = this.newSegment(this.active.index + 1);
     this.fd = openSync(this.active.path, 'a');
     this.writeEpoch();
-    this.retain();
+    retain(this.segments, this.opts, this.newestSeq);
   }
 
   /**
@@ -308,48 +306,9 @@ export class EventLog {
         process.exit(1);
       }
     }
-    this.retain();
+    retain(this.segments, this.opts, this.newestSeq);
   }
 
-  /** Deletes whole segments, oldest first, while one of the limits says so; the one being written stays. */
-  private retain(): void {
-    const { maxEvents, maxAgeMs, maxBytes } = this.opts;
-    const newest = this.newestSeq;
-    let bytes = this.bytes;
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0]!;
-      const tooMany = oldest.lastSeq <= newest - maxEvents;
-      const tooOld = maxAgeMs > 0 && oldest.newestAt < Date.now() - maxAgeMs;
-      const tooBig = maxBytes > 0 && bytes > maxBytes;
-      if (!tooMany && !tooOld && !tooBig) return;
-      try {
-        unlinkSync(oldest.path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return console.error(`event log: cannot delete ${oldest.path}: ${(err as Error).message}`);
-      }
-      bytes -= oldest.bytes;
-      this.segments.shift();
-    }
-  }
-}
-
-/**
- * The marker that lets the next start keep `epoch`: written by a clean close, and by a server that
- * takes its log back from a handover that failed (nothing was written after its own close).
- */
-export function markClean(dir: string, epoch: string): void {
-  writeFileSync(join(dir, CLEAN), `${epoch}\n`);
-  syncDir(dir);
-}
-
-/** fsync of the directory: a file created, renamed or deleted survives power loss only after it. */
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export { DataDirError, DataDirInUse };

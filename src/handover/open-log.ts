@@ -3,17 +3,16 @@
 import type { Config } from '../config/config.js';
 import { DataDirError, DataDirInUse, EventLog } from '../eventlog/event-log.js';
 import { HandoverRequest } from './handover-request.js';
+import type { SharedBatch } from '../sequencing/batch-layout.js';
 import { step } from './protocol.js';
 
 /**
- * A log another server still writes, read up to there: `take()` asks that server to release it,
- * then owns it with what was written since (`log.takeTail()`). Everything slow (reading the log,
- * starting the shards) happens before it, while the old server still takes publishes.
+ * A log another server still writes, read up to there. Once the shards run (everything slow done
+ * while the old server still takes publishes), `take` reads on to catch up, asks that server to
+ * release the log, owns it, and hands each batch read since the first pass to `deliver`.
  */
 export interface PendingHandover {
-  /** Reads (without the lock) what the old server wrote since: `log.takeTail()` has it. */
-  catchUp(): void;
-  take(): Promise<HandoverRequest>;
+  take(deliver: (batch: SharedBatch) => void): Promise<HandoverRequest>;
 }
 
 export interface OpenedLog {
@@ -52,21 +51,22 @@ export function openLog(config: Config): OpenedLog | undefined {
       const log = EventLog.preview(options);
       printNotes(log, 0);
       step(`read up to epoch ${log.epoch}, seq ${log.lastSeq}`);
-      const take = async (): Promise<HandoverRequest> => {
-        step('asking for the release');
+      const take = async (deliver: (batch: SharedBatch) => void): Promise<HandoverRequest> => {
+        step('shards started');
+        orExit(() => log.catchUp());
+        log.takeTail().forEach(deliver); // the tail after the release is what is left
+        step(`caught up to seq ${log.lastSeq}; asking for the release`);
         const handover = await orExit(() => HandoverRequest.ask(dir, err.pid, config.port));
         step('released');
         const noted = log.notes.length;
         orExit(() => handover.own(log));
         printNotes(log, noted);
+        log.takeTail().forEach(deliver);
         console.log(`handover: took the log from pid ${err.pid} at epoch ${log.epoch}, seq ${log.lastSeq}`);
+        step(`owns the log up to seq ${log.lastSeq}`);
         return handover;
       };
-      const catchUp = (): void => {
-        orExit(() => log.catchUp());
-        step(`caught up to seq ${log.lastSeq}`);
-      };
-      return { log, open, handover: { catchUp, take } };
+      return { log, open, handover: { take } };
     }
   });
 }

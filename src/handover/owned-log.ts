@@ -3,7 +3,8 @@
 // takes over, and taken back if that process fails before it serves.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
-import { markClean, type EventLog } from '../eventlog/event-log.js';
+import { markClean } from '../eventlog/clean-marker.js';
+import type { EventLog } from '../eventlog/event-log.js';
 import { DataDirInUse, DirLock } from '../eventlog/lock.js';
 import type { WriteAhead } from '../eventlog/write-ahead.js';
 import type { Released } from './protocol.js';
