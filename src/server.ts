@@ -230,10 +230,9 @@ async function main(): Promise<void> {
           release: async (port) => {
             // a new server elsewhere would leave this port without one
             if (port !== listening.port) throw new Error(`a handover needs the same PORT: this server listens on ${listening.port}, not ${port}`);
+            await owned.syncAhead(); // while still taking publishes
             if (stopping) throw new Error('this server is shutting down');
             if (logDown()) throw new Error('this server cannot write its event log now');
-            owned.sync(); // while still taking publishes
-            await new Promise(setImmediate); // and those that came during the sync are taken
             Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
             setPhase(shared.global, 'handing-over');
             step('draining: publishes answer 503');

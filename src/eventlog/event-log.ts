@@ -7,6 +7,7 @@
 // catchUp), then owns it once released.
 // Long because those passes share the log's private state with opening and appending.
 import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, writevSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import { newEpoch } from '../sequencing/event-ids.js';
@@ -226,6 +227,20 @@ export class EventLog {
     this.active.lastSeq = this.newestSeq = batch.firstSeq + batch.count - 1;
     this.active.newestAt = at;
     this.dirty = true;
+  }
+
+  /**
+   * A handover's sync ahead, off the event loop so publishes go on meanwhile: what the segment being
+   * written holds so far reaches the disk (through a descriptor of its own: appends and rotation go
+   * on with theirs; older segments were synced when they were closed).
+   */
+  async syncAhead(): Promise<void> {
+    const file = await openFile(this.active.path, 'r');
+    try {
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
   }
 
   /** fdatasync of what was appended; throws on an I/O error. */

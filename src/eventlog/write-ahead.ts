@@ -32,9 +32,9 @@ export class WriteAhead {
     this.written(batch);
   }
 
-  /** What is written so far, synced now (a handover syncs ahead, so its release has little left to sync). */
-  sync(): void {
-    this.log.sync();
+  /** A handover: what is written so far, synced while publishes go on (EventLog.syncAhead). */
+  syncAhead(): Promise<void> {
+    return this.log.syncAhead();
   }
 
   /** Shutdown (or `handover`, EventLog.close): the last batches out, and the log closed unless some could not be written. */

@@ -30,9 +30,9 @@ export class OwnedLog {
     this.writeAhead.submit(batch);
   }
 
-  /** Before a handover stops intake: the release then syncs only what comes after. */
-  sync(): void {
-    this.writeAhead?.sync();
+  /** Before a handover stops intake: what the release leaves for the new owner to sync is the last milliseconds. */
+  async syncAhead(): Promise<void> {
+    await this.writeAhead?.syncAhead();
   }
 
   /**
