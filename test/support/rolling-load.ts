@@ -114,8 +114,11 @@ export function refusedWindowMs(out: PublishOutcome): number {
 
 const seqOf = (id: string): number => Number(id.slice(id.lastIndexOf('-') + 1));
 
-/** What one subscriber got wrong against the answered publishes: missing, duplicated, out of order. */
-export function deliveryProblems(s: Subscriber, answered: Map<string, string>): { missing: number; wrongId: number; duplicates: number; outOfOrder: number } {
+/** What one subscriber got wrong against the answered publishes: missing, duplicated, out of order, never answered. */
+export function deliveryProblems(
+  s: Subscriber,
+  answered: Map<string, string>,
+): { missing: number; wrongId: number; duplicates: number; outOfOrder: number; unexpected: number } {
   const got = new Map(s.data.map((data, i) => [data, s.ids[i]!]));
   let missing = 0;
   let wrongId = 0;
@@ -125,5 +128,6 @@ export function deliveryProblems(s: Subscriber, answered: Map<string, string>): 
   }
   let outOfOrder = 0;
   for (let i = 1; i < s.ids.length; i++) if (seqOf(s.ids[i]!) <= seqOf(s.ids[i - 1]!)) outOfOrder++;
-  return { missing, wrongId, duplicates: s.data.length - got.size, outOfOrder };
+  const unexpected = s.data.filter((data) => !answered.has(data)).length;
+  return { missing, wrongId, duplicates: s.data.length - got.size, outOfOrder, unexpected };
 }
