@@ -29,12 +29,14 @@ import type { ShardHost } from './threads/shard-host.js';
 import { ShardPool } from './threads/shard-pool.js';
 import { createSharedCounters, GLOBAL_SLOT, type SharedCounters } from './threads/shared-counters.js';
 import { DeliveryAcks, storedPublish } from './eventlog/acks.js';
-import { logSyncs } from './eventlog/event-log.js';
+import { logSyncs } from './eventlog/datasync.js';
+import type { EventLog } from './eventlog/event-log.js';
 import { WriteAhead } from './eventlog/write-ahead.js';
 import { openLog } from './handover/open-log.js';
 import { HandoverSource } from './handover/handover-source.js';
 import { OwnedLog } from './handover/owned-log.js';
 import { setPhase } from './handover/phase.js';
+import { step } from './handover/protocol.js';
 
 function configOrExit(): Config {
   try {
@@ -85,8 +87,10 @@ async function main(): Promise<void> {
   const shared = createSharedCounters(Math.max(config.shards, 1));
   const draining = (): boolean => Atomics.load(shared.global, GLOBAL_SLOT.DRAINING) === 1;
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, config, shared);
-  const opened = await openLog(config);
+  const opened = openLog(config);
   const log = opened?.log;
+  // A handover: nothing is numbered before this process owns the log (taken just before listening).
+  if (opened?.handover) Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
   const epoch = redis?.currentEpoch ?? log?.epoch ?? newEpoch();
   // The recovered history goes on: numbers continue after the newest stored.
   if (log !== undefined) Atomics.store(shared.position, 0, BigInt(log.lastSeq));
@@ -112,18 +116,11 @@ async function main(): Promise<void> {
     acks?.reach(batch.firstSeq + batch.count - 1);
   };
   const logDown = (): boolean => Atomics.load(shared.global, GLOBAL_SLOT.DEGRADED) === 1;
-  const owned =
-    opened === undefined
-      ? undefined
-      : new OwnedLog(
-          config.dataDir!,
-          opened.open,
-          (l) => {
-            l.onRetained = (oldest) => shards.forgetSegmentsBefore(oldest);
-            return new WriteAhead(l, config.durability === 'fsync', deliver, (writable) => Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, writable ? 0 : 1));
-          },
-          opened.log,
-        );
+  const writeAhead = (l: EventLog): WriteAhead => {
+    l.onRetained = (oldest) => shards.forgetSegmentsBefore(oldest);
+    return new WriteAhead(l, config.durability === 'fsync', deliver, (writable) => Atomics.store(shared.global, GLOBAL_SLOT.DEGRADED, writable ? 0 : 1));
+  };
+  const owned = opened === undefined ? undefined : new OwnedLog(config.dataDir!, opened.open, writeAhead, opened.log);
   const batcher = new Batcher(epoch, config.batchSize, config.batchMs, (batch) => {
     metrics.batchEvents.observe(batch.count);
     if (owned === undefined) deliver(batch);
@@ -144,7 +141,10 @@ async function main(): Promise<void> {
   const local = new LocalSequencer(sequence, epoch, (run) => reorderer.add(run));
   // One server: every keyed publish is decided here (shards send theirs), against the keys the log kept.
   const keys = new IdempotencyTable(config.idempotencyWindowMs, config.idempotencyMaxKeys);
-  for (const record of log?.takeKeys() ?? []) keys.remember(record, Date.now());
+  const rememberKeys = (): void => {
+    for (const record of log?.takeKeys() ?? []) keys.remember(record, Date.now());
+  };
+  rememberKeys();
   const publishLocal = storedPublish(
     (items, receivedAt, units) =>
       units === undefined ? local.assign(items, receivedAt) : publishKeyed(keys, items, units, (fresh, marks) => local.assign(fresh, receivedAt, marks)),
@@ -197,6 +197,16 @@ async function main(): Promise<void> {
   );
   await clusterPresence?.start();
 
+  // A handover: the old server releases the log only now, with everything slow done; this process
+  // listens once it owns the log.
+  const handover = await opened?.handover?.take(deliver);
+  if (handover !== undefined) {
+    rememberKeys();
+    Atomics.store(shared.position, 0, BigInt(log!.lastSeq));
+    reorderer.startAfter(log!.lastSeq);
+    Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 0);
+  }
+
   // Cluster mode: load the retained stream (the shared history) before taking connections.
   await redis?.start((events) => {
     for (const e of events) batcher.append(e.epoch, e.seq, e.item);
@@ -206,7 +216,8 @@ async function main(): Promise<void> {
   const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   console.log(`settings ${settings(config)}`);
   console.log(`listening on ${config.tlsCertFile !== undefined ? 'https' : 'http'}://${shownHost}:${listening.port} (epoch ${redis?.currentEpoch ?? batcher.epoch})`);
-  opened?.handover?.ready();
+  if (handover) step('listening');
+  handover?.ready();
 
   let stopping = false;
   // A newer server on the same DATA_DIR asks for the log: it gets it complete, or this one serves on.
@@ -217,13 +228,16 @@ async function main(): Promise<void> {
           release: async (port) => {
             // a new server elsewhere would leave this port without one
             if (port !== listening.port) throw new Error(`a handover needs the same PORT: this server listens on ${listening.port}, not ${port}`);
+            await owned.syncAhead(); // while still taking publishes
             if (stopping) throw new Error('this server is shutting down');
             if (logDown()) throw new Error('this server cannot write its event log now');
             Atomics.store(shared.global, GLOBAL_SLOT.DRAINING, 1);
             setPhase(shared.global, 'handing-over');
+            step('draining: publishes answer 503');
             await shards.flushRuns(); // every number a shard claimed is in the batcher now
             batcher.flush();
-            owned.close();
+            owned.close(true);
+            step('log closed');
             return { epoch, lastSeq: sequence.last };
           },
           handedOver: () => shutdown?.('handover'),

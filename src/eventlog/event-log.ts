@@ -3,64 +3,58 @@
 // directory's lock, recovers what is there and decides the epoch: a clean shutdown left a marker and
 // the history goes on under the same epoch; without it the unsynced tail may be gone, so a new epoch
 // begins that continues the old one up to the last number that survived (ids past it are never
-// reused: they get a reset frame).
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, unlinkSync, writeFileSync, writevSync } from 'node:fs';
+// reused: they get a reset frame). A handover reads it while its owner still writes it (preview,
+// catchUp), then owns it once released.
+// Long because those passes share the log's private state with opening and appending.
+import { closeSync, ftruncateSync, mkdirSync, openSync, writevSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import { newEpoch } from '../sequencing/event-ids.js';
+import { markClean, markedClean, syncDir, unmarkClean } from './clean-marker.js';
+import { datasync, datasyncAsync } from './datasync.js';
+import { retain, type RetentionLimits } from './retention.js';
 import { DataDirError, DataDirInUse, DirLock } from './lock.js';
 import { encodeRecord, KIND, type BatchHeader, type EpochHeader } from './record.js';
 import type { KeyRecord } from '../sequencing/idempotency-table.js';
 import type { IndexedRecord } from './log-index.js';
-import { recover, segmentName, type SegmentInfo, type StoredBatch } from './recovery.js';
+import { joinSegments, recover, segmentName, sharedBatch, type Recovered, type SegmentInfo, type StoredBatch } from './recovery.js';
 
-export interface EventLogOptions {
+export interface EventLogOptions extends RetentionLimits {
   dir: string;
   /** `fsync`: the caller syncs (WriteAhead, once per turn); `write`: synced here every `fsyncMs` */
   durability: 'write' | 'fsync';
   fsyncMs: number;
   segmentBytes: number;
-  /** retention: events (HISTORY_SIZE), age (ms, 0: none), bytes (0: none), whichever first */
-  maxEvents: number;
-  maxAgeMs: number;
-  maxBytes: number;
   /** the newest events handed to the shards' memory at start (takeSeed); the rest is read from disk */
   seedEvents?: number;
 }
 
-const CLEAN = 'clean-shutdown';
-
-/**
- * fdatasync calls on the log's files (segments and directory) in this process, whichever EventLog
- * made them (a handover that fails reopens the log): sse_event_log_fsyncs_total.
- */
-let syncCount = 0;
-export const logSyncs = (): number => syncCount;
-
-function datasync(fd: number): void {
-  syncCount++;
-  fdatasyncSync(fd);
-}
 /** Chained epochs kept: enough for any number of crashes within a retention window in practice. */
 const MAX_CHAIN = 64;
 
 export class EventLog {
-  readonly epoch: string;
-  /** the newest sequence number stored when it opened */
-  readonly lastSeq: number;
-  /** earlier epochs whose ids still resume here: epoch -> the last number that survived in it */
-  readonly aliases: Map<string, number>;
   /** what the start-up should print: damage skipped, epoch decisions */
   readonly notes: string[];
+  /** earlier epochs whose ids still resume here: epoch -> the last number that survived in it */
+  readonly aliases: Map<string, number>;
+  private currentEpoch: string;
+  private openedAt: number;
   private seedBatches: StoredBatch[];
   private seedKeys: KeyRecord[];
   private seedIndex: IndexedRecord[];
-  private fd: number;
-  private active: SegmentInfo;
+  /** a handover's tail: the batches written between the read-only pass and the release */
+  private tail: SharedBatch[] = [];
+  /** a read-only pass, until own() */
+  private found: Recovered | undefined;
+  private lock: DirLock | undefined;
+  private fd = -1;
+  private active!: SegmentInfo;
   private dirty = false;
-  private readonly after: [string, number][];
+  private after: [string, number][];
   private newestSeq: number;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
+  private segments: SegmentInfo[];
   /**
    * Retention deleted every segment before `oldest`: the shards' indexes must forget them now, not
    * with the next batch (on a quiet server there may be none for a long time).
@@ -69,39 +63,17 @@ export class EventLog {
 
   private constructor(
     private readonly opts: EventLogOptions,
-    private readonly lock: DirLock,
-    private readonly segments: SegmentInfo[],
+    rec: Recovered,
   ) {
-    const rec = recover(opts.dir, opts.seedEvents ?? opts.maxEvents);
+    this.segments = rec.segments;
     this.notes = rec.skipped;
-    this.segments.push(...rec.segments);
-    this.lastSeq = rec.lastSeq;
+    this.openedAt = this.newestSeq = rec.lastSeq;
     this.seedBatches = rec.batches;
     this.seedKeys = rec.keys;
     this.seedIndex = rec.index;
-    const clean = existsSync(join(opts.dir, CLEAN));
-    let after = rec.after;
-    if (clean && rec.epoch !== undefined) {
-      this.epoch = rec.epoch;
-    } else {
-      this.epoch = newEpoch();
-      if (rec.epoch !== undefined) {
-        after = [...after, [rec.epoch, rec.lastSeq] as [string, number]].slice(-MAX_CHAIN);
-        this.notes.push(`no clean shutdown recorded: new epoch ${this.epoch} continues ${rec.epoch} up to ${rec.lastSeq}`);
-      }
-    }
-    this.aliases = new Map(after);
-    this.after = after;
-    this.newestSeq = rec.lastSeq;
-    const last = this.segments.at(-1);
-    const reuse = last !== undefined && last.bytes < opts.segmentBytes && this.epoch === rec.epoch;
-    this.active = reuse ? last : this.newSegment((last?.index ?? 0) + 1);
-    this.fd = openSync(this.active.path, 'a');
-    if (!reuse) this.writeEpoch();
-    // From here a crash is unclean again.
-    if (clean) unlinkSync(join(opts.dir, CLEAN));
-    syncDir(opts.dir);
-    this.timer = setInterval(() => this.tick(), opts.durability === 'write' ? opts.fsyncMs : 1_000).unref();
+    this.currentEpoch = rec.epoch ?? newEpoch();
+    this.after = rec.after;
+    this.aliases = new Map(rec.after);
   }
 
   /** Creates DATA_DIR if needed, takes its lock and recovers it; DataDirError when it cannot. */
@@ -113,7 +85,10 @@ export class EventLog {
     }
     const lock = DirLock.take(opts.dir);
     try {
-      return new EventLog(opts, lock, []);
+      const rec = recover(opts.dir, opts.seedEvents ?? opts.maxEvents);
+      const log = new EventLog(opts, rec);
+      log.begin(lock, rec);
+      return log;
     } catch (err) {
       lock.release();
       if (err instanceof DataDirError) throw err;
@@ -121,14 +96,110 @@ export class EventLog {
     }
   }
 
+  /**
+   * A handover's first pass: the log of the live server that holds DATA_DIR, read without its lock
+   * up to where it is writing, under that server's epoch. Nothing can be appended until own().
+   */
+  static preview(opts: EventLogOptions): EventLog {
+    try {
+      const rec = recover(opts.dir, opts.seedEvents ?? opts.maxEvents, { readOnly: true });
+      const log = new EventLog(opts, rec);
+      log.found = rec;
+      return log;
+    } catch (err) {
+      throw new DataDirError(`DATA_DIR ${opts.dir} cannot be read: ${(err as Error).message}`);
+    }
+  }
+
+  /** Before own(): reads, still without the lock, what the owner wrote since the last read (takeTail). */
+  catchUp(): void {
+    this.readOn(true);
+  }
+
+  /**
+   * The owner released the log at `released` (synced, lock freed, no marker: its word is the
+   * marker): takes the lock, reads what was written since the last read (takeTail, takeKeys) and
+   * goes on in the same epoch. DataDirError, with nothing written and the lock freed, when the log
+   * does not end there.
+   */
+  own(released: { epoch: string; lastSeq: number }): void {
+    const lock = DirLock.take(this.opts.dir);
+    try {
+      const rec = this.readOn(false);
+      if (rec.epoch !== released.epoch || rec.lastSeq !== released.lastSeq) {
+        throw new DataDirError(`the log ends at epoch ${rec.epoch}, seq ${rec.lastSeq}, but it was released at epoch ${released.epoch}, seq ${released.lastSeq}`);
+      }
+      this.found = undefined;
+      this.begin(lock, rec, true);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  /** A handover's next pass: from where the last one stopped; its batches join the tail. */
+  private readOn(readOnly: boolean): Recovered {
+    const found = this.found;
+    if (found === undefined) throw new Error('EventLog: a handover pass on a log already owned');
+    const rec = recover(this.opts.dir, Infinity, { readOnly, after: found });
+    // the shards started under the epoch read first: the log must go on in it
+    if (rec.epoch !== this.currentEpoch) throw new DataDirError(`the log was read under epoch ${this.currentEpoch} and goes on under ${rec.epoch}`);
+    this.notes.push(...rec.skipped);
+    this.segments = joinSegments(this.segments, rec.segments, found.end.segment);
+    this.openedAt = this.newestSeq = rec.lastSeq;
+    this.seedKeys.push(...rec.keys);
+    const oldest = this.segments[0]?.index ?? 0;
+    rec.batches.forEach((b, i) => {
+      const at = rec.index[i]!;
+      this.tail.push({ ...sharedBatch(this.currentEpoch, b), stored: [at.segment, at.offset, at.length, oldest] });
+    });
+    this.found = rec;
+    return rec;
+  }
+
+  get epoch(): string {
+    return this.currentEpoch;
+  }
+
+  /** the newest sequence number stored when it was opened (or owned) */
+  get lastSeq(): number {
+    return this.openedAt;
+  }
+
+  /** Locked and recovered: decides the epoch (`handedOver`: the one released) and opens the newest segment for appending. */
+  private begin(lock: DirLock, rec: Recovered, handedOver = false): void {
+    this.lock = lock;
+    const clean = markedClean(this.opts.dir);
+    if (!handedOver && (!clean || rec.epoch === undefined)) {
+      this.currentEpoch = newEpoch();
+      if (rec.epoch !== undefined) {
+        this.after = [...this.after, [rec.epoch, rec.lastSeq] as [string, number]].slice(-MAX_CHAIN);
+        this.aliases.set(rec.epoch, rec.lastSeq);
+        this.notes.push(`no clean shutdown recorded: new epoch ${this.currentEpoch} continues ${rec.epoch} up to ${rec.lastSeq}`);
+      }
+    }
+    const last = this.segments.at(-1);
+    const reuse = last !== undefined && last.bytes < this.opts.segmentBytes && this.currentEpoch === rec.epoch;
+    this.active = reuse ? last : this.newSegment((last?.index ?? 0) + 1);
+    this.fd = openSync(this.active.path, 'a');
+    this.dirty = true; // a handover or a retake may leave what the last owner wrote unsynced: the first tick syncs it
+    if (!reuse) this.writeEpoch();
+    // From here a crash is unclean again.
+    if (clean) unmarkClean(this.opts.dir);
+    this.timer = setInterval(() => this.tick(), this.opts.durability === 'write' ? this.opts.fsyncMs : 1_000).unref();
+  }
+
   /** The retained batches to seed the shards' history, under this epoch (ids in their bytes keep their own). Handed out once. */
   takeSeed(): SharedBatch[] {
-    const out = this.seedBatches.map(({ header, body }) => {
-      const buffer = new SharedArrayBuffer(body.length);
-      new Uint8Array(buffer).set(body);
-      return { epoch: this.epoch, firstSeq: header.s, count: header.n, topics: header.t, buffer };
-    });
+    const out = this.seedBatches.map((b) => sharedBatch(this.epoch, b));
     this.seedBatches = [];
+    return out;
+  }
+
+  /** After own(): the batches written since the read-only pass, with where they lie, for the shards. Handed out once. */
+  takeTail(): SharedBatch[] {
+    const out = this.tail;
+    this.tail = [];
     return out;
   }
 
@@ -163,6 +234,20 @@ export class EventLog {
     this.dirty = true;
   }
 
+  /**
+   * A handover's sync ahead, off the event loop so publishes go on meanwhile: what the segment being
+   * written holds so far reaches the disk (through a descriptor of its own: appends and rotation go
+   * on with theirs; older segments were synced when they were closed).
+   */
+  async syncAhead(): Promise<void> {
+    const file = await openFile(this.active.path, 'r');
+    try {
+      await datasyncAsync(file);
+    } finally {
+      await file.close();
+    }
+  }
+
   /** fdatasync of what was appended; throws on an I/O error. */
   sync(): void {
     if (!this.dirty) return;
@@ -170,13 +255,18 @@ export class EventLog {
     datasync(this.fd);
   }
 
-  /** Clean shutdown: everything synced, then the marker that lets the next start keep this epoch. */
-  close(): void {
+  /**
+   * Clean shutdown: everything synced, then the marker that lets the next start keep this epoch.
+   * A handover needs neither, and its publishes wait for it: the new owner reads the page cache,
+   * goes on in the epoch it is told, and syncs at its first tick (a crash before that is an
+   * unclean start, as it should be).
+   */
+  close(handover = false): void {
     clearInterval(this.timer);
-    datasync(this.fd);
+    if (!handover) datasync(this.fd);
     closeSync(this.fd);
-    markClean(this.opts.dir, this.epoch);
-    this.lock.release();
+    if (!handover) markClean(this.opts.dir, this.epoch);
+    this.lock?.release();
   }
 
   /** Bytes on disk, all segments. */
@@ -207,7 +297,7 @@ export class EventLog {
     this.active = this.newSegment(this.active.index + 1);
     this.fd = openSync(this.active.path, 'a');
     this.writeEpoch();
-    this.retain();
+    this.applyRetention();
   }
 
   /**
@@ -236,52 +326,14 @@ export class EventLog {
         process.exit(1);
       }
     }
-    this.retain();
+    this.applyRetention();
   }
 
-  /** Deletes whole segments, oldest first, while one of the limits says so; the one being written stays. */
-  private retain(): void {
-    const { maxEvents, maxAgeMs, maxBytes } = this.opts;
-    const newest = this.newestSeq;
-    let bytes = this.bytes;
+  /** Retention, and the shards told at once when it deleted segments. */
+  private applyRetention(): void {
     const before = this.segments[0]!.index;
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0]!;
-      const tooMany = oldest.lastSeq <= newest - maxEvents;
-      const tooOld = maxAgeMs > 0 && oldest.newestAt < Date.now() - maxAgeMs;
-      const tooBig = maxBytes > 0 && bytes > maxBytes;
-      if (!tooMany && !tooOld && !tooBig) break;
-      try {
-        unlinkSync(oldest.path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          console.error(`event log: cannot delete ${oldest.path}: ${(err as Error).message}`);
-          break;
-        }
-      }
-      bytes -= oldest.bytes;
-      this.segments.shift();
-    }
+    retain(this.segments, this.opts, this.newestSeq);
     if (this.segments[0]!.index !== before) this.onRetained?.(this.segments[0]!.index);
-  }
-}
-
-/**
- * The marker that lets the next start keep `epoch`: written by a clean close, and by a server that
- * takes its log back from a handover that failed (nothing was written after its own close).
- */
-export function markClean(dir: string, epoch: string): void {
-  writeFileSync(join(dir, CLEAN), `${epoch}\n`);
-  syncDir(dir);
-}
-
-/** fsync of the directory: a file created, renamed or deleted survives power loss only after it. */
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    datasync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

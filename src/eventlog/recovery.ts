@@ -1,8 +1,9 @@
 // Reads a data directory's segments at start: every record is checked (CRC), a torn last record is
 // cut off, damaged records elsewhere are skipped and reported, and what the server needs comes back:
 // the newest epoch and its chain, the newest sequence number, and the newest batches to seed history.
-import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SharedBatch } from '../sequencing/batch-layout.js';
 import { formatId } from '../sequencing/event-ids.js';
 import type { KeyRecord } from '../sequencing/idempotency-table.js';
 import type { IndexedRecord } from './log-index.js';
@@ -48,6 +49,18 @@ export interface Recovered {
   keys: KeyRecord[];
   /** what was damaged and skipped, one line each, for the start-up log */
   skipped: string[];
+  /** where reading stopped: the end of the last whole record, in the newest segment read */
+  end: { segment: number; offset: number };
+}
+
+/**
+ * `readOnly`: the directory belongs to a live server that is still writing (a handover's first
+ * pass): a record cut short at the end is one being written, left alone, and reading stops there.
+ * `after`: what such a pass found; only what was written since is read (and returned).
+ */
+export interface RecoverOptions {
+  readOnly?: boolean;
+  after?: Recovered;
 }
 
 export function listSegments(dir: string): { index: number; path: string }[] {
@@ -58,14 +71,26 @@ export function listSegments(dir: string): { index: number; path: string }[] {
     .sort((a, b) => a.index - b.index);
 }
 
-export function recover(dir: string, keepEvents: number): Recovered {
-  const out: Recovered = { segments: [], epoch: undefined, after: [], lastSeq: 0, batches: [], index: [], keys: [], skipped: [] };
+export function recover(dir: string, keepEvents: number, { readOnly = false, after }: RecoverOptions = {}): Recovered {
+  const from = after?.end ?? { segment: 0, offset: 0 };
+  const out: Recovered = {
+    segments: [],
+    epoch: after?.epoch,
+    after: after?.after ?? [],
+    lastSeq: after?.lastSeq ?? 0,
+    batches: [],
+    index: [],
+    keys: [],
+    skipped: [],
+    end: from,
+  };
   let kept = 0;
-  const files = listSegments(dir);
+  const files = listSegments(dir).filter(({ index }) => index >= from.segment);
   files.forEach(({ index, path }, fileNo) => {
-    const buf = readFileSync(path);
+    let at = index === from.segment ? from.offset : 0;
+    const buf = readSegment(path, at);
+    if (buf === undefined) return; // a live owner's retention deleted it since the listing
     const info: SegmentInfo = { index, path, bytes: buf.length, events: 0, lastSeq: 0, newestAt: 0 };
-    let at = 0;
     while (at < buf.length) {
       const r = readRecord(buf, at);
       if (r.ok) {
@@ -96,6 +121,10 @@ export function recover(dir: string, keepEvents: number): Recovered {
       }
       const resume = nextValid(buf, at + 1);
       const last = fileNo === files.length - 1;
+      if (resume === -1 && last && readOnly) {
+        info.bytes = at; // still being written: the next pass reads it from here
+        break;
+      }
       if (resume === -1 && last) {
         // A record cut short by a crash or power loss: it was never answered nor delivered whole.
         cutTail(path, at);
@@ -108,8 +137,50 @@ export function recover(dir: string, keepEvents: number): Recovered {
       at = to;
     }
     out.segments.push(info);
+    out.end = { segment: index, offset: info.bytes };
   });
   return out;
+}
+
+/** A stored batch as the shards take it, under `epoch` (ids in its bytes keep their own). */
+export function sharedBatch(epoch: string, { header, body }: StoredBatch): SharedBatch {
+  const buffer = new SharedArrayBuffer(body.length);
+  new Uint8Array(buffer).set(body);
+  return { epoch, firstSeq: header.s, count: header.n, topics: header.t, buffer };
+}
+
+/** The read-only pass's segments, those still there, with the tail's: `cut`, the one both read part of. */
+export function joinSegments(first: SegmentInfo[], tail: SegmentInfo[], cut: number): SegmentInfo[] {
+  const kept = first.filter((s) => s.index < cut && existsSync(s.path));
+  const before = first.find((s) => s.index === cut);
+  return [
+    ...kept,
+    ...tail.map((s) =>
+      s.index !== cut || before === undefined
+        ? s
+        : { ...s, events: before.events + s.events, lastSeq: s.lastSeq || before.lastSeq, newestAt: s.newestAt || before.newestAt },
+    ),
+  ];
+}
+
+/** A segment's bytes from `from` on, at their offsets (those before were read by an earlier pass). */
+function readSegment(path: string, from: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(size);
+    let at = from;
+    for (let n = 1; at < size && n > 0; at += n) n = readSync(fd, buf, at, size - at, at);
+    return buf.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A batch's keys with their ids: a key's events end at its mark and are consecutive. */

@@ -32,12 +32,17 @@ export class WriteAhead {
     this.written(batch);
   }
 
-  /** Shutdown: the last batches out, and the clean-shutdown marker unless some could not be written. */
-  close(): void {
+  /** A handover: what is written so far, synced while publishes go on (EventLog.syncAhead). */
+  syncAhead(): Promise<void> {
+    return this.log.syncAhead();
+  }
+
+  /** Shutdown (or `handover`, EventLog.close): the last batches out, and the log closed unless some could not be written. */
+  close(handover = false): void {
     this.syncAndDeliver();
     clearTimeout(this.retryTimer);
     if (this.held.length > 0) return console.error(`event log: ${this.held.length} batches could not be written; the next start is an unclean one`);
-    this.log.close();
+    this.log.close(handover);
   }
 
   private written(batch: SharedBatch): void {

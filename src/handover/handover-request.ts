@@ -52,25 +52,18 @@ export class HandoverRequest {
   }
 
   /**
-   * Opens the released log (its lock is free now) and checks it ends where the old server said;
-   * otherwise tells it to take the log back and throws DataDirError.
+   * Owns the released log (its lock is free now), read already up to where it was being written:
+   * takes the tail and checks it ends where the old server said; otherwise tells it to take the
+   * log back and throws DataDirError.
    */
-  open(open: () => EventLog): EventLog {
-    let log: EventLog;
+  own(log: EventLog): void {
     try {
-      log = open();
+      log.own(this.released);
     } catch (err) {
       this.failed((err as Error).message);
+      if (err instanceof DataDirError) throw new DataDirError(`handover from pid ${this.from} failed: ${err.message}`);
       throw err;
     }
-    const { epoch, lastSeq } = this.released;
-    if (log.epoch !== epoch || log.lastSeq !== lastSeq) {
-      log.close(); // nothing written: it stays the old server's history
-      const why = `the log ends at epoch ${log.epoch}, seq ${log.lastSeq}, but pid ${this.from} released it at ${epoch}, seq ${lastSeq}`;
-      this.failed(why);
-      throw new DataDirError(`handover from pid ${this.from} failed: ${why}`);
-    }
-    return log;
   }
 
   /** This process listens with the log: the old one stops listening and drains. */

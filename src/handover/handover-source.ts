@@ -6,7 +6,7 @@
 import { readdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { readMessages, send, SOCKET_NAME, socketPath, type Released, type ToOwner } from './protocol.js';
+import { readMessages, send, step, SOCKET_NAME, socketPath, type Released, type ToOwner } from './protocol.js';
 
 /** How long the new process may take from the release to listening (it recovers the log meanwhile). */
 const READY_TIMEOUT_MS = 60_000;
@@ -76,6 +76,7 @@ export class HandoverSource {
           return void socket.end();
         }
         this.inProgress = pid;
+        step('asked');
         console.log(`handover: pid ${pid} asks for the log: publishes answer 503 until it serves`);
         hooks.release(m.port).then(
           (where) => {
@@ -96,6 +97,7 @@ export class HandoverSource {
       } else if (m.type === 'ready' && state === 'released') {
         state = 'settled';
         clearTimeout(timer);
+        step('ready received');
         console.log(`handover: pid ${pid} serves; this server stops listening and drains`);
         socket.end();
         hooks.handedOver(pid);

@@ -3,7 +3,8 @@
 // takes over, and taken back if that process fails before it serves.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
-import { markClean, type EventLog } from '../eventlog/event-log.js';
+import { markClean } from '../eventlog/clean-marker.js';
+import type { EventLog } from '../eventlog/event-log.js';
 import { DataDirInUse, DirLock } from '../eventlog/lock.js';
 import type { WriteAhead } from '../eventlog/write-ahead.js';
 import type { Released } from './protocol.js';
@@ -29,15 +30,23 @@ export class OwnedLog {
     this.writeAhead.submit(batch);
   }
 
-  /** Clean shutdown or handover: the last batches written and synced, the marker, the lock freed (once). */
-  close(): void {
-    this.writeAhead?.close();
+  /** Before a handover stops intake: what the release leaves for the new owner to sync is the last milliseconds. */
+  async syncAhead(): Promise<void> {
+    await this.writeAhead?.syncAhead();
+  }
+
+  /**
+   * Clean shutdown (the last batches written and synced, the marker) or `handover` (written, for
+   * the new owner to sync); the lock freed (once).
+   */
+  close(handover = false): void {
+    this.writeAhead?.close(handover);
     this.writeAhead = undefined;
   }
 
   /**
-   * The new process did not take over. It wrote nothing (it publishes only once serving), but opening
-   * the log removed the marker: once its lock is free, the marker goes back, so the history goes on
+   * The new process did not take over. It wrote nothing (it publishes only once serving), and the
+   * release left no marker: once its lock is free, the marker is written, so the history goes on
    * under the same epoch. Throws when the log is not where it was released.
    */
   async retake(released: Released): Promise<void> {

@@ -19,6 +19,11 @@ export interface Released {
 export type ToOwner = { type: 'handover'; pid: number; port: number } | { type: 'ready' } | { type: 'failed'; reason: string };
 export type FromOwner = ({ type: 'released' } & Released) | { type: 'refused'; reason: string };
 
+/** One step of a handover in this process's log, with the wall-clock time (ms) to line both sides up. */
+export function step(what: string): void {
+  console.log(`handover ${(performance.timeOrigin + performance.now()).toFixed(1)}: ${what}`);
+}
+
 export function socketPath(dataDir: string, ownerPid: number): string {
   return join(dataDir, `handover-${ownerPid}.sock`);
 }

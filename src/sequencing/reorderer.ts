@@ -23,6 +23,11 @@ export class Reorderer {
     this.next = lastSeq + 1;
   }
 
+  /** Numbers up to `lastSeq` are taken already (a handover's tail, read after the start): the next run starts after them. */
+  startAfter(lastSeq: number): void {
+    this.next = lastSeq + 1;
+  }
+
   add(run: SequencedRun): void {
     if (run.firstSeq !== this.next) this.waiting.set(run.firstSeq, run);
     else this.releaseFrom(run);

@@ -10,7 +10,7 @@ import type { KeyedUnit } from '../intake/idempotency-keys.js';
 import type { PublishItem } from '../intake/publish-request.js';
 
 /** The main thread's answer to a keyed publish: the ids, or the error to send (an HttpError's code). */
-export type KeyedAnswer = { ids: string[] } | { code: string; message: string };
+export type KeyedAnswer = { ids: string[] } | { code: string; message: string; retryAfterS?: number };
 
 /** Handed to a worker at start (workerData). */
 export interface ShardInit {

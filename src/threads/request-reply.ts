@@ -34,12 +34,12 @@ export async function keyedAnswer(run: () => string[] | Promise<string[]>): Prom
   } catch (err) {
     if (!(err instanceof HttpError)) console.error('keyed publish failed:', err);
     const e = err instanceof HttpError ? err : new HttpError('INTERNAL');
-    return { code: e.code, message: e.message };
+    return { code: e.code, message: e.message, ...(e.retryAfterS === undefined ? {} : { retryAfterS: e.retryAfterS }) };
   }
 }
 
 /** The asking thread's side: the ids, or the same error thrown again. */
 export function answeredIds(answer: KeyedAnswer): string[] {
   if ('ids' in answer) return answer.ids;
-  throw new HttpError(answer.code as ErrorCode, answer.message);
+  throw new HttpError(answer.code as ErrorCode, answer.message, answer.retryAfterS);
 }

@@ -1,10 +1,12 @@
 // Deploys nobody notices: a second server started on the same DATA_DIR and PORT takes the log over
 // from the running one (docs/deploy.md). 200 reconnecting subscribers and a steady publisher that
-// retries 503s see one history: every answered event exactly once, in order, no reset frame.
+// sends Idempotency-Keys and retries 503s and failed connections with the same key see one history:
+// every publish answered, every answered event exactly once, in order, no reset frame. The refused
+// window and both servers' timed steps are printed (figures, not assertions).
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer, tempDataDir, waitFor, type TestServer } from '../helpers/server.js';
 import { freePort } from '../support/free-port.js';
-import { deliveryProblems, refusedWindowMs, steadyPublisher, subscribe, type Subscriber } from '../support/rolling-load.js';
+import { deliveryProblems, refusedWindowMs, steadyPublisher, subscribe, type PublishOutcome, type Subscriber } from '../support/rolling-load.js';
 import { rmSync } from 'node:fs';
 import { once } from 'node:events';
 
@@ -18,6 +20,20 @@ afterAll(async () => {
 
 async function healthz(server: TestServer): Promise<{ phase: string; epoch: string; lastSeq: number }> {
   return (await (await fetch(`${server.url}/healthz`)).json()) as { phase: string; epoch: string; lastSeq: number };
+}
+
+/** Both processes' timed handover steps, in time order, ms from the first. */
+function timeline(oldOut: string, newOut: string, load: PublishOutcome): string {
+  const steps = (out: string, who: string) => [...out.matchAll(/^handover (\d+\.\d): (.*)$/gm)].map((m) => ({ at: Number(m[1]), line: `${who}: ${m[2]}` }));
+  const wall = (t: number): number => performance.timeOrigin + t;
+  const refused = load.refused.flatMap((r) => [
+    { at: wall(r.sentAt), line: 'publisher: sent (refused)' },
+    { at: wall(r.at), line: 'publisher: 503' },
+  ]);
+  const last = load.refused.at(-1)?.at;
+  const accepted = last === undefined ? [] : load.acceptedAt.filter((t) => t > last).slice(0, 1).map((t) => ({ at: wall(t), line: 'publisher: first 202 after the 503s' }));
+  const all = [...steps(oldOut, 'old'), ...steps(newOut, 'new'), ...refused, ...accepted].sort((a, b) => a.at - b.at);
+  return all.map((s) => `  +${(s.at - all[0]!.at).toFixed(1).padStart(7)} ms  ${s.line}`).join('\n');
 }
 
 describe('handover to a new server on the same DATA_DIR and PORT', () => {
@@ -51,13 +67,15 @@ describe('handover to a new server on the same DATA_DIR and PORT', () => {
     expect(before.epoch, 'the same history goes on').toBe(epoch);
     expect(fresh.output()).toMatch(/handover: took the log from pid \d+ at epoch/);
     const problems = subscribers.map((s) => ({ ...deliveryProblems(s, out.answered), resets: s.resets }));
-    expect(problems.filter((p) => p.missing + p.wrongId + p.duplicates + p.outOfOrder + p.resets > 0)).toEqual([]);
+    expect(problems.filter((p) => p.missing + p.wrongId + p.duplicates + p.outOfOrder + p.unexpected + p.resets > 0)).toEqual([]);
     expect(out.refused.every((r) => r.retryAfter !== undefined), 'every 503 says when to retry').toBe(true);
+    expect(out.unknown, 'every publish answered (a failed connection is retried with its key)').toEqual([]);
     const ids = [...out.answered.values()].map((id) => Number(id.split('-')[1]));
     expect(ids.every((seq, i) => i === 0 || seq > ids[i - 1]!), 'numbers go on from where the old server stopped').toBe(true);
     console.log(
       `handover (SHARDS=${process.env['TEST_SHARDS'] ?? '0'}): ${out.answered.size} events answered, ${out.refused.length} refused (503) publishes, ` +
-        `refused window ${refusedWindowMs(out).toFixed(1)} ms, ${out.unknown.length} publishes without an answer (connection failed), ${SUBSCRIBERS} subscribers all complete`,
+        `refused window ${refusedWindowMs(out).toFixed(1)} ms, ${out.connectionErrors} failed connections retried with their key, ${SUBSCRIBERS} subscribers all complete`,
     );
+    console.log(`steps:\n${timeline(old.output(), fresh.output(), out)}`);
   }, 180_000);
 });

@@ -1,7 +1,8 @@
 // Load for a server that is replaced while it runs (handover, rolling restart): subscribers that are
 // real reconnecting clients (the `eventsource` package resends Last-Event-ID), and a publisher at a
-// steady rate that retries only what was certainly not published (503), on a new connection each
-// time so that a retry reaches whichever server now listens.
+// steady rate that sends each event with an Idempotency-Key and retries a 503 or a failed connection
+// with the same key (a retry of one that was published answers its id and publishes nothing), on a
+// new connection each time so that a retry reaches whichever server now listens.
 import { request } from 'node:http';
 import { EventSource } from 'eventsource';
 
@@ -31,17 +32,20 @@ export function subscribe(url: string, count: number): Subscriber[] {
 export interface PublishOutcome {
   /** data -> id, for every publish answered 202 */
   answered: Map<string, string>;
-  /** data of publishes whose outcome is unknown (the connection failed before an answer) */
+  /** data of publishes whose outcome is unknown (every attempt's connection failed before an answer) */
   unknown: string[];
+  /** attempts whose connection failed before an answer (retried with the same key) */
+  connectionErrors: number;
   /** each 503: when its request was sent and answered (ms, performance.now()) */
   refused: { sentAt: number; at: number; retryAfter: string | undefined }[];
   /** each 202: when answered */
   acceptedAt: number[];
 }
 
-function post(port: number, path: string, body: string): Promise<{ status: number; body: string; retryAfter: string | undefined }> {
+function post(port: number, path: string, body: string, key: string): Promise<{ status: number; body: string; retryAfter: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const headers = { 'content-length': Buffer.byteLength(body), 'idempotency-key': key };
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
@@ -54,23 +58,29 @@ function post(port: number, path: string, body: string): Promise<{ status: numbe
 }
 
 /**
- * Publishes `topic` events with data "0", "1", ... one every `everyMs` until `stop()` resolves the
- * run: a 503 is retried at once (nothing was published), anything else ends that event's attempts.
+ * Publishes `topic` events with data "0", "1", ... (key `<topic>-<data>`) one every `everyMs` until
+ * `stop()` resolves the run: a 503 or a failed connection is retried at once with the same key,
+ * anything else ends that event's attempts.
  */
 export function steadyPublisher(port: number, topic: string, everyMs: number): { stop(): Promise<PublishOutcome> } {
-  const out: PublishOutcome = { answered: new Map(), unknown: [], refused: [], acceptedAt: [] };
+  const out: PublishOutcome = { answered: new Map(), unknown: [], connectionErrors: 0, refused: [], acceptedAt: [] };
   let running = true;
   const loop = (async () => {
     for (let n = 0; running; n++) {
       const data = String(n);
-      for (let attempt = 0; attempt < 500; attempt++) {
+      for (let attempt = 0; ; attempt++) {
+        if (attempt === 500) {
+          out.unknown.push(data);
+          break;
+        }
         const sentAt = performance.now();
         let r;
         try {
-          r = await post(port, `/publish?topic=${topic}`, data);
+          r = await post(port, `/publish?topic=${topic}`, data, `${topic}-${data}`);
         } catch {
-          out.unknown.push(data);
-          break;
+          out.connectionErrors++;
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          continue;
         }
         if (r.status === 503) {
           out.refused.push({ sentAt, at: performance.now(), retryAfter: r.retryAfter });
@@ -104,8 +114,11 @@ export function refusedWindowMs(out: PublishOutcome): number {
 
 const seqOf = (id: string): number => Number(id.slice(id.lastIndexOf('-') + 1));
 
-/** What one subscriber got wrong against the answered publishes: missing, duplicated, out of order. */
-export function deliveryProblems(s: Subscriber, answered: Map<string, string>): { missing: number; wrongId: number; duplicates: number; outOfOrder: number } {
+/** What one subscriber got wrong against the answered publishes: missing, duplicated, out of order, never answered. */
+export function deliveryProblems(
+  s: Subscriber,
+  answered: Map<string, string>,
+): { missing: number; wrongId: number; duplicates: number; outOfOrder: number; unexpected: number } {
   const got = new Map(s.data.map((data, i) => [data, s.ids[i]!]));
   let missing = 0;
   let wrongId = 0;
@@ -115,5 +128,6 @@ export function deliveryProblems(s: Subscriber, answered: Map<string, string>): 
   }
   let outOfOrder = 0;
   for (let i = 1; i < s.ids.length; i++) if (seqOf(s.ids[i]!) <= seqOf(s.ids[i - 1]!)) outOfOrder++;
-  return { missing, wrongId, duplicates: s.data.length - got.size, outOfOrder };
+  const unexpected = s.data.filter((data) => !answered.has(data)).length;
+  return { missing, wrongId, duplicates: s.data.length - got.size, outOfOrder, unexpected };
 }

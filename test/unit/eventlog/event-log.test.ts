@@ -1,10 +1,12 @@
 // The log on real files in a temporary directory: what a clean or unclean start makes of them, a
-// torn tail, damage in the middle, the lock and retention.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+// torn tail, damage in the middle, the lock and retention, and a handover's passes over a live log.
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataDirError, EventLog, logSyncs, type EventLogOptions } from '../../../src/eventlog/event-log.js';
+import { DataDirError, EventLog, type EventLogOptions } from '../../../src/eventlog/event-log.js';
+import { encodeRecord, KIND } from '../../../src/eventlog/record.js';
+import { logSyncs } from '../../../src/eventlog/datasync.js';
 import { BatchBuilder, batchFromShared, eventBytes, type SharedBatch } from '../../../src/sequencing/batch-layout.js';
 
 let dirs: string[] = [];
@@ -129,5 +131,63 @@ describe('event log', () => {
     expect(kept.length).toBeGreaterThanOrEqual(200);
     expect(kept.at(-1)).toBe(`${log.epoch}-1000`);
     again.close();
+  });
+});
+
+/** A handover: the new process reads the log while its owner still writes it, then owns it once released. */
+describe('event log handed over', () => {
+  it('the read-only pass, the catch-up and the tail after the release together read every batch once, and the history goes on in the same epoch', () => {
+    const opts = options();
+    const owner = fill(opts, 2, false);
+    writeFileSync(join(opts.dir, 'lock'), `${process.ppid} \n`); // the owner still holds it
+    const next = EventLog.preview(opts);
+    expect([next.epoch, next.lastSeq]).toEqual([owner.epoch, 20]);
+    expect(seqs(next.takeSeed())).toEqual(Array.from({ length: 20 }, (_, i) => `${owner.epoch}-${i + 1}`));
+    owner.append(batch(owner.epoch, 21, 10));
+    next.catchUp();
+    const caughtUp = next.takeTail();
+    expect(seqs(caughtUp)).toEqual(Array.from({ length: 10 }, (_, i) => `${owner.epoch}-${i + 21}`));
+    expect(caughtUp[0]!.stored?.slice(0, 1)).toEqual([1]);
+    owner.append(batch(owner.epoch, 31, 10));
+    owner.close(true);
+    next.own({ epoch: owner.epoch, lastSeq: 40 });
+    expect(seqs(next.takeTail())).toEqual(Array.from({ length: 10 }, (_, i) => `${owner.epoch}-${i + 31}`));
+    expect([next.epoch, next.lastSeq]).toEqual([owner.epoch, 40]);
+    next.append(batch(next.epoch, 41, 10));
+    next.close();
+    const again = EventLog.open(opts);
+    expect([again.epoch, again.lastSeq]).toEqual([owner.epoch, 50]);
+    again.close();
+  });
+
+  it('a record still being written is left alone by the read-only pass and read whole after the release', () => {
+    const opts = options();
+    const owner = EventLog.open(opts);
+    owner.append(batch(owner.epoch, 1, 10));
+    const path = join(opts.dir, readdirSync(opts.dir).find((n) => n.endsWith('.seg'))!);
+    const record = Buffer.concat(encodeRecord(KIND.BATCH, { e: owner.epoch, s: 11, n: 10, t: ['t'], at: Date.now() }, new Uint8Array(batch(owner.epoch, 11, 10).buffer)));
+    appendFileSync(path, record.subarray(0, 40)); // a write under way
+    const size = statSync(path).size;
+    const next = EventLog.preview(opts);
+    expect(next.lastSeq).toBe(10);
+    expect(statSync(path).size, 'nothing cut from a live log').toBe(size);
+    expect(next.notes).toEqual([]);
+    appendFileSync(path, record.subarray(40));
+    owner.close(true);
+    next.own({ epoch: owner.epoch, lastSeq: 20 });
+    expect(seqs(next.takeTail())).toEqual(Array.from({ length: 10 }, (_, i) => `${owner.epoch}-${i + 11}`));
+    next.close();
+  });
+
+  it('a log that does not end where it was released is refused, with nothing written and the lock free', () => {
+    const opts = options();
+    const owner = fill(opts, 2, false);
+    writeFileSync(join(opts.dir, 'lock'), `${process.ppid} \n`);
+    const next = EventLog.preview(opts);
+    owner.close(true);
+    const bytes = readdirSync(opts.dir).map((n) => [n, statSync(join(opts.dir, n)).size]);
+    expect(() => next.own({ epoch: owner.epoch, lastSeq: 25 })).toThrow(/the log ends at epoch \S+, seq 20, but it was released at epoch \S+, seq 25/);
+    expect(readdirSync(opts.dir).map((n) => [n, statSync(join(opts.dir, n)).size])).toEqual(bytes);
+    EventLog.open(opts).close();
   });
 });

@@ -1,7 +1,8 @@
 // PendingRequests: a shard's question to the main thread travels under an id, and the answer that
 // carries the id settles the promise that asked.
 import { describe, expect, it } from 'vitest';
-import { PendingRequests } from '../../../src/threads/request-reply.js';
+import { drainingError, HttpError } from '../../../src/intake/errors.js';
+import { answeredIds, keyedAnswer, PendingRequests } from '../../../src/threads/request-reply.js';
 
 /** Asks and captures the id the request was sent under. */
 function ask<T>(p: PendingRequests): { id: number; answer: Promise<T> } {
@@ -12,6 +13,24 @@ function ask<T>(p: PendingRequests): { id: number; answer: Promise<T> } {
   if (id === undefined) throw new Error('ask() did not send synchronously');
   return { id, answer };
 }
+
+describe('a keyed publish answered by the main thread', () => {
+  it('a refusal reaches the shard with its Retry-After: a keyed publish refused while the log is handed over says when to retry', async () => {
+    const answer = await keyedAnswer(() => {
+      throw drainingError();
+    });
+    const thrown = (() => {
+      try {
+        answeredIds(structuredClone(answer)); // as postMessage carries it
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(thrown).toBeInstanceOf(HttpError);
+    expect((thrown as HttpError).code).toBe('DRAINING');
+    expect((thrown as HttpError).retryAfterS).toBe(1);
+  });
+});
 
 describe('PendingRequests', () => {
   it('sends each request at once under an id no other request has', () => {
