@@ -9,6 +9,7 @@ import { startRedisServer } from '../../test/support/redis-server.js';
 import { cpuSeconds, memory, threadTimes } from '../proc-stats.js';
 import { ChildClient, track, watchdog } from '../processes.js';
 import { parseVariant, startServer, type RunningServer } from '../server-process.js';
+import { freePort } from './cluster.js';
 import type { GeneratorConnectReport, GeneratorRequest } from './protocol.js';
 
 const env = process.env;
@@ -20,8 +21,8 @@ async function main(): Promise<void> {
   watchdog(600);
   const redis = await startRedisServer({ persist: false, onSpawn: (c) => void track(c) });
   const servers: RunningServer[] = [];
+  const port = await freePort();
   for (let i = 0; i < Number(env['PROBE_SERVERS'] ?? 1); i++) {
-    const port = servers[0]?.port ?? 0;
     servers.push(await startServer(parseVariant('uws-1')!, { REDIS_URL: redis.url, PORT: String(port), SHARDS: '1', MAX_CONNECTIONS: '19000', HEARTBEAT_MS: '15000' }, flags(env['PROBE_SERVER_FLAGS'])));
   }
   const server = servers[0]!;
