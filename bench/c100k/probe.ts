@@ -2,7 +2,7 @@
 // local redis-server, SHARDS=1) and one generator process from 127.0.0.2, N subscribers. Prints the
 // CPU per connection of each (server by thread; PROBE_SERVERS on one port for cluster-wide costs), the wall time and the server's RSS per connection.
 // PROBE_N (2000), PROBE_RAMP_S (0: as fast as the concurrency allows), PROBE_CONCURRENCY (200),
-// PROBE_SERVER_FLAGS / PROBE_GENERATOR_FLAGS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
+// PROBE_SHARDS (1), PROBE_HOLD_S (hold the connections before closing), PROBE_SERVER_FLAGS / PROBE_GENERATOR_FLAGS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
 // Usage: node dist/bench/c100k/probe.js
 import { loadavg } from 'node:os';
 import { startRedisServer } from '../../test/support/redis-server.js';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const servers: RunningServer[] = [];
   const port = await freePort();
   for (let i = 0; i < Number(env['PROBE_SERVERS'] ?? 1); i++) {
-    servers.push(await startServer(parseVariant('uws-1')!, { REDIS_URL: redis.url, PORT: String(port), SHARDS: '1', MAX_CONNECTIONS: '19000', HEARTBEAT_MS: '15000' }, flags(env['PROBE_SERVER_FLAGS'])));
+    servers.push(await startServer(parseVariant('uws-1')!, { REDIS_URL: redis.url, PORT: String(port), SHARDS: env['PROBE_SHARDS'] ?? '1', MAX_CONNECTIONS: '19000', HEARTBEAT_MS: '15000' }, flags(env['PROBE_SERVER_FLAGS'])));
   }
   const server = servers[0]!;
   const cpuAll = (): number => servers.reduce((a, x) => a + cpuSeconds(x.pid), 0);

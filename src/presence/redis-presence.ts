@@ -22,9 +22,8 @@ const versionOf = (serverId: string): string => `sse:presence:version:${serverId
 const changesOf = (serverId: string): string => `sse:presence:changes:${serverId}`;
 /** writes a stream keeps: a reader more writes behind reads the whole hash */
 const KEPT_WRITES = 16;
-/** a stream entry: the write's number under this field (with FULL after it: the hash was rewritten whole), then topic, count, ... */
+/** a stream entry: the write's number under this field (never a topic), then topic, count, ...; a second one: the hash was rewritten whole */
 const NUMBER = '';
-const FULL = 'f';
 
 /** This server's own counts, as RedisPresence needs them. */
 export interface OwnPresence {
@@ -121,7 +120,7 @@ export class RedisPresence {
       if (this.written === -1) {
         // '' keeps the hash from being empty (it would not exist: the server would not count as live)
         tx.del(key, stream).hset(key, { ...Object.fromEntries(this.own.ownCounts()), '': '0' });
-        tx.xadd(stream, 'MAXLEN', KEPT_WRITES, '*', NUMBER, n, FULL, 1);
+        tx.xadd(stream, 'MAXLEN', KEPT_WRITES, '*', NUMBER, n, NUMBER, 'whole');
       } else this.writeChanges(tx, changes, n);
       tx.set(versionOf(this.serverId), `${n}`, 'PX', TTL_MS);
     } else tx.pexpire(versionOf(this.serverId), TTL_MS);
@@ -197,7 +196,7 @@ function follow(r: ReadCounts, entries: Array<[string, string[]]>): TopicCount[]
   const out: TopicCount[] = [];
   let write = r.write;
   for (const [, fields] of entries) {
-    if (fields[0] !== NUMBER || Number(fields[1]) !== write + 1 || fields[2] === FULL) return undefined;
+    if (fields[0] !== NUMBER || Number(fields[1]) !== write + 1 || fields[2] === NUMBER) return undefined;
     write++;
     for (let i = 2; i + 1 < fields.length; i += 2) out.push([fields[i]!, Number(fields[i + 1])]);
   }
