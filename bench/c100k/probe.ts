@@ -9,7 +9,7 @@ import { startRedisServer } from '../../test/support/redis-server.js';
 import { cpuSeconds, memory, threadTimes } from '../proc-stats.js';
 import { ChildClient, track, watchdog } from '../processes.js';
 import { parseVariant, startServer, type RunningServer } from '../server-process.js';
-import { freePort } from './cluster.js';
+import { freePort, openFiles } from './cluster.js';
 import type { GeneratorConnectReport, GeneratorRequest } from './protocol.js';
 
 const env = process.env;
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   const threads0 = threadTimes(server.pid);
   const cpu0 = cpuAll();
   const rss0 = memory(server.pid).rss;
+  const fds0 = openFiles(server.pid);
   const load0 = loadavg()[0]!;
   const t0 = performance.now();
   const r = await gen.request<GeneratorConnectReport>({ type: 'connect', host: '127.0.0.1', port: server.port, localAddress: '127.0.0.2', first: 0, count: n, broadcast: 'all', topics: 10_000, rampMs: Number(env['PROBE_RAMP_S'] ?? 0) * 1000, concurrency: Number(env['PROBE_CONCURRENCY'] ?? 200), timeoutMs: 60_000, reconnectSpreadMs: 1000 });
@@ -40,11 +41,12 @@ async function main(): Promise<void> {
   const byThread = [...threadTimes(server.pid)].map(([tid, t]) => ({ tid, cpu: t.cpu - (threads0.get(tid)?.cpu ?? 0) })).filter((t) => t.cpu > 0.05);
   await sleep(2000);
   const rss1 = memory(server.pid).rss;
+  const held = Math.max(openFiles(server.pid) - fds0, 1);
   const us = (s: number): string => ((s * 1e6) / Math.max(r.connected, 1)).toFixed(0);
   console.log(
     `N=${n} connected ${r.connected} failed ${r.failed} ${JSON.stringify(r.failures)} in ${wall.toFixed(2)} s (${(r.connected / wall).toFixed(0)}/s); ` +
       `servers (${servers.length}) ${cpu.toFixed(2)} CPU s = ${us(cpu)} µs/conn [first server's threads ${byThread.map((t) => `${t.tid}:${us(t.cpu)}`).join(' ')}]; generator ${r.cpuSeconds.toFixed(2)} CPU s = ${us(r.cpuSeconds)} µs/conn; ` +
-      `server RSS ${(rss0 / 2 ** 20).toFixed(0)}→${(rss1 / 2 ** 20).toFixed(0)} MiB = ${((rss1 - rss0) / 1024 / Math.max(r.connected, 1)).toFixed(2)} KiB/conn; load ${load0.toFixed(2)}→${loadavg()[0]!.toFixed(2)}`,
+      `first server RSS ${(rss0 / 2 ** 20).toFixed(0)}→${(rss1 / 2 ** 20).toFixed(0)} MiB holding ${held} = ${((rss1 - rss0) / 1024 / held).toFixed(2)} KiB/conn; load ${load0.toFixed(2)}→${loadavg()[0]!.toFixed(2)}`,
   );
   if (env['PROBE_HOLD_S']) await sleep(Number(env['PROBE_HOLD_S']) * 1000);
   await gen.request({ type: 'disconnect' });
