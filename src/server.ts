@@ -185,7 +185,7 @@ async function main(): Promise<void> {
     stats: () => stats.latest,
   });
   const clusterPresence =
-    config.redisUrl === undefined ? undefined : new RedisPresence(config.redisUrl, serverId, () => presence.ownCounts(), () => presence.ownVersion(), (snapshot) => presence.cluster(snapshot));
+    config.redisUrl === undefined ? undefined : new RedisPresence(config.redisUrl, serverId, presence, (snapshot) => presence.cluster(snapshot));
   await shards.start(
     { publish, metricsText: () => metrics.text(), ask },
     {

@@ -14,7 +14,7 @@ import type { C100kSettings } from './settings.js';
 export const HOST = '127.0.0.1';
 
 /** A port free on 127.0.0.1 now (the servers then share it). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);

@@ -12,6 +12,7 @@ import { PresenceTable, type TopicPage } from './presence-table.js';
 import type { ClusterSnapshot } from './redis-presence.js';
 
 const REMOTE = 'server:';
+const isOwn = (source: string): boolean => !source.startsWith(REMOTE);
 
 export class PresenceService {
   readonly table = new PresenceTable();
@@ -19,6 +20,8 @@ export class PresenceService {
   private leader = true;
   /** counts this server's own changes: Redis is written only when it moved */
   private ownChanges = 0;
+  /** own topics changed since takeOwnChanges() last ran: Redis is given these alone */
+  private ownDirty = new Set<string>();
   /** per other server, the counts last applied: a snapshot that brings the same map changed nothing */
   private readonly applied = new Map<string, ReadonlyMap<string, number>>();
 
@@ -49,14 +52,26 @@ export class PresenceService {
 
   /** This server's own counts, for Redis. */
   ownCounts(): Map<string, number> {
-    return this.table.totalsOf((s) => !s.startsWith(REMOTE));
+    return this.table.totalsOf(isOwn);
+  }
+
+  /** This server's own count of every topic changed since the last call (0: none left here), for Redis. */
+  takeOwnChanges(): TopicCount[] {
+    const out: TopicCount[] = [];
+    for (const t of this.ownDirty) out.push([t, this.table.totalOf(t, isOwn)]);
+    this.ownDirty = new Set();
+    return out;
   }
 
   /** Cluster mode: the other live servers' counts, as just read from Redis. */
   cluster(snapshot: ClusterSnapshot): void {
     const changed = new Set<string>();
     for (const [id, counts] of snapshot.others) {
-      if (this.applied.get(id) === counts) continue;
+      if (this.applied.get(id) === counts) {
+        // the same map, read again as its changes alone
+        for (const t of this.table.apply(REMOTE + id, snapshot.changes?.get(id) ?? [])) changed.add(t);
+        continue;
+      }
       this.applied.set(id, counts);
       for (const t of this.table.replace(REMOTE + id, counts)) changed.add(t);
     }
@@ -83,6 +98,7 @@ export class PresenceService {
 
   private ownChanged(topics: readonly string[]): void {
     if (topics.length > 0) this.ownChanges++;
+    for (const t of topics) this.ownDirty.add(t);
     this.announce(topics);
   }
 

@@ -57,6 +57,13 @@ export class PresenceTable {
     return out;
   }
 
+  /** One topic's total over the sources `include` accepts. */
+  totalOf(topic: string, include: (source: string) => boolean): number {
+    let n = 0;
+    for (const [source, counts] of this.bySource) if (include(source)) n += counts.get(topic) ?? 0;
+    return n;
+  }
+
   /** topics with at least one subscriber */
   get size(): number {
     return this.totals.size;

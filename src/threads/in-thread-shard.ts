@@ -2,6 +2,7 @@
 // ShardHttp a worker runs, without the thread hop.
 import type { Config } from '../config/config.js';
 import { Shard } from '../fanout/shard.js';
+import { deliverChanges } from '../fanout/topic-counts.js';
 import { AccessControl, type SharedAccess } from '../intake/access-control.js';
 import type { SharedBatch } from '../sequencing/batch-layout.js';
 import type { IndexedRecord } from '../eventlog/log-index.js';
@@ -30,8 +31,7 @@ export class InThreadShard implements ShardHost {
 
   /** Sequencing happens in this thread, through `backend.publish`: no runs or publishes come from elsewhere. */
   async start(backend: Backend, { presence }: ShardSinks): Promise<void> {
-    const counts = this.shard.presence;
-    counts.onDirty = () => setImmediate(() => presence.shardChanged('shard:0', counts.takeChanges()));
+    deliverChanges(this.shard.presence, (changes) => presence.shardChanged('shard:0', changes));
     const http: ShardHttp = new ShardHttp({
       config: this.config,
       shard: this.shard,

@@ -4,6 +4,7 @@
 // metrics.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Shard } from '../fanout/shard.js';
+import { deliverChanges } from '../fanout/topic-counts.js';
 import { AccessControl } from '../intake/access-control.js';
 import { JwksMirror } from '../intake/jwks-feed.js';
 import type { PublishItem } from '../intake/publish-request.js';
@@ -41,8 +42,8 @@ shard.seed(init.history, init.stored);
 shard.aliases = new Map(init.aliases);
 // DURABILITY=fsync: a publish is answered when the batch holding it arrives here, synced.
 const acks = init.config.durability === 'fsync' ? new DeliveryAcks() : undefined;
-// Presence: the counts that changed in a turn go to the main thread in one message after it.
-shard.presence.onDirty = () => setImmediate(() => post({ type: 'presence', changes: shard.presence.takeChanges() }));
+// Presence: the counts that changed go to the main thread in one message per window at most.
+deliverChanges(shard.presence, (changes) => post({ type: 'presence', changes }));
 
 const pending = new PendingRequests();
 // One server: number and encode here, answer at once; the main thread orders the runs and batches them.

@@ -10,7 +10,7 @@ import type { HttpResponse } from 'uWebSockets.js';
 import type { GzipEncoder } from '../fanout/gzip-group.js';
 import type { ReplaySource } from '../fanout/replay.js';
 import type { Stream } from '../fanout/shard.js';
-import { WriteQueue, type WriteQueueLimits } from '../fanout/write-queue.js';
+import { WriteQueue, type WriteQueueLimits, type WriteQueueStats } from '../fanout/write-queue.js';
 import { encodeComment } from '../sequencing/sse-encoding.js';
 import { SHARD_SLOT, type ShardCounters } from '../threads/shared-counters.js';
 
@@ -22,6 +22,32 @@ const HEARTBEAT = encodeComment();
 const REPLAY_CHUNK_BYTES = 65_536;
 /** At most this much of a replay (1 MiB) is written per event-loop turn: a reader as fast as the server does not hold up the shard's other work. */
 const REPLAY_TURN_BYTES = 1_048_576;
+
+/**
+ * The write queues' counters, one object per shard, not three closures per stream: with 100,000
+ * streams held, what a stream keeps for its whole life is most of the server's memory per connection.
+ */
+const STATS = new WeakMap<ShardCounters, WriteQueueStats>();
+
+function queueStats(counters: ShardCounters): WriteQueueStats {
+  let stats = STATS.get(counters);
+  if (stats === undefined) {
+    stats = {
+      dropped: (events) => counters.add(SHARD_SLOT.SLOW_DROPPED, events),
+      resetSent: () => counters.add(SHARD_SLOT.RESETS),
+      queued(before, now) {
+        counters.add(SHARD_SLOT.QUEUED_BYTES, now - before);
+        if (now > counters.get(SHARD_SLOT.QUEUED_BYTES_PEAK)) counters.set(SHARD_SLOT.QUEUED_BYTES_PEAK, now);
+      },
+    };
+    STATS.set(counters, stats);
+  }
+  return stats;
+}
+
+/** The stream whose write the corked callback makes: cork runs it at once, so one module-wide callback serves every stream. */
+let writing: SseStream | undefined;
+const corkedWrite = (): void => writing!.corkedWrite();
 
 export class SseStream implements Stream {
   lastSeq = 0;
@@ -45,18 +71,7 @@ export class SseStream implements Stream {
   ) {
     this.wholePasses = gzip !== undefined;
     this.replayChunk = Math.max(1, Math.min(REPLAY_CHUNK_BYTES, limits.maxBackpressure >> 2));
-    this.queue = new WriteQueue(
-      limits,
-      {
-      dropped: (events) => counters.add(SHARD_SLOT.SLOW_DROPPED, events),
-      resetSent: () => counters.add(SHARD_SLOT.RESETS),
-      queued(before, now) {
-        counters.add(SHARD_SLOT.QUEUED_BYTES, now - before);
-        if (now > counters.get(SHARD_SLOT.QUEUED_BYTES_PEAK)) counters.set(SHARD_SLOT.QUEUED_BYTES_PEAK, now);
-      },
-      },
-      gzip,
-    );
+    this.queue = new WriteQueue(limits, queueStats(counters), gzip);
     res.onWritable(() => this.writable());
   }
 
@@ -118,16 +133,21 @@ export class SseStream implements Stream {
     this.finish();
   }
 
-  // The fan-out hot path: one bound callback per stream, not a closure per write.
+  // The fan-out hot path: one callback for every stream (corkedWrite above), not a closure per write.
   private toWrite: Uint8Array = HEARTBEAT;
   private wrote = false;
-  private readonly corkedWrite = (): void => {
+
+  /** Inside res.cork() only (see `writing`). */
+  corkedWrite(): void {
     this.wrote = this.res.write(this.toWrite);
-  };
+  }
 
   private write(bytes: Uint8Array): void {
     this.toWrite = bytes;
-    this.res.cork(this.corkedWrite);
+    const outer = writing; // never nested today, but a callback inside write() must not see another stream
+    writing = this;
+    this.res.cork(corkedWrite);
+    writing = outer;
     this.toWrite = HEARTBEAT; // do not pin a batch buffer
     if (this.queue.written(bytes.length, this.wrote, true) === 'disconnect') this.disconnectSlow();
   }
@@ -160,7 +180,7 @@ export class SseStream implements Stream {
       if (!this.flush(this.queue.encode(chunk))) return false;
       budget -= chunk.length;
       if (budget <= 0 && !replay.done) {
-        setImmediate(this.nextTurn);
+        setImmediate(() => this.nextTurn()); // a closure per long replay's turn, not one per stream
         return true;
       }
     }
@@ -169,10 +189,10 @@ export class SseStream implements Stream {
     return this.flushQueued(mustWrite);
   }
 
-  private readonly nextTurn = (): void => {
+  private nextTurn(): void {
     // a socket that refused a write is only written to from onWritable
     if (!this.closed && this.replay !== undefined && !this.queue.blocked) this.res.cork(() => this.pump(false));
-  };
+  }
 
   /** What the queue holds, or with `mustWrite` a heartbeat when it holds nothing. */
   private flushQueued(mustWrite: boolean): boolean {

@@ -16,6 +16,12 @@ const subscribers = async (s: TestServer, topic: string): Promise<number> =>
 const listed = async (s: TestServer, prefix: string): Promise<Array<{ topic: string; subscribers: number }>> =>
   ((await (await fetch(`${s.url}/topics?prefix=${prefix}`)).json()) as { topics: Array<{ topic: string; subscribers: number }> }).topics;
 
+/** How often Redis has run each of `commands` so far. */
+async function commandCalls(r: Redis, commands: string[]): Promise<Record<string, number>> {
+  const info = await r.info('commandstats');
+  return Object.fromEntries(commands.map((cmd) => [cmd, Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0)]));
+}
+
 beforeAll(async () => {
   redis = await startRedisServer({ persist: false });
   [a, b] = await Promise.all([startServer({ REDIS_URL: redis.url }), startServer({ REDIS_URL: redis.url })]);
@@ -37,11 +43,7 @@ describe('presence in cluster mode', () => {
   it('counts that do not change are neither rewritten nor read again, and a change still reaches the other server', async () => {
     const r = new Redis(redis.url);
     try {
-      const calls = async (): Promise<{ hset: number; hgetall: number }> => {
-        const info = await r.info('commandstats');
-        const count = (cmd: string): number => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-        return { hset: count('hset'), hgetall: count('hgetall') };
-      };
+      const calls = (): Promise<Record<string, number>> => commandCalls(r, ['hset', 'hgetall']);
       // three refresh rounds of both servers: each one's score in the live set (its last round's time) moves three times
       const rounds = async (): Promise<void> => {
         const seen = new Map<string, Set<string>>();
@@ -60,6 +62,22 @@ describe('presence in cluster mode', () => {
       expect(await calls()).toEqual(before);
       streams.push(await openStream(`${b.url}/events?topic=cl`));
       await waitFor(async () => (await subscribers(a, 'cl')) === 6, 'the new stream counted on the other server', 8_000);
+    } finally {
+      r.disconnect();
+    }
+  }, 40_000);
+
+  it('a change on one server reaches the other as the change alone: no hash is rewritten or read whole', async () => {
+    const r = new Redis(redis.url);
+    try {
+      const calls = (): Promise<Record<string, number>> => commandCalls(r, ['del', 'hgetall']);
+      // both servers have read each other whole by now (the tests before waited for their counts)
+      const before = await calls();
+      streams.push(await openStream(`${b.url}/events?topic=cl-delta`));
+      await waitFor(async () => (await subscribers(a, 'cl-delta')) === 1, 'the new stream counted on the other server', 8_000);
+      streams.pop()!.close();
+      await waitFor(async () => (await subscribers(a, 'cl-delta')) === 0, 'its end counted on the other server', 8_000);
+      expect(await calls()).toEqual(before);
     } finally {
       r.disconnect();
     }

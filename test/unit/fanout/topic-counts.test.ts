@@ -2,7 +2,7 @@
 // come out as absolute counts, once per topic, with one onDirty call per collection.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TopicCounts } from '../../../src/fanout/topic-counts.js';
+import { deliverChanges, TopicCounts } from '../../../src/fanout/topic-counts.js';
 
 describe('TopicCounts', () => {
   it('counts joins and leaves per topic and forgets topics at 0', () => {
@@ -49,5 +49,30 @@ describe('TopicCounts', () => {
         expect(c.size).toBe(0);
       }),
     );
+  });
+});
+
+describe('deliverChanges', () => {
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  it('hands over streams joining turn after turn in fewer messages than turns, with the absolute counts', async () => {
+    const c = new TopicCounts();
+    const delivered = new Map<string, number>();
+    let messages = 0;
+    deliverChanges(
+      c,
+      (changes) => {
+        messages++;
+        for (const [t, n] of changes) delivered.set(t, n);
+      },
+      60_000,
+    );
+    for (let i = 0; i < 100; i++) {
+      c.add(['all', `t${i % 10}`]);
+      await turn();
+    }
+    // the first change goes at once; the other 99 turns wait for the window
+    expect(messages).toBe(1);
+    expect(delivered.get('all')).toBe(1);
   });
 });
