@@ -45,7 +45,7 @@ export interface Candidate {
   name: string;
   /** how each mode is configured, for the results file */
   settings: string;
-  /** the epoch its ids carry (ours: the log's own) */
+  /** Opens (or creates) the store in `dir` as a start does, reading the newest `seed` events; `epoch`: what its ids carry (ours: the log's own). */
   open(dir: string, mode: Mode, seed: number): Promise<Store & { readonly epoch: string }>;
 }
 
