@@ -46,7 +46,11 @@ bench-compression: dist/.built
 # Our event log (src/eventlog) against SQLite, LMDB and LevelDB on the same workload: append cost, group
 # commit, disk per event, open + recovery, quiet-topic read, retention; BENCH_QUICK=1 for 100,000 events
 # (docs/durability.md "Stores measured"; results/eventlog-stores.md)
-bench-stores: dist/.built
+# better-sqlite3 compiles from source here (about 4 minutes), so only this target installs it, outside node_modules/
+.deps/sqlite/node_modules/better-sqlite3/package.json:
+	npm install --no-save --no-audit --no-fund --prefix .deps/sqlite better-sqlite3@12.11.1
+
+bench-stores: dist/.built .deps/sqlite/node_modules/better-sqlite3/package.json
 	node dist/bench/eventlog-stores.js
 
 profile: dist/.built

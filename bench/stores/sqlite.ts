@@ -1,8 +1,18 @@
 // SQLite through better-sqlite3 (synchronous, on the calling thread): one row per event, one
 // transaction per batch, WAL; synchronous=NORMAL for `write` (the WAL is synced at checkpoints
 // only), FULL for `fsync` (the WAL is synced at every commit).
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// better-sqlite3 builds from source here (no prebuilt binary can be downloaded), about 4 minutes, so
+// it is not a dependency of the project: `make bench-stores` installs it into .deps/sqlite/ first.
+const SQLITE_DEPS = fileURLToPath(new URL('../../../.deps/sqlite/', import.meta.url));
+const openDatabase = (file: string): Database.Database => {
+  const Db = createRequire(SQLITE_DEPS)('better-sqlite3') as typeof Database;
+  return new Db(file);
+};
 import { FIXED_EPOCH, type Batch, type Candidate, type Mode, type Store } from './store.js';
 
 class Sqlite implements Store {
@@ -13,7 +23,7 @@ class Sqlite implements Store {
   private readonly insertBatch: (b: Batch) => void;
 
   constructor(dir: string, mode: Mode, seed: number) {
-    this.db = new Database(join(dir, 'events.db'));
+    this.db = openDatabase(join(dir, 'events.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${mode === 'fsync' ? 'FULL' : 'NORMAL'}`);
     this.db.exec('CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, ts INTEGER NOT NULL, bytes BLOB NOT NULL)');
