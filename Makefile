@@ -5,7 +5,7 @@ NODE_BIN := node_modules/.bin
 SOURCES := $(shell find src bench test/support -name '*.ts' 2>/dev/null) tsconfig.json src/client/tsconfig.json
 SHARDS_MATRIX ?= 0 1 4
 
-.PHONY: start test test-unit test-integration bench bench-c100k bench-sweep bench-compression profile clean deps test-deps
+.PHONY: start test test-unit test-integration bench bench-c100k bench-sweep bench-compression bench-stores profile clean deps test-deps
 
 # npm ci when node_modules is missing or older than the lockfile
 node_modules/.installed: package-lock.json
@@ -42,6 +42,16 @@ bench-sweep: dist/.built
 # (docs/compression.md; end to end, with sockets, it is the compression scenario of make bench)
 bench-compression: dist/.built
 	node dist/bench/compression.js
+
+# Our event log (src/eventlog) against SQLite, LMDB and LevelDB on the same workload: append cost, group
+# commit, disk per event, open + recovery, quiet-topic read, retention; BENCH_QUICK=1 for 100,000 events
+# (docs/durability.md "Stores measured"; results/eventlog-stores.md)
+# better-sqlite3 compiles from source here (about 4 minutes), so only this target installs it, outside node_modules/
+.deps/sqlite/node_modules/better-sqlite3/package.json:
+	npm install --no-save --no-audit --no-fund --prefix .deps/sqlite better-sqlite3@12.11.1
+
+bench-stores: dist/.built .deps/sqlite/node_modules/better-sqlite3/package.json
+	node dist/bench/eventlog-stores.js
 
 profile: dist/.built
 	bash bench/profile.sh
