@@ -44,9 +44,9 @@ class OurLog implements Store {
   }
 
   async dropThrough(seq: number): Promise<void> {
-    // retention keeps the newest maxEvents; retain() is what the log's 1 s tick and each rotation run
+    // retention keeps the newest maxEvents; applyRetention() is what the log's 1 s tick and each rotation run
     this.opts.maxEvents = this.lastSeq - seq;
-    (this.log as unknown as { retain(): void }).retain();
+    this.log.applyRetention();
   }
 
   async close(): Promise<void> {

@@ -329,8 +329,8 @@ export class EventLog {
     this.applyRetention();
   }
 
-  /** Retention, and the shards told at once when it deleted segments. */
-  private applyRetention(): void {
+  /** Retention (run by each rotation and the 1 s tick; the stores bench times it), and the shards told at once when it deleted segments. */
+  applyRetention(): void {
     const before = this.segments[0]!.index;
     retain(this.segments, this.opts, this.newestSeq);
     if (this.segments[0]!.index !== before) this.onRetained?.(this.segments[0]!.index);
