@@ -3,7 +3,8 @@
 // may refuse writes), and identity twins. What is proven:
 // - with sockets that always accept: every gzip stream's bytes, inflated by strict zlib after the
 //   trailer, are exactly its identity twin's bytes, for any sequence of joins, resumes, leaves,
-//   batches, heartbeats, event-loop turns and full-flush deadlines;
+//   batches, heartbeats, event-loop turns and full-flush deadlines (but for heartbeats' places, and
+//   a stream that left may lack the events not yet written to it: see expectTwin);
 // - with sockets that refuse writes (drop and disconnect policies): every gzip stream's bytes inflate
 //   exactly to the bytes its queue accepted, in order (the CRC and length in the trailer agree);
 // - the shared context is used: members in step share compressed bytes, and out-of-step ones join.
@@ -50,6 +51,8 @@ class Endpoint implements Stream {
   readonly topics: ReadonlySet<string>;
   lastSeq = 0;
   closed = false;
+  /** the client went away (a leave step), not ended by the server once it had everything */
+  left = false;
   accepting = true;
   readonly wire: Uint8Array[] = [];
   /** what the queue accepted, in wire order, before encoding */
@@ -209,7 +212,14 @@ async function play(plan: Step[], limits: { maxBackpressure: number; slowConsume
       case 'drain': {
         const pair = live()[st.pick % Math.max(1, live().length)];
         if (pair === undefined) break;
+        if (st.kind === 'leave' && !pair[0].closed && !pair[1].closed && pair[0].lastSeq !== pair[1].lastSeq) {
+          // a gzip member lags its twin only while the pass that reaches it is still to come
+          let idle = false;
+          shard.hub.whenIdle(() => (idle = true));
+          expect(idle).toBe(false);
+        }
         for (const e of pair) {
+          e.left ||= st.kind === 'leave';
           if (st.kind === 'leave') e.end();
           else if (st.kind === 'block') e.accepting = false;
           else e.drain();
@@ -247,6 +257,26 @@ async function play(plan: Step[], limits: { maxBackpressure: number; slowConsume
 // same events in the same order, the comment in another place (found by this property, seed 2011395624).
 const withoutHeartbeats = (text: string): string => text.replace(/(?<=\n\n):\n\n/g, '');
 
+/**
+ * A gzip stream against its identity twin. For the same reason (whole passes), a pair that leaves
+ * between the twin's write of a grown pass and the gzip member's write one pass later leaves the gzip
+ * stream without those events: what a client gone a moment earlier would lack, never a gap (found by
+ * the property, seed 1779620728). So it is the twin's stream cut between two events, and what it lacks
+ * are only events the hub had not given it (past its lastSeq); nothing for a stream that stayed.
+ */
+function expectTwin(g: Endpoint, twin: Endpoint): void {
+  const gz = withoutHeartbeats(g.inflated);
+  const tw = withoutHeartbeats(twin.text);
+  expect(tw.slice(0, gz.length)).toBe(gz);
+  expect(gz.endsWith('\n\n')).toBe(true); // no block holds a blank line: the cut is between two
+  const rest = tw.slice(gz.length);
+  if (!g.left) return void expect(rest).toBe('');
+  for (const block of rest.split('\n\n').slice(0, -1)) {
+    const seq = /^id: e1-(\d+)\ndata: /.exec(block)?.[1];
+    expect(Number(seq), block).toBeGreaterThan(g.lastSeq);
+  }
+}
+
 describe('gzip streams, compressed once per group', () => {
   it('sockets that always accept: each gzip stream inflates (strictly) to exactly its identity twin\'s bytes (property)', async () => {
     let shared = 0;
@@ -254,13 +284,30 @@ describe('gzip streams, compressed once per group', () => {
     await fc.assert(
       fc.asyncProperty(steps(false), async (plan) => {
         const r = await play(plan, { maxBackpressure: 1 << 20, slowConsumer: 'disconnect' });
-        for (let i = 0; i < r.gzip.length; i++) expect(withoutHeartbeats(r.gzip[i]!.inflated)).toBe(withoutHeartbeats(r.identity[i]!.text));
+        for (let i = 0; i < r.gzip.length; i++) expectTwin(r.gzip[i]!, r.identity[i]!);
         shared += r.shared;
         alone += r.alone;
       }),
       { numRuns: 200 },
     );
     expect(shared).toBeGreaterThan(alone); // most bytes went through the shared contexts
+  });
+
+  it('a pair that leaves before the pass that brings the gzip member what the pass grew by: it lacks only that event', async () => {
+    const plan: Step[] = [
+      { kind: 'join', topics: ['a'], resume: undefined },
+      { kind: 'publish', topics: ['a'] },
+      { kind: 'turn' }, // the pass of e1-1 fills a segment (SEGMENT_SIZE=2) with the pair on 'a' and yields
+      { kind: 'join', topics: ['c'], resume: undefined },
+      { kind: 'publish', topics: ['c'] }, // e1-2 grows that pass: the identity twin gets it, the gzip member next pass
+      { kind: 'turn' },
+      { kind: 'leave', pick: 1 }, // the pair on 'c', before that next pass
+      { kind: 'publish', topics: ['a'] },
+    ];
+    const r = await play(plan, { maxBackpressure: 1 << 20, slowConsumer: 'disconnect' });
+    expect(r.identity[1]!.text).toContain('id: e1-2\n');
+    expect(r.gzip[1]!.inflated).toBe(':ok\n\nretry: 3000\n\n');
+    for (let i = 0; i < r.gzip.length; i++) expectTwin(r.gzip[i]!, r.identity[i]!);
   });
 
   it.each<SlowConsumerPolicy>(['drop', 'disconnect'])(
