@@ -65,6 +65,9 @@ export async function runHandover(ctx: ScenarioContext): Promise<void> {
       run = await LoadRun.start(old, old.pid, h.subscribers, ctx.settings, { onProgress: (l) => ctx.log(`${tag}: ${l}`) });
       const result = await handoverPhase(run, old, old.pid, h, (spawned) => replace(variant, old, start, spawned), (l) => ctx.log(`${tag}: ${l}`));
       ctx.log(`${tag}: ${describeHandover(result)}`);
+      // both processes' timestamped handover steps: where the refused window went
+      const steps = servers.flatMap((s) => [...s.output().matchAll(/^handover ([\d.]+): (.*)$/gm)].map((m) => [Number(m[1]), `pid ${s.pid}: ${m[2]}`] as const));
+      for (const [at, what] of steps.sort((a, b) => a[0] - b[0])) ctx.log(`${tag}: +${(at - steps[0]![0]).toFixed(1)} ms ${what}`);
       ctx.record({ scenario: 'handover', variant, round: 0, connect: run.connect, serverSettings: servers[1]?.settings, ...result });
     } finally {
       await run?.stop();

@@ -34,18 +34,22 @@ export function handlePublish(
   let publisher: PublisherCheck; // PUBLISH_TOKEN, or a JWT checked against the topics once the body is parsed
   try {
     publisher = ctx.auth.checkPublisher(req.getHeader('authorization'));
-    if (ctx.draining()) throw drainingError();
+    if (ctx.draining() && declared === 0) throw drainingError();
     if (declared > config.maxPublishBytes) throw new HttpError('BODY_TOO_LARGE');
   } catch (err) {
     if (declared === 0 || !(err instanceof HttpError)) return sendError(res, err, cors, true);
     return refuseWhileSending(res, err, cors, LINGER);
   }
   const later = new DeferredResponse(res, cors);
-  const fail = (err: unknown, close = false): void => later.write(() => sendError(res, err, cors, close));
+  // draining: the connection closes, so the retry opens one to the server that goes on
+  const fail = (err: unknown, close = err instanceof HttpError && err.code === 'DRAINING'): void => later.write(() => sendError(res, err, cors, close));
   readBody(
     res,
     config.maxPublishBytes,
     (body) => {
+      // Draining: refused once the body is in, so that the answer ends with a close (refuseWhileSending
+      // keeps the connection, and a publisher told `Connection: close` waits for it before its retry)
+      if (ctx.draining()) return fail(drainingError());
       const receivedAt = performance.timeOrigin + performance.now();
       let parsed;
       try {
@@ -60,8 +64,7 @@ export function handlePublish(
         try {
           ids = ctx.publish(items, receivedAt, keys);
         } catch (err) {
-          // draining: the connection closes, so the retry opens one to the server that goes on
-          return fail(err, err instanceof HttpError && err.code === 'DRAINING');
+          return fail(err);
         }
         // Answered in this callback when the ids are known: a pipelined request behind it finds no answer pending.
         if (Array.isArray(ids)) answer(ids);

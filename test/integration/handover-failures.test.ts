@@ -85,6 +85,32 @@ describe('a handover that does not complete', () => {
     expect(await again.publish('t', 'restarted')).toBe(`${epoch}-${Number(seq) + 2}`);
   }, 60_000);
 
+  // A publisher retrying a refusal with its Idempotency-Key must reach the new server: a refused
+  // publish's keep-alive connection has to close now, not when the old server exits after DRAIN_MS.
+  it.each([
+    ['un-keyed', ''],
+    ['keyed', 'Idempotency-Key: retry-me\r\n'],
+  ])('during the handover, a %s publish with a body on a keep-alive connection is refused 503 DRAINING and the connection closed at once', async (_kind, keyHeader) => {
+    const { server, dir } = await serving();
+    await server.publish('t', 'before'); // the handover socket is up
+    const socket = connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (d: string) => (answer += d));
+    const closed = once(socket, 'close');
+    const a = askForHandover(dir, server.proc.pid!, server.port);
+    await waitFor(() => a.messages.length > 0, 'the release');
+    socket.write(`POST /publish?topic=t HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n${keyHeader}Content-Length: 6\r\n\r\nduring`);
+    // the old build kept it open until uWS's idle timeout (10 s), and the retry waited for it
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`still open 5 s after: ${answer}`)), 5_000))]);
+    expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answer).toMatch(/\r\nRetry-After: 1\r\n/i);
+    expect(answer).toContain('"code":"DRAINING"');
+    expect(await phase(server)).toBe('handing-over');
+    a.socket.destroy();
+    await waitFor(async () => (await phase(server)) === 'serving', 'serving again');
+  }, 60_000);
+
   it('a new process that reports failure after the release leaves the old one serving', async () => {
     const { server, dir } = await serving();
     const first = await server.publish('t', 'before');
