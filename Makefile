@@ -27,9 +27,11 @@ test-deps: node_modules/.installed
 	bash scripts/install-test-deps.sh
 
 # Unit tests, the bench smoke and the browser tests (they prove the client and the console, whatever SHARDS) run
-# once, the browsers against SHARDS=1; the integration suite against SHARDS=0, 1 and 4 (every test starts its own server).
+# once, the browsers against SHARDS=1 and apart from the bench smoke (both load the two cores); the integration
+# suite against SHARDS=0, 1 and 4 (every test starts its own server).
 test: test-deps dist/.built
-	TEST_SHARDS=1 $(NODE_BIN)/vitest run test/unit test/bench test/browser
+	$(NODE_BIN)/vitest run test/unit test/bench
+	TEST_SHARDS=1 $(NODE_BIN)/vitest run test/browser
 	@for s in $(SHARDS_MATRIX); do echo "== integration suite, SHARDS=$$s =="; TEST_SHARDS=$$s $(NODE_BIN)/vitest run test/integration || exit 1; done
 
 bench: dist/.built

@@ -238,7 +238,7 @@ function preset(mode: BenchSettings['mode']): BenchSettings {
     publisherConnections: 16,
     drainSeconds: smoke ? 3 : 5,
     // room for the durability scenario's 1,000,000-event log and the handover scenario's six server starts on a busy machine
-    timeoutSeconds: smoke ? 240 : full ? 1_500 : 540,
+    timeoutSeconds: smoke ? 360 : full ? 1_500 : 540,
     sweep: { batchSizes: [1, 16, 256], batchMs: [2, 10], segmentSizes: [64, 512, 4096], shards: [1, 2], seconds: smoke ? 0.5 : full ? 2 : 1, warmupSeconds: smoke ? 0.2 : 0.5 },
     generatorNodeFlags: [],
     serverNodeFlags: [],
