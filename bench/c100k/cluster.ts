@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startRedisServer, type RedisServer } from '../../test/support/redis-server.js';
-import { cpuSeconds, memory } from '../proc-stats.js';
+import { cpuTimes, memory } from '../proc-stats.js';
 import { ChildClient, track } from '../processes.js';
 import { parseVariant, startServer, type RunningServer } from '../server-process.js';
 import type { GeneratorRequest } from './protocol.js';
@@ -35,9 +35,10 @@ export function openFiles(pid: number): number {
 }
 
 /** CPU seconds of a process, or `last` once it is gone (the killed server keeps its last reading). */
-export function cpuOr(pid: number, last: number): number {
+export function cpuOr(pid: number, last: number, kernelOnly = false): number {
   try {
-    return cpuSeconds(pid);
+    const t = cpuTimes(pid);
+    return kernelOnly ? t.system : t.user + t.system;
   } catch {
     return last;
   }

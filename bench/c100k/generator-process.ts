@@ -304,6 +304,7 @@ function phaseReport(due: number[]): GeneratorPhaseReport {
     reconnected,
     withLastEventId,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    kernelSeconds: cpu.system / 1e6,
     wallSeconds: (performance.now() - wallAtStart) / 1000,
   };
 }

@@ -60,5 +60,7 @@ export interface GeneratorPhaseReport {
   reconnected: number;
   withLastEventId: number;
   cpuSeconds: number;
+  /** of cpuSeconds, in the kernel (system time) */
+  kernelSeconds: number;
   wallSeconds: number;
 }

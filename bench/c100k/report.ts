@@ -16,6 +16,8 @@ export interface C100kResults {
 
 const n = (x: number, digits = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+const share = (part: number, whole: number): string => (whole > 0 ? `${Math.round((part / whole) * 100)}%` : '-');
+
 function row(label: string, scales: ScaleResult[], cell: (s: ScaleResult) => string): string {
   return `| ${label} | ${scales.map(cell).join(' | ')} |`;
 }
@@ -29,6 +31,7 @@ function phaseRows(scales: ScaleResult[], index: number): string[] {
     row(`${name}: publish to the last subscriber, p99 over events (ms)`, scales, (s) => n(p(s).lastSubscriberMs.p99, 1)),
     row(`${name}: server CPU per delivery / per event read (µs)`, scales, (s) => `${p(s).serverCpuUsPerDelivery.toFixed(2)} / ${p(s).serverCpuUsPerEventRead.toFixed(2)}`),
     row(`${name}: CPU s servers / generators / redis (machine busy)`, scales, (s) => `${p(s).serverCpuSeconds.toFixed(2)} / ${p(s).generatorCpuSeconds.toFixed(2)} / ${p(s).redisCpuSeconds.toFixed(2)} (${Math.round(p(s).machineBusy * 100)}%)`),
+    row(`${name}: of that in the kernel, servers / generators`, scales, (s) => `${share(p(s).serverKernelSeconds, p(s).serverCpuSeconds)} / ${share(p(s).generatorKernelSeconds, p(s).generatorCpuSeconds)}`),
   ];
 }
 

@@ -27,6 +27,9 @@ export interface PhaseFigures {
   /** per event, publish to its last subscriber: percentiles over events */
   lastSubscriberMs: LatencySummary;
   serverCpuSeconds: number;
+  /** of serverCpuSeconds and generatorCpuSeconds, in the kernel (system time): sends, receives, wake-ups */
+  serverKernelSeconds: number;
+  generatorKernelSeconds: number;
   serverCpuUsPerDelivery: number;
   /** per generator read that carried events: at most one per server write, so at least the CPU per write */
   serverCpuUsPerEventRead: number;
@@ -99,8 +102,8 @@ export class ScaleRun {
     return this.cluster.servers.map((x) => x.pid);
   }
 
-  private serverCpu(last: number[] = []): number[] {
-    return this.pids.map((pid, i) => cpuOr(pid, last[i] ?? 0));
+  private serverCpu(last: number[] = [], kernelOnly = false): number[] {
+    return this.pids.map((pid, i) => cpuOr(pid, last[i] ?? 0, kernelOnly));
   }
 
   private all<T>(message: Parameters<Cluster['generators'][number]['request']>[0]): Promise<T[]> {
@@ -239,6 +242,7 @@ export class ScaleRun {
     const phase = ++this.phaseNo;
     await this.all({ type: 'phase-start', phase, track });
     const cpu0 = this.serverCpu();
+    const kernel0 = this.serverCpu([], true);
     const redis0 = cpuOr(this.cluster.redisPid, 0);
     const machine0 = machineTicks();
     const t0 = performance.now();
@@ -248,6 +252,7 @@ export class ScaleRun {
     const wall = (performance.now() - t0) / 1000;
     const cpu1 = this.serverCpu(cpu0);
     const serverCpu = cpu1.reduce((a, b) => a + b, 0) - cpu0.reduce((a, b) => a + b, 0);
+    const serverKernel = this.serverCpu(kernel0, true).reduce((a, b) => a + b, 0) - kernel0.reduce((a, b) => a + b, 0);
     const busy = machineBusy(machine0, machineTicks());
     const redisCpu = cpuOr(this.cluster.redisPid, redis0) - redis0;
     const reports = await this.all<GeneratorPhaseReport>({ type: 'phase-report', due: track ? pub.accepted : [] });
@@ -259,6 +264,7 @@ export class ScaleRun {
     let order = 0;
     let resets = 0;
     let generatorCpu = 0;
+    let generatorKernel = 0;
     for (const r of reports) {
       latency.merge(r.latency);
       received += r.received;
@@ -266,6 +272,7 @@ export class ScaleRun {
       order += r.orderViolations;
       resets += r.resets;
       generatorCpu += r.cpuSeconds;
+      generatorKernel += r.kernelSeconds;
       r.lastByEvent.forEach((us, seq) => (lastByEvent[seq] = Math.max(lastByEvent[seq] ?? 0, us)));
     }
     for (const seq of pub.accepted) if ((lastByEvent[seq] ?? 0) > 0) last.record(lastByEvent[seq]!);
@@ -282,6 +289,8 @@ export class ScaleRun {
       latencyMs: summarise(latency),
       lastSubscriberMs: summarise(last),
       serverCpuSeconds: serverCpu,
+      serverKernelSeconds: serverKernel,
+      generatorKernelSeconds: generatorKernel,
       serverCpuUsPerDelivery: received > 0 ? (serverCpu * 1e6) / received : 0,
       serverCpuUsPerEventRead: eventReads > 0 ? (serverCpu * 1e6) / eventReads : 0,
       generatorCpuSeconds: generatorCpu,
@@ -289,7 +298,7 @@ export class ScaleRun {
       machineBusy: busy,
       wallSeconds: wall,
     };
-    this.log(`${name}: ${received}/${expected} delivered (${figures.deliveredPct.toFixed(2)}%), p50 ${figures.latencyMs.p50} ms p99 ${figures.latencyMs.p99} ms, to the last subscriber p99 ${figures.lastSubscriberMs.p99} ms; server ${serverCpu.toFixed(2)} CPU s (${figures.serverCpuUsPerDelivery.toFixed(2)} µs/delivery), generators ${generatorCpu.toFixed(2)} CPU s, machine ${Math.round(busy * 100)}% busy${order > 0 ? `, ${order} ORDER VIOLATIONS` : ''}`);
+    this.log(`${name}: ${received}/${expected} delivered (${figures.deliveredPct.toFixed(2)}%), p50 ${figures.latencyMs.p50} ms p99 ${figures.latencyMs.p99} ms, to the last subscriber p99 ${figures.lastSubscriberMs.p99} ms; server ${serverCpu.toFixed(2)} CPU s (${figures.serverCpuUsPerDelivery.toFixed(2)} µs/delivery), generators ${generatorCpu.toFixed(2)} CPU s (kernel: servers ${serverKernel.toFixed(2)}, generators ${generatorKernel.toFixed(2)}), machine ${Math.round(busy * 100)}% busy${order > 0 ? `, ${order} ORDER VIOLATIONS` : ''}`);
     return { figures, reports, accepted: pub.accepted };
   }
 

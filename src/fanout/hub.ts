@@ -148,11 +148,20 @@ export class Hub {
     while (groupIndex < pass.groups.length) {
       const group = pass.groups[groupIndex]!;
       members ??= group.members.values();
+      // most members of a group start where the previous one did: no lookup for them
+      let from = -1;
+      let to = -1;
+      let payload: [Uint8Array, number] | undefined;
       for (let step = members.next(); !step.done; step = members.next()) {
         const sub = step.value;
         const upTo = sub.wholePasses === true ? pass.startLastSeq : pass.lastSeq;
         if (sub.lastSeq >= upTo) continue;
-        const [bytes, count] = pass.payloadFor(group, sub.lastSeq, upTo);
+        if (sub.lastSeq !== from || upTo !== to || payload === undefined) {
+          from = sub.lastSeq;
+          to = upTo;
+          payload = pass.payloadFor(group, from, upTo);
+        }
+        const [bytes, count] = payload;
         if (count > 0) sub.send(bytes, count);
         sub.lastSeq = upTo;
         if (++written === this.segmentSize) {

@@ -26,10 +26,13 @@ export class Pass {
   private readonly byTopic = new Map<string, number[]>(); // topic -> pass-wide event indexes
   private readonly batchOf: EventBatch[] = [];
   private readonly indexInBatch: number[] = [];
-  /** per group, per starting point: the bytes its members get (most share one), up to startLastSeq... */
-  private readonly startPayloads = new Map<Group, Map<number, [Uint8Array, number]>>();
+  /**
+   * Per payload key (see keyOf), per starting point: the bytes its members get (most share one), up
+   * to startLastSeq...
+   */
+  private readonly startPayloads = new Map<Group | string, Map<number, [Uint8Array, number]>>();
   /** ... and up to lastSeq once the pass has grown */
-  private grownPayloads = new Map<Group, Map<number, [Uint8Array, number]>>();
+  private grownPayloads = new Map<Group | string, Map<number, [Uint8Array, number]>>();
 
   constructor(batches: EventBatch[], groupsOf: (topic: string) => Iterable<Group>) {
     this.firstSeq = batches[0]!.firstSeq;
@@ -72,15 +75,32 @@ export class Pass {
   payloadFor(group: Group, afterSeq: number, upTo = this.lastSeq): [Uint8Array, number] {
     const from = Math.max(afterSeq, this.firstSeq - 1);
     const cache = upTo === this.startLastSeq ? this.startPayloads : this.grownPayloads;
-    let byStart = cache.get(group);
-    if (byStart === undefined) cache.set(group, (byStart = new Map()));
+    const key = this.keyOf(group);
+    let byStart = cache.get(key);
+    if (byStart === undefined) cache.set(key, (byStart = new Map()));
     let payload = byStart.get(from);
-    if (payload === undefined) byStart.set(from, (payload = this.gather(group.topics, from, upTo)));
+    if (payload === undefined) byStart.set(from, (payload = this.gather(typeof key === 'string' ? [key] : group.topics, from, upTo)));
     return payload;
   }
 
+  /**
+   * A group with events in this pass on one of its topics only shares that topic's payloads: with
+   * a broadcast topic plus one private topic per user, thousands of groups get one gather, not one
+   * each. Still right after the pass grows: it grows by later events only, so up to the lastSeq it
+   * had when keyed, such a group's events are that topic's.
+   */
+  private keyOf(group: Group): Group | string {
+    let only: string | undefined;
+    for (const t of group.topics) {
+      if (!this.byTopic.has(t)) continue;
+      if (only !== undefined) return group;
+      only = t;
+    }
+    return only ?? group;
+  }
+
   /** The bytes of this pass's events on `topics` with afterSeq < seq <= upTo, and how many events they are. */
-  private gather(topics: ReadonlySet<string>, afterSeq: number, upTo: number): [Uint8Array, number] {
+  private gather(topics: Iterable<string>, afterSeq: number, upTo: number): [Uint8Array, number] {
     let indexes: number[] = [];
     for (const t of topics) {
       const list = this.byTopic.get(t);

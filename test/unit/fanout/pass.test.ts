@@ -62,4 +62,19 @@ describe('Pass', () => {
     expect(utf8(after)).toBe(frames(['a', 1], ['a', 3]));
     expect(utf8(pass.payloadFor(b!, 1))).toBe(frames(['b', 2]));
   });
+
+  it('groups with events in the pass on one of their topics only share that topic\'s bytes (a broadcast topic plus private ones)', () => {
+    const { all: [a1, a2, a3], groupsOf } = groups(['all', 't1'], ['all', 't2'], ['all', 't3']);
+    const pass = new Pass([batch(1, ['all', 't1', 'all'])], groupsOf);
+    const shared = pass.payloadFor(a2!, 0);
+    expect(pass.payloadFor(a3!, 0)[0]).toBe(shared[0]);
+    expect(utf8(pass.payloadFor(a3!, 0))).toBe(frames(['all', 1], ['all', 3]));
+    expect(utf8(pass.payloadFor(a1!, 0))).toBe(frames(['all', 1], ['t1', 2], ['all', 3]));
+    // grown by an event on t2: a2 has two topics in the pass now, its own bytes; up to where the pass began they are all's
+    pass.grow([batch(4, ['t2'])], groupsOf);
+    expect(utf8(pass.payloadFor(a2!, 0, pass.startLastSeq))).toBe(frames(['all', 1], ['all', 3]));
+    expect(pass.payloadFor(a3!, 0, pass.startLastSeq)[0]).toBe(shared[0]);
+    expect(utf8(pass.payloadFor(a2!, 0))).toBe(frames(['all', 1], ['all', 3], ['t2', 4]));
+    expect(utf8(pass.payloadFor(a3!, 0))).toBe(frames(['all', 1], ['all', 3]));
+  });
 });
