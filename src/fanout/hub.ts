@@ -27,7 +27,11 @@ export interface FanoutStats {
 
 export class Hub {
   private readonly groups = new Map<string, Group>(); // canonical topic-set key -> group
-  private readonly groupsByTopic = new Map<string, Set<Group>>();
+  /**
+   * A topic's groups: the group itself while it is the only one (a private topic per subscriber
+   * makes most topics so, and a Set costs ~180 bytes), a Set from the second on.
+   */
+  private readonly groupsByTopic = new Map<string, Group | Set<Group>>();
   private readonly groupOf = new Map<Subscriber, Group>();
   private pending: EventBatch[] = [];
   private passing = false;
@@ -54,9 +58,10 @@ export class Hub {
       group = { topics: sub.topics, members: new Set() };
       this.groups.set(key, group);
       for (const t of sub.topics) {
-        let set = this.groupsByTopic.get(t);
-        if (set === undefined) this.groupsByTopic.set(t, (set = new Set()));
-        set.add(group);
+        const held = this.groupsByTopic.get(t);
+        if (held === undefined) this.groupsByTopic.set(t, group);
+        else if (held instanceof Set) held.add(group);
+        else this.groupsByTopic.set(t, new Set([held, group]));
       }
     }
     group.members.add(sub);
@@ -72,9 +77,9 @@ export class Hub {
     if (group.members.size > 0) return true;
     this.groups.delete([...group.topics].sort().join(','));
     for (const t of group.topics) {
-      const set = this.groupsByTopic.get(t)!;
-      set.delete(group);
-      if (set.size === 0) this.groupsByTopic.delete(t);
+      const held = this.groupsByTopic.get(t)!;
+      if (!(held instanceof Set)) this.groupsByTopic.delete(t);
+      else if (held.delete(group) && held.size === 1) this.groupsByTopic.set(t, held.values().next().value!);
     }
     return true;
   }
@@ -121,7 +126,10 @@ export class Hub {
     setImmediate(() => this.runPass());
   }
 
-  private readonly groupsOf = (topic: string): Iterable<Group> => this.groupsByTopic.get(topic) ?? [];
+  private readonly groupsOf = (topic: string): Iterable<Group> => {
+    const held = this.groupsByTopic.get(topic);
+    return held === undefined ? [] : held instanceof Set ? held : [held];
+  };
 
   /** The batches waiting for fan-out; counted in the stats as they join a pass. */
   private takePending(): EventBatch[] {

@@ -7,15 +7,16 @@ import { GzipGroups } from '../fanout/gzip-group.js';
 import type { Shard } from '../fanout/shard.js';
 import { acceptsGzip } from '../intake/accept-encoding.js';
 import type { AccessControl } from '../intake/access-control.js';
+import type { AddressLease } from '../intake/address-limit.js';
 import { subscriberToken, type SubscriberGrant } from '../intake/auth.js';
 import { HttpError } from '../intake/errors.js';
 import { topicsFromQuery } from '../intake/topics.js';
 import { encodeComment, encodeRetry } from '../sequencing/sse-encoding.js';
-import { GLOBAL_SLOT, SHARD_SLOT } from '../threads/shared-counters.js';
+import { GLOBAL_SLOT, SHARD_SLOT, type ShardCounters } from '../threads/shared-counters.js';
 import type { Cors, Header } from './cors.js';
 import { DeferredResponse } from './deferred-response.js';
 import { isHeadOnly, sendError, shed, type ShedCode } from './responses.js';
-import { SseStream } from './sse-stream.js';
+import { SseStream, type Releasable } from './sse-stream.js';
 
 /** What a stream request needs from its uWS request object, read before the handler returns. */
 interface StreamRequest {
@@ -41,6 +42,23 @@ function listHeader(req: HttpRequest, name: string): string {
   const lines: string[] = [];
   req.forEach((key, value) => key === name && lines.push(value));
   return lines.join(', ');
+}
+
+/** A stream's MAX_CONNECTIONS and MAX_CONNECTIONS_PER_IP slots: an object, not a closure, as it lives as long as the stream. */
+class Slots implements Releasable {
+  private held = true;
+
+  constructor(
+    private readonly counters: ShardCounters,
+    private readonly lease: AddressLease,
+  ) {}
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.counters.release();
+    this.lease.release();
+  }
 }
 
 export class EventsHandler {
@@ -151,13 +169,8 @@ export class EventsHandler {
     let headWritten = false;
     try {
       const gzip = this.gzips(r) ? this.gzipGroups.encoder(topics) : undefined;
-      const s = (stream = new SseStream(res, new Set(topics), config, shard.counters, gzip));
-      res.onAborted(() => s.aborted());
-      s.whenClosed(() => {
-        this.streams.delete(s);
-        shard.unsubscribe(s);
-        slots.release();
-      });
+      const s = (stream = new SseStream(res, new Set(topics), config, shard.counters, gzip, slots));
+      s.whenClosed(this.closed);
       const resume = shard.subscribe(s, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
       this.writeStreamHead(res, cors, r);
       headWritten = true;
@@ -174,7 +187,7 @@ export class EventsHandler {
   }
 
   /** Both connection limits, or a shed answer and undefined. The slots are given back once, however often released. */
-  private admit(res: HttpResponse, r: StreamRequest, cors: Header[]): { release(): void } | undefined {
+  private admit(res: HttpResponse, r: StreamRequest, cors: Header[]): Slots | undefined {
     const { counters } = this.shard;
     if (!counters.tryAdmit(this.config.maxConnections)) return void this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS');
     const lease = this.access.addresses.admit(r.peer, r.forwardedFor); // MAX_CONNECTIONS_PER_IP
@@ -182,16 +195,13 @@ export class EventsHandler {
       counters.release();
       return void this.shed(res, r, cors, 'TOO_MANY_CONNECTIONS_PER_IP');
     }
-    let held = true;
-    return {
-      release() {
-        if (!held) return;
-        held = false;
-        counters.release();
-        lease.release();
-      },
-    };
+    return new Slots(counters, lease);
   }
+
+  private readonly closed = (s: SseStream): void => {
+    this.streams.delete(s);
+    this.shard.unsubscribe(s);
+  };
 
   private gzips(r: StreamRequest): boolean {
     return this.config.compression === 'gzip' && acceptsGzip(r.acceptEncoding);

@@ -49,6 +49,13 @@ function queueStats(counters: ShardCounters): WriteQueueStats {
 let writing: SseStream | undefined;
 const corkedWrite = (): void => writing!.corkedWrite();
 
+/** What a stream holds from admission on (its connection slots), given back once when it closes. */
+export interface Releasable {
+  release(): void;
+}
+
+const NOTHING_HELD: Releasable = { release() {} };
+
 export class SseStream implements Stream {
   lastSeq = 0;
   closed = false;
@@ -56,7 +63,7 @@ export class SseStream implements Stream {
   /** no write since the last heartbeat sweep */
   private idle = true;
   private readonly queue: WriteQueue;
-  private onClosed: (() => void) | undefined;
+  private onClosed: ((stream: SseStream) => void) | undefined;
   /** the rest of the resume's replay, written as the socket takes it, before anything live */
   private replay: ReplaySource | undefined;
   private readonly replayChunk: number;
@@ -67,16 +74,22 @@ export class SseStream implements Stream {
     limits: WriteQueueLimits,
     private readonly counters: ShardCounters,
     /** gzip: every byte goes through it, from the header in open() to the trailer in end() */
-    private readonly gzip?: GzipEncoder,
+    private readonly gzip: GzipEncoder | undefined,
+    private readonly held: Releasable = NOTHING_HELD,
   ) {
     this.wholePasses = gzip !== undefined;
     this.replayChunk = Math.max(1, Math.min(REPLAY_CHUNK_BYTES, limits.maxBackpressure >> 2));
     this.queue = new WriteQueue(limits, queueStats(counters), gzip);
+    // both in one scope: one context per stream for the two callbacks uWS needs
     res.onWritable(() => this.writable());
+    res.onAborted(() => this.aborted());
   }
 
-  /** Called once when the stream ends, whoever ended it. */
-  whenClosed(fn: () => void): void {
+  /**
+   * Called once when the stream ends, whoever ended it, after what it held is given back: one
+   * function for every stream of a handler, not a closure each.
+   */
+  whenClosed(fn: (stream: SseStream) => void): void {
     this.onClosed = fn;
   }
 
@@ -215,6 +228,7 @@ export class SseStream implements Stream {
     this.replay = undefined;
     this.queue.clear();
     this.gzip?.close();
-    this.onClosed?.();
+    this.held.release();
+    this.onClosed?.(this);
   }
 }

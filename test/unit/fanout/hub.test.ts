@@ -245,6 +245,27 @@ describe('Hub', () => {
     expect(goneAlone.sends).toEqual([]);
   });
 
+  it('a topic shared by groups that come and go (one group, then several, then one again) reaches exactly its groups', async () => {
+    const { hub: h } = hub();
+    const a = new RecordingSubscriber(['a']);
+    const ab = new RecordingSubscriber(['a', 'b']);
+    const ac = new RecordingSubscriber(['a', 'c']);
+    for (const s of [a, ab, ac]) h.add(s);
+    h.remove(ab);
+    h.remove(a); // 'a' is down to the one group {a, c}; 'b' has none
+    h.deliver(batch(1, ['a', 'b', 'c']));
+    await turn();
+    expect(ac.seqs).toEqual([1, 3]);
+    const again = new RecordingSubscriber(['a'], 3);
+    h.add(again);
+    h.deliver(batch(4, ['a', 'b']));
+    await turn();
+    expect(ac.seqs).toEqual([1, 3, 4]);
+    expect(again.seqs).toEqual([4]);
+    expect(a.sends).toEqual([]);
+    expect(ab.sends).toEqual([]);
+  });
+
   it('sends nothing to a subscriber removed between two segments of a pass', async () => {
     const { hub: h } = hub(1);
     const first = new RecordingSubscriber(['a']);
