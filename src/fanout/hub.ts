@@ -18,6 +18,8 @@ export interface Subscriber {
    * among them (gzip) needs to keep them in step.
    */
   readonly wholePasses?: boolean;
+  /** the hub's own slot: this subscriber's group while it is in the hub (a Map entry per subscriber otherwise) */
+  hubGroup?: Group | undefined;
 }
 
 export interface FanoutStats {
@@ -32,7 +34,7 @@ export class Hub {
    * makes most topics so, and a Set costs ~180 bytes), a Set from the second on.
    */
   private readonly groupsByTopic = new Map<string, Group | Set<Group>>();
-  private readonly groupOf = new Map<Subscriber, Group>();
+  private count = 0;
   private pending: EventBatch[] = [];
   private passing = false;
   /** to run once every batch delivered so far has reached every subscriber */
@@ -44,18 +46,19 @@ export class Hub {
   ) {}
 
   get subscriberCount(): number {
-    return this.groupOf.size;
+    return this.count;
   }
 
-  subscribers(): IterableIterator<Subscriber> {
-    return this.groupOf.keys();
+  *subscribers(): IterableIterator<Subscriber> {
+    for (const group of this.groups.values()) yield* group.members;
   }
 
   add(sub: Subscriber): void {
+    if (sub.hubGroup !== undefined) return;
     const key = [...sub.topics].sort().join(','); // ',' cannot occur in a topic name
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = { topics: sub.topics, members: new Set() };
+      group = { topics: sub.topics, members: [sub] };
       this.groups.set(key, group);
       for (const t of sub.topics) {
         const held = this.groupsByTopic.get(t);
@@ -63,18 +66,22 @@ export class Hub {
         else if (held instanceof Set) held.add(group);
         else this.groupsByTopic.set(t, new Set([held, group]));
       }
-    }
-    group.members.add(sub);
-    this.groupOf.set(sub, group);
+    } else if (group.members instanceof Set) group.members.add(sub);
+    else group.members = new Set([...group.members, sub]);
+    sub.hubGroup = group;
+    this.count++;
   }
 
   /** False when `sub` was not here (already removed). */
   remove(sub: Subscriber): boolean {
-    const group = this.groupOf.get(sub);
+    const group = sub.hubGroup;
     if (group === undefined) return false;
-    this.groupOf.delete(sub);
-    group.members.delete(sub);
-    if (group.members.size > 0) return true;
+    sub.hubGroup = undefined;
+    this.count--;
+    const members = group.members;
+    if (members instanceof Set) members.delete(sub);
+    else members.pop(); // its one member: a pass iterating it now finds it gone
+    if ((members instanceof Set ? members.size : members.length) > 0) return true;
     this.groups.delete([...group.topics].sort().join(','));
     for (const t of group.topics) {
       const held = this.groupsByTopic.get(t)!;
@@ -86,7 +93,7 @@ export class Hub {
 
   /** A new epoch: every subscriber is told (reset frame) and takes the new sequence from its start. */
   restart(resetFrame: Uint8Array): void {
-    for (const sub of this.groupOf.keys()) {
+    for (const sub of this.subscribers()) {
       sub.lastSeq = 0;
       sub.send(resetFrame, 0);
     }
@@ -99,7 +106,7 @@ export class Hub {
    */
   skipTo(lastSeq: number, resetFrame: Uint8Array): number {
     let told = 0;
-    for (const sub of this.groupOf.keys()) {
+    for (const sub of this.subscribers()) {
       if (sub.lastSeq >= lastSeq) continue; // joined after: its replay started past them
       sub.lastSeq = lastSeq;
       sub.send(resetFrame, 0);

@@ -6,7 +6,12 @@ import type { Subscriber } from './hub.js';
 
 export interface Group {
   readonly topics: ReadonlySet<string>;
-  readonly members: Set<Subscriber>;
+  /**
+   * A one-element array while the group has had one member (most groups, with a private topic per
+   * subscriber: a Set costs ~200 bytes), a Set from its second on, never back: either iterates live,
+   * so a pass that yields between segments never reaches a member that left.
+   */
+  members: Subscriber[] | Set<Subscriber>;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { HttpResponse } from 'uWebSockets.js';
 import type { GzipEncoder } from '../fanout/gzip-group.js';
 import type { ReplaySource } from '../fanout/replay.js';
 import type { Stream } from '../fanout/shard.js';
+import type { Group } from '../fanout/pass.js';
 import { WriteQueue, type WriteQueueLimits, type WriteQueueStats } from '../fanout/write-queue.js';
 import { encodeComment } from '../sequencing/sse-encoding.js';
 import { SHARD_SLOT, type ShardCounters } from '../threads/shared-counters.js';
@@ -60,6 +61,7 @@ export class SseStream implements Stream {
   lastSeq = 0;
   closed = false;
   readonly wholePasses: boolean;
+  hubGroup: Group | undefined = undefined;
   /** no write since the last heartbeat sweep */
   private idle = true;
   private readonly queue: WriteQueue;

@@ -266,6 +266,26 @@ describe('Hub', () => {
     expect(ab.sends).toEqual([]);
   });
 
+  it('groups of one member (a private topic each): one removed between segments gets nothing, one joined by a second member mid-pass loses nothing', async () => {
+    const { hub: h } = hub(1);
+    const first = new RecordingSubscriber(['a', 'x1']);
+    const second = new RecordingSubscriber(['a', 'x2']);
+    const third = new RecordingSubscriber(['a', 'x3']);
+    for (const s of [first, second, third]) h.add(s);
+    h.deliver(batch(1, ['a']));
+    await turn();
+    expect(first.seqs).toEqual([1]);
+    h.remove(second); // its group's one member, while the pass has yielded
+    const joined = new RecordingSubscriber(['x1', 'a'], 1); // first's group gets a second member
+    h.add(joined);
+    h.deliver(batch(2, ['a', 'x1']));
+    await until(() => third.seqs.length === 2 && first.seqs.length === 3 && joined.seqs.length === 2, 'every member served');
+    expect(second.sends).toEqual([]);
+    expect(first.seqs).toEqual([1, 2, 3]);
+    expect(joined.seqs).toEqual([2, 3]);
+    expect(third.seqs).toEqual([1, 2]);
+  });
+
   it('sends nothing to a subscriber removed between two segments of a pass', async () => {
     const { hub: h } = hub(1);
     const first = new RecordingSubscriber(['a']);
