@@ -55,8 +55,10 @@ export interface ScaleResult {
     generatorCpuSeconds: number;
   };
   memory: {
-    perServer: Array<{ pid: number; rssBeforeMiB: number; rssHoldingMiB: number; connections: number; kibPerConnection: number }>;
+    perServer: Array<{ pid: number; rssBeforeMiB: number; rssHoldingMiB: number; rssSettledMiB: number; connections: number; kibPerConnection: number }>;
+    /** right after the connect wave (2 s settle), and after the idle window that follows (V8's memory reducer has run) */
     kibPerConnection: number;
+    kibPerConnectionSettled: number;
     tcpSocketsBefore: number;
     tcpSocketsHolding: number;
     tcpMemBeforeMiB: number;
@@ -137,10 +139,11 @@ export class ScaleRun {
     const memPerServer = this.pids.map((pid, i) => {
       const held = openFiles(pid) - fdsBefore[i]!;
       const after = rssOf(pid);
-      return { pid, rssBeforeMiB: rssBefore[i]! / MiB, rssHoldingMiB: after / MiB, connections: held, kibPerConnection: held > 0 ? (after - rssBefore[i]!) / held / 1024 : 0 };
+      return { pid, rssBeforeMiB: rssBefore[i]! / MiB, rssHoldingMiB: after / MiB, rssSettledMiB: 0, connections: held, kibPerConnection: held > 0 ? (after - rssBefore[i]!) / held / 1024 : 0 };
     });
-    const rssGrowth = memPerServer.reduce((a, m) => a + (m.rssHoldingMiB - m.rssBeforeMiB) * MiB, 0);
+    const growth = (at: (m: (typeof memPerServer)[number]) => number): number => memPerServer.reduce((a, m) => a + (at(m) - m.rssBeforeMiB) * MiB, 0);
     const idleHolding = await this.idleCpu();
+    this.pids.forEach((pid, i) => (memPerServer[i]!.rssSettledMiB = rssOf(pid) / MiB));
     this.log(`idle: servers ${(idleEmpty.server * 1000).toFixed(1)} ms CPU/s empty, ${(idleHolding.server * 1000).toFixed(1)} ms CPU/s holding ${connect.connected} (heartbeat every ${s.heartbeatMs} ms)`);
 
     this.publisher = await Publisher.open(HOST, this.cluster.port, 4);
@@ -160,7 +163,8 @@ export class ScaleRun {
       connect,
       memory: {
         perServer: memPerServer,
-        kibPerConnection: connect.connected > 0 ? rssGrowth / connect.connected / 1024 : 0,
+        kibPerConnection: connect.connected > 0 ? growth((m) => m.rssHoldingMiB) / connect.connected / 1024 : 0,
+        kibPerConnectionSettled: connect.connected > 0 ? growth((m) => m.rssSettledMiB) / connect.connected / 1024 : 0,
         tcpSocketsBefore: sock0.inUse,
         tcpSocketsHolding: sock1.inUse,
         tcpMemBeforeMiB: sock0.memBytes / MiB,
