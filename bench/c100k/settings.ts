@@ -26,7 +26,7 @@ export interface C100kSettings {
   /** the many-topics phase: topics the subscribers are spread over, and events per second over them */
   topics: number;
   topicRate: number;
-  /** idle windows (before connecting, and holding every connection) for heartbeat and presence cost (s) */
+  /** idle windows (before connecting, and holding every connection) for heartbeat and presence cost (s); the second long enough for V8's memory reducer (a first look about 8 s after allocation slows) */
   idleSeconds: number;
   /** pause after starting the servers and after connecting, for allocations to settle (ms) */
   settleMs: number;
@@ -61,7 +61,7 @@ export function loadC100kSettings(env: Env = process.env): Readonly<C100kSetting
     payloadBytes: read.int('C100K_PAYLOAD_BYTES', 128, 32, 65_536),
     topics: read.int('C100K_TOPICS', quick ? 100 : 10_000, 1, 100_000),
     topicRate: read.number('C100K_TOPIC_RATE', quick ? 200 : 1_000, 1, 100_000),
-    idleSeconds: read.number('C100K_IDLE_SECONDS', quick ? 1 : 16, 0.5, 600),
+    idleSeconds: read.number('C100K_IDLE_SECONDS', quick ? 1 : 30, 0.5, 600),
     settleMs: read.int('C100K_SETTLE_MS', quick ? 300 : 2_000, 0, 60_000),
     heartbeatMs: read.int('C100K_HEARTBEAT_MS', quick ? 250 : 15_000, 100, 3_600_000),
     killSeconds: read.number('C100K_KILL_SECONDS', quick ? 2 : 12, 1, 600),

@@ -288,6 +288,7 @@ describe('make bench-c100k (BENCH_QUICK=1)', () => {
     for (const p of s.connect.perServer) expect(p.connections).toBeGreaterThan(0);
     // 1,000 connections a process: the RSS they add is within what a GC gives back, either sign
     expect(Number.isFinite(s.memory.kibPerConnection)).toBe(true);
+    expect(Number.isFinite(s.memory.kibPerConnectionSettled)).toBe(true);
     expect(s.phases.map((p: { name: string }) => p.name)).toEqual(['broadcast 1/s', 'broadcast 10/s', '100 topics, 200/s']);
     for (const p of s.phases) {
       expect(p.accepted).toBeGreaterThan(0);
@@ -295,6 +296,7 @@ describe('make bench-c100k (BENCH_QUICK=1)', () => {
       expect(p.orderViolations).toBe(0);
       expect(p.latencyMs.p50).toBeLessThanOrEqual(p.latencyMs.p99);
       expect(p.serverCpuSeconds).toBeGreaterThan(0);
+      expect(p.serverKernelSeconds).toBeGreaterThanOrEqual(0);
     }
     // the killed server's subscribers are back on the other one, resumed with their Last-Event-ID
     expect(s.kill.reconnected).toBeGreaterThan(0);
