@@ -15,8 +15,13 @@ const CLK_TCK = ((): number => {
   }
 })();
 
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
 /** utime and stime in seconds of a process (all threads) or, with `tid`, of one of its threads. */
-export function cpuTimes(pid: number, tid?: number): { user: number; system: number } {
+export function cpuTimes(pid: number, tid?: number): CpuTimes {
   const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
   const text = readFileSync(path, 'utf8');
   // The command name (field 2) may contain spaces and parentheses: split after the last ')'.

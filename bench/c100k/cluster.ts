@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startRedisServer, type RedisServer } from '../../test/support/redis-server.js';
-import { cpuTimes, memory } from '../proc-stats.js';
+import { cpuTimes, memory, type CpuTimes } from '../proc-stats.js';
 import { ChildClient, track } from '../processes.js';
 import { parseVariant, startServer, type RunningServer } from '../server-process.js';
 import type { GeneratorRequest } from './protocol.js';
@@ -34,14 +34,19 @@ export function openFiles(pid: number): number {
   }
 }
 
-/** CPU seconds of a process, or `last` once it is gone (the killed server keeps its last reading). */
-export function cpuOr(pid: number, last: number, kernelOnly = false): number {
+/** User and system CPU seconds of a process, or `last` once it is gone (the killed server keeps its last reading). */
+export function timesOr(pid: number, last: CpuTimes): CpuTimes {
   try {
-    const t = cpuTimes(pid);
-    return kernelOnly ? t.system : t.user + t.system;
+    return cpuTimes(pid);
   } catch {
     return last;
   }
+}
+
+/** CPU seconds of a process, or `last` once it is gone. */
+export function cpuOr(pid: number, last: number): number {
+  const t = timesOr(pid, { user: last, system: 0 });
+  return t.user + t.system;
 }
 
 export function rssOf(pid: number): number {

@@ -5,8 +5,8 @@
 // and on one of `topics` topics).
 import { LatencyHistogram, summarise, type LatencySummary } from '../load/latency-histogram.js';
 import { nowUs } from '../load/messages.js';
-import { machineBusy, machineTicks } from '../proc-stats.js';
-import { Cluster, cpuOr, HOST, openFiles, rssOf, tcpSockstat } from './cluster.js';
+import { machineBusy, machineTicks, type CpuTimes } from '../proc-stats.js';
+import { Cluster, cpuOr, HOST, openFiles, rssOf, tcpSockstat, timesOr } from './cluster.js';
 import type { GeneratorConnectReport, GeneratorPhaseReport, GeneratorProgress } from './protocol.js';
 import { Publisher, type PublishPlan } from './publisher.js';
 import { generatorsFor, serversFor, type C100kSettings } from './settings.js';
@@ -104,8 +104,12 @@ export class ScaleRun {
     return this.cluster.servers.map((x) => x.pid);
   }
 
-  private serverCpu(last: number[] = [], kernelOnly = false): number[] {
-    return this.pids.map((pid, i) => cpuOr(pid, last[i] ?? 0, kernelOnly));
+  private serverCpu(last: number[] = []): number[] {
+    return this.pids.map((pid, i) => cpuOr(pid, last[i] ?? 0));
+  }
+
+  private serverTimes(last: CpuTimes[] = []): CpuTimes[] {
+    return this.pids.map((pid, i) => timesOr(pid, last[i] ?? { user: 0, system: 0 }));
   }
 
   private all<T>(message: Parameters<Cluster['generators'][number]['request']>[0]): Promise<T[]> {
@@ -245,8 +249,7 @@ export class ScaleRun {
   private async phase(name: string, shape: { rate: number; seconds: number; topicOf: (seq: number) => string }, track: boolean, onTick?: PublishPlan['onTick']): Promise<{ figures: PhaseFigures; reports: GeneratorPhaseReport[]; accepted: number[] }> {
     const phase = ++this.phaseNo;
     await this.all({ type: 'phase-start', phase, track });
-    const cpu0 = this.serverCpu();
-    const kernel0 = this.serverCpu([], true);
+    const times0 = this.serverTimes();
     const redis0 = cpuOr(this.cluster.redisPid, 0);
     const machine0 = machineTicks();
     const t0 = performance.now();
@@ -254,9 +257,10 @@ export class ScaleRun {
     const expected = pub.accepted.reduce((a, seq) => a + this.subscribersOf(shape.topicOf(seq)), 0);
     await this.waitFor((p) => p.reduce((a, x) => a + x.received, 0) >= expected);
     const wall = (performance.now() - t0) / 1000;
-    const cpu1 = this.serverCpu(cpu0);
-    const serverCpu = cpu1.reduce((a, b) => a + b, 0) - cpu0.reduce((a, b) => a + b, 0);
-    const serverKernel = this.serverCpu(kernel0, true).reduce((a, b) => a + b, 0) - kernel0.reduce((a, b) => a + b, 0);
+    const times1 = this.serverTimes(times0);
+    const spent = (part: (t: CpuTimes) => number): number => times1.reduce((a, t, i) => a + part(t) - part(times0[i]!), 0);
+    const serverCpu = spent((t) => t.user + t.system);
+    const serverKernel = spent((t) => t.system);
     const busy = machineBusy(machine0, machineTicks());
     const redisCpu = cpuOr(this.cluster.redisPid, redis0) - redis0;
     const reports = await this.all<GeneratorPhaseReport>({ type: 'phase-report', due: track ? pub.accepted : [] });

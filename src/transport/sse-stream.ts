@@ -55,8 +55,6 @@ export interface Releasable {
   release(): void;
 }
 
-const NOTHING_HELD: Releasable = { release() {} };
-
 export class SseStream implements Stream {
   lastSeq = 0;
   closed = false;
@@ -77,7 +75,7 @@ export class SseStream implements Stream {
     private readonly counters: ShardCounters,
     /** gzip: every byte goes through it, from the header in open() to the trailer in end() */
     private readonly gzip: GzipEncoder | undefined,
-    private readonly held: Releasable = NOTHING_HELD,
+    private readonly held: Releasable,
   ) {
     this.wholePasses = gzip !== undefined;
     this.replayChunk = Math.max(1, Math.min(REPLAY_CHUNK_BYTES, limits.maxBackpressure >> 2));
