@@ -42,6 +42,19 @@ describe('PresenceService', () => {
     expect(sent).toEqual([['b', 1]]);
   });
 
+  it('keeps no interval per topic while it would announce nothing (nobody on $presence, or not the leader)', () => {
+    const { s } = make('m');
+    s.shardChanged('shard:0', [['a', 1], ['b', 1]]);
+    s.cluster({ others: new Map([['x', new Map([['c', 2]])]]), live: ['m', 'x'] });
+    expect(s.waiting).toBe(0);
+    s.cluster({ others: new Map([['k', new Map([['$presence', 1]])]]), live: ['m', 'k'] }); // k < m: k announces
+    s.shardChanged('shard:0', [['a', 2]]);
+    expect(s.waiting).toBe(0);
+    s.cluster({ others: new Map([['x', new Map([['$presence', 1]])]]), live: ['m', 'x'] });
+    s.shardChanged('shard:0', [['a', 3]]);
+    expect(s.waiting).toBe(1);
+  });
+
   it('in a cluster only the live server with the smallest id announces', () => {
     const { s, sent } = make('m');
     s.shardChanged('shard:0', [['$presence', 1]]);
