@@ -3,6 +3,8 @@
 // transport (SSE stream). Shuts down gracefully on SIGTERM/SIGINT.
 // First: raises uWS's request-head limit before anything loads uWS (see the module).
 import './config/uws-limits.js';
+// and keeps the main thread's young generation small (see the module).
+import './config/v8-heap.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { JwksCache } from './intake/jwks-cache.js';

@@ -9,6 +9,7 @@
 // they end), and start a new one when they have.
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/config.js';
+import { keepYoungGenerationSmall } from '../config/v8-heap.js';
 import { History } from '../fanout/history.js';
 import { LogIndex, type IndexedRecord } from '../eventlog/log-index.js';
 import type { JwksCache } from '../intake/jwks-cache.js';
@@ -139,6 +140,7 @@ export class ShardPool implements ShardHost {
     worker.on('message', (m: FromShard) => {
       switch (m.type) {
         case 'ready':
+          keepYoungGenerationSmall(); // the worker's start reset it
           handle.descriptor = m.descriptor;
           this.acceptor.addShard(m.descriptor);
           onReady();
