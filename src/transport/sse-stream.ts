@@ -67,6 +67,8 @@ export class SseStream implements Stream {
   /** the rest of the resume's replay, written as the socket takes it, before anything live */
   private replay: ReplaySource | undefined;
   private readonly replayChunk: number;
+  /** onWritable is registered at the first refused write: most streams never meet backpressure */
+  private awaitsWritable = false;
 
   constructor(
     private readonly res: HttpResponse,
@@ -80,8 +82,6 @@ export class SseStream implements Stream {
     this.wholePasses = gzip !== undefined;
     this.replayChunk = Math.max(1, Math.min(REPLAY_CHUNK_BYTES, limits.maxBackpressure >> 2));
     this.queue = new WriteQueue(limits, queueStats(counters), gzip);
-    // both in one scope: one context per stream for the two callbacks uWS needs
-    res.onWritable(() => this.writable());
     res.onAborted(() => this.aborted());
   }
 
@@ -162,7 +162,18 @@ export class SseStream implements Stream {
     this.res.cork(corkedWrite);
     writing = outer;
     this.toWrite = HEARTBEAT; // do not pin a batch buffer
+    if (!this.wrote) this.awaitWritable();
     if (this.queue.written(bytes.length, this.wrote, true) === 'disconnect') this.disconnectSlow();
+  }
+
+  /**
+   * uWS calls back once the socket drains only if a handler is registered; registering it for every
+   * stream up front cost each a closure, a V8 handle and a C++ function held for its whole life.
+   */
+  private awaitWritable(): void {
+    if (this.awaitsWritable) return;
+    this.awaitsWritable = true;
+    this.res.onWritable(() => this.writable());
   }
 
   /** SLOW_CONSUMER=disconnect: the client reconnects with Last-Event-ID and resumes from history. */
@@ -218,6 +229,7 @@ export class SseStream implements Stream {
 
   private flush(chunk: Uint8Array): boolean {
     const ok = this.res.write(chunk);
+    if (!ok) this.awaitWritable();
     this.queue.written(chunk.length, ok, false);
     return ok;
   }
