@@ -5,11 +5,11 @@ import { batchTemplate, renumbered } from './history.js';
 import type { MicroTask } from './micro-task.js';
 
 class NullSubscriber implements Subscriber {
-  readonly topics: ReadonlySet<string>;
+  readonly topics: readonly string[];
   lastSeq = 0;
   bytes = 0;
   constructor(topic: string) {
-    this.topics = new Set([topic]);
+    this.topics = [topic];
   }
   send(bytes: Uint8Array): void {
     this.bytes += bytes.length;

@@ -10,7 +10,7 @@ const hub = new Hub(512, { onPass: () => undefined, onSegment: () => undefined }
 let bytes = 0;
 for (let i = 0; i < subscribers; i++) {
   const sub: Subscriber = {
-    topics: new Set(['bench']),
+    topics: ['bench'],
     lastSeq: 0,
     send: (b: Uint8Array) => {
       bytes += b.length;

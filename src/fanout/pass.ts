@@ -5,7 +5,7 @@ import { lastSeqOf } from '../sequencing/batch-layout.js';
 import type { Subscriber } from './hub.js';
 
 export interface Group {
-  readonly topics: ReadonlySet<string>;
+  readonly topics: readonly string[];
   /**
    * A one-element array while the group has had one member (most groups, with a private topic per
    * subscriber: a Set costs ~200 bytes), a Set from its second on, never back: either iterates live,

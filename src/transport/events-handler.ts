@@ -169,7 +169,7 @@ export class EventsHandler {
     let headWritten = false;
     try {
       const gzip = this.gzips(r) ? this.gzipGroups.encoder(topics) : undefined;
-      const s = (stream = new SseStream(res, new Set(topics), config, shard.counters, gzip, slots));
+      const s = (stream = new SseStream(res, topics, config, shard.counters, gzip, slots));
       s.whenClosed(this.closed);
       const resume = shard.subscribe(s, lastEventId, grant.exp === undefined ? undefined : grant.exp * 1000);
       this.writeStreamHead(res, cors, r);

@@ -72,7 +72,7 @@ export class SseStream implements Stream {
 
   constructor(
     private readonly res: HttpResponse,
-    readonly topics: ReadonlySet<string>,
+    readonly topics: readonly string[],
     limits: WriteQueueLimits,
     private readonly counters: ShardCounters,
     /** gzip: every byte goes through it, from the header in open() to the trailer in end() */

@@ -48,7 +48,7 @@ class Publisher {
 
 /** A socket that takes every byte (uWS buffers what the kernel refuses) and says whether it wants more. */
 class Endpoint implements Stream {
-  readonly topics: ReadonlySet<string>;
+  readonly topics: readonly string[];
   lastSeq = 0;
   closed = false;
   /** the client went away (a leave step), not ended by the server once it had everything */
@@ -66,7 +66,7 @@ class Endpoint implements Stream {
     readonly gzip: GzipEncoder | undefined,
     limits: { maxBackpressure: number; slowConsumer: SlowConsumerPolicy },
   ) {
-    this.topics = new Set(topics);
+    this.topics = [...new Set(topics)];
     this.wholePasses = gzip !== undefined;
     const accepted = this.accepted;
     const codec: WireCodec = {

@@ -21,14 +21,14 @@ function batch(firstSeq: number, topics: string[]): EventBatch {
 const frame = (topic: string, seq: number): string => `id: ${EPOCH}-${seq}\ndata: ${topic}#${seq}\n\n`;
 
 class RecordingSubscriber implements Subscriber {
-  readonly topics: ReadonlySet<string>;
+  readonly topics: readonly string[];
   readonly sends: Array<{ bytes: Uint8Array; events: number }> = [];
   constructor(
     topics: string[],
     public lastSeq = 0,
     readonly wholePasses = false,
   ) {
-    this.topics = new Set(topics);
+    this.topics = [...new Set(topics)];
   }
   send(bytes: Uint8Array, events: number): void {
     this.sends.push({ bytes, events });
@@ -432,7 +432,7 @@ describe('Hub', () => {
     const last = seq - 1;
     await until(() => subs.every((s) => s.lastSeq === last), 'every subscriber at the last seq');
     for (const s of subs) {
-      const expected = published.filter(([, t]) => s.topics.has(t)).map(([n]) => n);
+      const expected = published.filter(([, t]) => s.topics.includes(t)).map(([n]) => n);
       expect(s.seqs).toEqual(expected);
       expect(s.eventCount).toBe(expected.length);
     }
