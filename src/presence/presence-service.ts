@@ -108,10 +108,12 @@ export class PresenceService {
   }
 
   private announce(topics: readonly string[]): void {
-    // Only a server that would announce keeps a topic's interval: the notifier's timer per changed
-    // topic, alive an interval each, was most of the main thread's heap while 100,000 streams
-    // connected to 7 servers (every server saw every server's changes, 5,000 topics a second).
-    if (!this.leader || this.table.total(PRESENCE_TOPIC) === 0) return;
+    // Only the announcing server keeps a topic's interval: the notifier's timer per changed topic,
+    // alive an interval each, was most of the main thread's heap while 100,000 streams connected to
+    // 7 servers (every server saw every server's changes, 5,000 topics a second). It keeps them
+    // while nobody watches $presence too: a watcher's count can reach this thread after changes
+    // made once it was watching (from another shard), and their interval's last count is its due.
+    if (!this.leader) return;
     // Subscribers of $presence itself are counted but not announced: a console watching $presence
     // would otherwise announce its own arrival to everyone watching.
     for (const t of topics) if (t !== PRESENCE_TOPIC) this.notifier.update(t, this.table.total(t));

@@ -42,17 +42,24 @@ describe('PresenceService', () => {
     expect(sent).toEqual([['b', 1]]);
   });
 
-  it('keeps no interval per topic while it would announce nothing (nobody on $presence, or not the leader)', () => {
+  it('keeps no interval per topic unless it is the server that announces', () => {
     const { s } = make('m');
-    s.shardChanged('shard:0', [['a', 1], ['b', 1]]);
-    s.cluster({ others: new Map([['x', new Map([['c', 2]])]]), live: ['m', 'x'] });
-    expect(s.waiting).toBe(0);
     s.cluster({ others: new Map([['k', new Map([['$presence', 1]])]]), live: ['m', 'k'] }); // k < m: k announces
-    s.shardChanged('shard:0', [['a', 2]]);
+    s.shardChanged('shard:0', [['a', 1], ['b', 1]]);
     expect(s.waiting).toBe(0);
     s.cluster({ others: new Map([['x', new Map([['$presence', 1]])]]), live: ['m', 'x'] });
-    s.shardChanged('shard:0', [['a', 3]]);
+    s.shardChanged('shard:0', [['a', 2]]);
     expect(s.waiting).toBe(1);
+  });
+
+  it('announces the last count of an interval that began before it knew of a $presence watcher', async () => {
+    const sent: Array<[string, number]> = [];
+    const s = new PresenceService(50, (t, n) => sent.push([t, n]), 'm');
+    services.push(s);
+    s.shardChanged('shard:1', [['storm', 1]]); // another shard's changes arrive first
+    s.shardChanged('shard:1', [['storm', 0]]);
+    s.shardChanged('shard:0', [['$presence', 1]]); // the watcher, subscribed before the storm
+    await expect.poll(() => sent, { timeout: 2_000 }).toEqual([['storm', 0]]);
   });
 
   it('in a cluster only the live server with the smallest id announces', () => {
