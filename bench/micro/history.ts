@@ -35,7 +35,7 @@ export function historyTasks(): MicroTask[] {
   const full = new History(10_000, EPOCH);
   for (let seq = 1; seq <= 10_000; seq += 256) full.append(renumbered(template, seq));
   const last = full.lastSeq;
-  const one = new Set([TOPICS[3]!]);
+  const one = [TOPICS[3]!];
   return [
     {
       group: 'history',

@@ -73,7 +73,7 @@ export class History {
    * What a client resuming after `lastEventId` needs: a replay, or a reset when the id cannot be
    * resumed. `onReplayed` is told how many events each chunk of the replay carries.
    */
-  resume(lastEventId: string | undefined, topics: ReadonlySet<string>, onReplayed?: (events: number) => void): ResumePlan {
+  resume(lastEventId: string | undefined, topics: readonly string[], onReplayed?: (events: number) => void): ResumePlan {
     const live = { lastSeq: this.lastSeq };
     if (lastEventId === undefined) return live;
     const id = parseId(lastEventId);
@@ -83,10 +83,12 @@ export class History {
     // shard first waits (bounded) for a position another shard or server has reached (Shard.catchUp).
     if (id.seq > this.lastSeq) return { ...live, reset: 'history' };
     if (id.seq === this.lastSeq) return live;
-    if (id.seq < this.firstSeq - 1) return this.resumeOlder(id.seq, topics, onReplayed) ?? { ...live, reset: 'history' };
+    // a replay asks its topics once per event: a Set, built only for a client that resumes
+    const wanted = new Set(topics);
+    if (id.seq < this.firstSeq - 1) return this.resumeOlder(id.seq, wanted, onReplayed) ?? { ...live, reset: 'history' };
     // `held` up to its present length never changes (append pushes, compaction and a new epoch
     // replace the array): the replay reads it as it is now, without a copy.
-    return { replay: new Replay(this.held, this.batchHolding(id.seq + 1), this.held.length, id.seq, topics, onReplayed), lastSeq: this.lastSeq };
+    return { replay: new Replay(this.held, this.batchHolding(id.seq + 1), this.held.length, id.seq, wanted, onReplayed), lastSeq: this.lastSeq };
   }
 
   /** Before the window: the events up to its start come from `older`, then the memory replay from it. */

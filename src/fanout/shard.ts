@@ -151,7 +151,7 @@ export class Shard {
    */
   subscribe(sub: Stream, lastEventId: string | undefined, expiresAt?: number): Resume {
     const counters = this.counters;
-    const plan = this.history.resume(followChain(lastEventId, this.aliases, this.history.epoch), new Set(sub.topics), (events) => counters.add(SHARD_SLOT.REPLAYED_EVENTS, events));
+    const plan = this.history.resume(followChain(lastEventId, this.aliases, this.history.epoch), sub.topics, (events) => counters.add(SHARD_SLOT.REPLAYED_EVENTS, events));
     sub.lastSeq = plan.lastSeq;
     const resume: Resume = { replay: plan.replay };
     if (plan.reset !== undefined) {
