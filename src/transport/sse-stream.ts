@@ -86,7 +86,7 @@ export class SseStream implements Stream {
   }
 
   /**
-   * Called once when the stream ends, whoever ended it, after what it held is given back: one
+   * Called once when the stream ends, whoever ended it, before what it held is given back: one
    * function for every stream of a handler, not a closure each.
    */
   whenClosed(fn: (stream: SseStream) => void): void {
@@ -240,7 +240,9 @@ export class SseStream implements Stream {
     this.replay = undefined;
     this.queue.clear();
     this.gzip?.close();
-    this.held.release();
+    // the shard's count first: once the global slot is back (what /healthz reads, from any
+    // thread), sse_connections must not still count this stream
     this.onClosed?.(this);
+    this.held.release();
   }
 }
